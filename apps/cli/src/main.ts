@@ -1,0 +1,28 @@
+/**
+ * `cairn <command>`: the command-line composition root. Each command lives in its own module and is
+ * loaded lazily, so `cairn esdb` does not pay for Nest and `cairn start` does not pay for the CLI tools.
+ */
+type Command = (args: string[]) => Promise<void>;
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  esdb: {
+    summary: 'run the embedded EventStoreDB-protocol node on its own',
+    load: async () => (await import('@cairn/esdb-embedded')).esdbCommand,
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`);
+  return `usage: cairn <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const command = commands[name];
+  if (!command) throw new Error(`unknown command '${name}'\n${usage()}`);
+  await (await command.load())(rest);
+}
