@@ -1,0 +1,4 @@
+export * from './events';
+export * from './money';
+export * from './errors';
+export * from './profile';
