@@ -1,0 +1,126 @@
+/**
+ * Cairn's configuration: read from the environment and command-line flags once, at boot, validated
+ * with class-validator into one typed object. Nothing else in Cairn reads `process.env`.
+ */
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import { resolve } from 'path';
+import { CairnError, ERROR_CODES } from '@cairn/domain';
+
+export class CairnConfig {
+  /** CAIRN_EVENTSTORE: an EventStoreDB connection string; absent → the embedded node is started. */
+  @IsOptional()
+  @Matches(/^esdb(\+discover)?:\/\/\S+$/, { message: 'must be an EventStoreDB connection string (esdb://host:port?tls=false)' })
+  eventStore?: string;
+
+  /** CAIRN_DATA_DIR / --data-dir: where the embedded node, SQLite read models and keys live. */
+  @IsString()
+  @MinLength(1)
+  dataDir = './data';
+
+  /** PORT / --port: HTTP port of the API. */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  port = 3000;
+
+  /** CAIRN_HOST: interface the API binds to. */
+  @IsString()
+  host = '0.0.0.0';
+
+  /** CAIRN_ESDB_PORT / --esdb-port: port of the embedded node (0 = ephemeral). */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  esdbPort = 2113;
+
+  /** CAIRN_READ_MODEL: `postgres://…` for PostgreSQL; default SQLite under the data directory. */
+  @IsOptional()
+  @Matches(/^(postgres(ql)?:\/\/\S+|sqlite:.+|:memory:)$/, { message: 'must be postgres://…, sqlite:<path> or :memory:' })
+  readModel?: string;
+
+  /** CAIRN_ADMIN_KEY: sets the admin API key explicitly (otherwise one is generated on first start). */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  @MaxLength(200)
+  adminKey?: string;
+
+  /** CAIRN_CURRENCY: the shop's base currency (ISO 4217). */
+  @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code such as USD' })
+  currency = 'USD';
+
+  /** CAIRN_LOG_LEVEL */
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  logLevel = 'info';
+
+  /** CAIRN_PROJECTOR_BATCH_SIZE: events per projector transaction at most. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  projectorBatchSize = 1000;
+
+  /** CAIRN_PROJECTOR_BATCH_MS: longest a projector batch waits to fill. */
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  projectorBatchMs = 20;
+
+  /** CAIRN_READ_WAIT_MS: longest a query waits for `minPosition` before answering 409. */
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  readWaitMs = 2000;
+
+  /** CAIRN_SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight work. */
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  shutdownTimeoutMs = 10_000;
+
+  /** The read-model URL actually used. */
+  get readModelUrl(): string {
+    return this.readModel ?? `sqlite:${resolve(this.dataDir, 'read-models.sqlite')}`;
+  }
+}
+
+/** Which environment variable (or flag) feeds which setting, for error messages. */
+const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
+  eventStore: 'CAIRN_EVENTSTORE',
+  dataDir: 'CAIRN_DATA_DIR',
+  port: 'PORT',
+  host: 'CAIRN_HOST',
+  esdbPort: 'CAIRN_ESDB_PORT',
+  readModel: 'CAIRN_READ_MODEL',
+  adminKey: 'CAIRN_ADMIN_KEY',
+  currency: 'CAIRN_CURRENCY',
+  logLevel: 'CAIRN_LOG_LEVEL',
+  projectorBatchSize: 'CAIRN_PROJECTOR_BATCH_SIZE',
+  projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
+  readWaitMs: 'CAIRN_READ_WAIT_MS',
+  shutdownTimeoutMs: 'CAIRN_SHUTDOWN_TIMEOUT_MS',
+};
+const NUMERIC = new Set(['port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
+
+/**
+ * Builds the config from the environment and flags (flags win), then validates it.
+ * A wrong value throws CAIRN.CONFIG naming the setting and the reason.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<keyof typeof ENV, string | number>> = {}): CairnConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const value = overrides[key as keyof typeof ENV] ?? env[name];
+    if (value === undefined || value === '') continue;
+    raw[key] = NUMERIC.has(key) && typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  }
+  const config = plainToInstance(CairnConfig, raw);
+  const errors = validateSync(config, { forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const setting = ENV[e.property as keyof typeof ENV] ?? e.property;
+      return `${setting}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${JSON.stringify(e.value)})`;
+    });
+    throw new CairnError(ERROR_CODES.CONFIG, `invalid configuration:\n  ${lines.join('\n  ')}`, { settings: errors.map((e) => ENV[e.property as keyof typeof ENV]) });
+  }
+  return config;
+}

@@ -1,0 +1,37 @@
+import { CairnError } from '@cairn/domain';
+import { loadConfig } from './config';
+
+describe('loadConfig', () => {
+  it('applies defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(3000);
+    expect(c.eventStore).toBeUndefined();
+    expect(c.readModelUrl).toMatch(/^sqlite:.*read-models\.sqlite$/);
+  });
+
+  it('reads the environment and lets flags win', () => {
+    const c = loadConfig({ PORT: '4000', CAIRN_EVENTSTORE: 'esdb://localhost:2113?tls=false', CAIRN_CURRENCY: 'EUR' }, { port: 5000 });
+    expect(c.port).toBe(5000);
+    expect(c.eventStore).toBe('esdb://localhost:2113?tls=false');
+    expect(c.currency).toBe('EUR');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ CAIRN_EVENTSTORE: 'http://x' }, 'CAIRN_EVENTSTORE'],
+    [{ CAIRN_READ_MODEL: 'mysql://x' }, 'CAIRN_READ_MODEL'],
+    [{ CAIRN_ADMIN_KEY: 'short' }, 'CAIRN_ADMIN_KEY'],
+    [{ CAIRN_CURRENCY: 'usd' }, 'CAIRN_CURRENCY'],
+  ])('rejects %j naming %s', (env, setting) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CairnError);
+    expect((error as CairnError).code).toBe('CAIRN.CONFIG');
+    expect((error as Error).message).toContain(setting);
+  });
+});
