@@ -1,0 +1,5 @@
+export * from './schema';
+export * from './store';
+export * from './migrations';
+export * from './checkpoints';
+export * from './profiles';

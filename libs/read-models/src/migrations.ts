@@ -1,0 +1,123 @@
+/**
+ * Ordered schema migrations, written once with kysely's schema builder for both dialects.
+ *
+ * A migration returns the statements to run (not executed yet), so the runner can apply them
+ * synchronously on SQLite (one BEGIN IMMEDIATE, no await in between: two stores opening the same
+ * file in one process cannot interleave) and inside an advisory-locked transaction on PostgreSQL
+ * (two processes opening concurrently serialise; the loser sees the versions already applied).
+ * Append only: never edit or reorder a published migration.
+ */
+import type Database from 'better-sqlite3';
+import { sql, type Compilable, type Kysely } from 'kysely';
+import { CairnError, ERROR_CODES } from '@cairn/domain';
+import type { ReadModelSchema, StoreKind } from './schema';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(db: Kysely<ReadModelSchema>, kind: StoreKind): readonly Compilable[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'checkpoints',
+    up: (db, kind) => [
+      db.schema
+        .createTable('checkpoints')
+        .ifNotExists()
+        .addColumn('projection', 'text', (c) => c.primaryKey())
+        // Unsigned 64-bit: PostgreSQL's bigint and SQLite's integer are signed, so neither fits.
+        // SQLite must not get a NUMERIC affinity (it would turn > 2^63 into a lossy REAL).
+        .addColumn('position', kind === 'postgres' ? sql`numeric(20, 0)` : 'text', (c) => c.notNull())
+        .addColumn('events_processed', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', 'text', (c) => c.notNull()),
+    ],
+  },
+  {
+    version: 2,
+    name: 'profiles',
+    up: (db, kind) => [
+      db.schema
+        .createTable('profiles')
+        .ifNotExists()
+        // Byte-order collation on PostgreSQL so keyset pagination orders ids like SQLite's BINARY.
+        .addColumn('customer_id', 'text', (c) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c).primaryKey())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('views', 'integer', (c) => c.notNull())
+        .addColumn('orders', 'integer', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull())
+        .addColumn('gross_minor', 'bigint', (c) => c.notNull())
+        .addColumn('refunded_minor', 'bigint', (c) => c.notNull())
+        .addColumn('net_minor', 'bigint', (c) => c.notNull())
+        .addColumn('aov_minor', 'bigint')
+        .addColumn('last_order_at', 'text')
+        .addColumn('reviews', 'integer', (c) => c.notNull())
+        .addColumn('average_rating', 'double precision')
+        .addColumn('referrals_made', 'integer', (c) => c.notNull())
+        .addColumn('channels', 'text', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull()),
+    ],
+  },
+];
+
+function bootstrap(db: Kysely<ReadModelSchema>): Compilable {
+  return db.schema
+    .createTable('schema_migrations')
+    .ifNotExists()
+    .addColumn('version', 'integer', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('applied_at', 'text', (c) => c.notNull());
+}
+
+function pending(applied: readonly { version: number; name: string }[], migrations: readonly Migration[]): Migration[] {
+  const byVersion = new Map(applied.map((r) => [Number(r.version), r.name]));
+  for (const m of migrations) {
+    const name = byVersion.get(m.version);
+    if (name !== undefined && name !== m.name) {
+      throw new CairnError(ERROR_CODES.CONFIG, `read-model migration ${m.version} is recorded as "${name}", expected "${m.name}"`);
+    }
+  }
+  return migrations.filter((m) => !byVersion.has(m.version));
+}
+
+function record(db: Kysely<ReadModelSchema>, m: Migration): Compilable {
+  return db.insertInto('schema_migrations').values({ version: m.version, name: m.name, applied_at: new Date().toISOString() });
+}
+
+/** SQLite: all in one synchronous BEGIN IMMEDIATE transaction on the raw connection. Returns versions applied. */
+export function migrateSqlite(raw: Database.Database, db: Kysely<ReadModelSchema>, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const run = (q: Compilable): void => {
+    const c = q.compile();
+    raw.prepare(c.sql).run(...(c.parameters as unknown[]));
+  };
+  return raw
+    .transaction(() => {
+      run(bootstrap(db));
+      const applied = raw.prepare('select version, name from schema_migrations').all() as { version: number; name: string }[];
+      const todo = pending(applied, migrations);
+      for (const m of todo) {
+        for (const q of m.up(db, 'sqlite')) run(q);
+        run(record(db, m));
+      }
+      return todo.map((m) => m.version);
+    })
+    .immediate();
+}
+
+/** PostgreSQL: one transaction holding an advisory lock keyed by the schema; creates the schema if asked. */
+export async function migratePostgres(db: Kysely<ReadModelSchema>, schema: string | undefined, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${`cairn.read-models:${schema ?? ''}`}))`.execute(trx);
+    if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
+    await trx.executeQuery(bootstrap(db).compile());
+    const applied = await trx.selectFrom('schema_migrations').select(['version', 'name']).execute();
+    const todo = pending(applied, migrations);
+    for (const m of todo) {
+      for (const q of m.up(db, 'postgres')) await trx.executeQuery(q.compile());
+      await trx.executeQuery(record(db, m).compile());
+    }
+    return todo.map((m) => m.version);
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * Table types of the read-model database, shared by both dialects.
+ *
+ * Column types are chosen so a row reads back the same on SQLite and PostgreSQL:
+ * - instants are ISO-8601 UTC strings (`toUtcIso` format), which sort and compare as strings;
+ * - money and counts are JS numbers (safe integers; the PostgreSQL pool parses int8 to number);
+ * - checkpoint positions are unsigned 64-bit, so they travel as decimal strings
+ *   (`numeric(20,0)` on PostgreSQL, `text` on SQLite) and are exposed as bigint by checkpoints.ts.
+ */
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: string;
+}
+
+export interface CheckpointsTable {
+  projection: string;
+  /** Decimal string of an unsigned 64-bit position. */
+  position: string;
+  /** Running total of events folded into this projection. */
+  events_processed: number;
+  updated_at: string;
+}
+
+export interface ProfilesTable {
+  customer_id: string;
+  first_seen_at: string;
+  last_seen_at: string;
+  views: number;
+  orders: number;
+  currency: string;
+  gross_minor: number;
+  refunded_minor: number;
+  net_minor: number;
+  aov_minor: number | null;
+  last_order_at: string | null;
+  reviews: number;
+  average_rating: number | null;
+  referrals_made: number;
+  /** Sorted channel names joined with ','. */
+  channels: string;
+  /** The full Profile as JSON (including fold state): the source of truth when reloading. */
+  doc: string;
+}
+
+export interface ReadModelSchema {
+  schema_migrations: SchemaMigrationsTable;
+  checkpoints: CheckpointsTable;
+  profiles: ProfilesTable;
+}
+
+export type StoreKind = 'sqlite' | 'postgres';

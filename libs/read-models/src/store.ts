@@ -1,0 +1,136 @@
+/**
+ * Opening the read-model store: SQLite (better-sqlite3, default) or PostgreSQL (pg pool), both
+ * behind the same Kysely<ReadModelSchema>, migrated on open.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { Pool, types as pgTypes } from 'pg';
+import { CairnError, ERROR_CODES } from '@cairn/domain';
+import { ImmediateSqliteDialect } from './sqlite-driver';
+import { migratePostgres, migrateSqlite } from './migrations';
+import type { ReadModelSchema, StoreKind } from './schema';
+
+export interface ReadStore {
+  readonly kind: StoreKind;
+  readonly db: Kysely<ReadModelSchema>;
+  /**
+   * Runs fn in one transaction (BEGIN IMMEDIATE on SQLite). Use `trx` inside, never `db`: on SQLite
+   * the single connection is held by the transaction, so a query on `db` would wait forever.
+   */
+  transaction<T>(fn: (trx: Transaction<ReadModelSchema>) => Promise<T>): Promise<T>;
+  /** Cheap liveness query, used by /health. */
+  ping(): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenReadStoreOptions {
+  /** PostgreSQL only: schema to use (created if missing), so tests can isolate themselves. */
+  readonly schema?: string;
+}
+
+export type ReadStoreTarget =
+  | { readonly kind: 'postgres'; readonly url: string }
+  | { readonly kind: 'sqlite'; readonly path: string | ':memory:' };
+
+/** 'postgres://…' / 'postgresql://…' → PostgreSQL; ':memory:' → SQLite in memory; 'sqlite:<path>' or a plain path → SQLite file. */
+export function parseReadStoreUrl(url: string): ReadStoreTarget {
+  const trimmed = url.trim();
+  if (/^postgres(ql)?:\/\//i.test(trimmed)) return { kind: 'postgres', url: trimmed };
+  let path = trimmed.startsWith('sqlite:') ? trimmed.slice('sqlite:'.length) : trimmed;
+  // sqlite:///abs/path and sqlite://rel/path are accepted too.
+  if (path.startsWith('//')) path = path.slice(2);
+  if (path === '') throw new CairnError(ERROR_CODES.CONFIG, `read store url "${url}" names no database`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) throw new CairnError(ERROR_CODES.CONFIG, `read store url "${redact(url)}": unsupported scheme`);
+  return { kind: 'sqlite', path: path === ':memory:' ? ':memory:' : path };
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openReadStore(url: string, opts: OpenReadStoreOptions = {}): Promise<ReadStore> {
+  const target = parseReadStoreUrl(url);
+  if (target.kind === 'sqlite') {
+    if (opts.schema !== undefined) throw new CairnError(ERROR_CODES.CONFIG, 'the read store `schema` option applies to PostgreSQL only');
+    return openSqlite(target.path);
+  }
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
+    throw new CairnError(ERROR_CODES.CONFIG, `invalid PostgreSQL schema name "${opts.schema}" (lower-case letters, digits and _, at most 63)`);
+  }
+  return openPostgres(target.url, opts.schema);
+}
+
+function openSqlite(path: string): ReadStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // timeout = busy_timeout: another process holding the write lock makes us wait, not fail.
+  const raw = new Database(path, { timeout: 5000 });
+  try {
+    if (path !== ':memory:') raw.pragma('journal_mode = WAL');
+    // Safe for read models: the checkpoint commits with its rows, so a lost tail is re-projected.
+    raw.pragma('synchronous = NORMAL');
+    const db = new Kysely<ReadModelSchema>({ dialect: new ImmediateSqliteDialect(raw) });
+    migrateSqlite(raw, db);
+    return makeStore('sqlite', db);
+  } catch (err) {
+    if (raw.open) raw.close();
+    throw err;
+  }
+}
+
+const INT8_OID = 20;
+
+/** int8 (bigint columns, count(*)) → number: every int8 this store reads is a safe integer (checked on write). */
+function parseInt8(value: string): number {
+  return Number(value);
+}
+
+async function openPostgres(url: string, schema: string | undefined): Promise<ReadStore> {
+  const pool = new Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    // Every connection resolves unqualified names in the store's schema.
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+    // Per pool, not the process-global pg.types: other pg users keep their parsers.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary' ? parseInt8 : pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser,
+    },
+  });
+  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<ReadModelSchema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migratePostgres(db, schema);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    if (err instanceof CairnError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const unreachable = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET'].includes(e.code ?? '') || /timeout|terminated/i.test(e.message);
+    throw new CairnError(
+      unreachable ? ERROR_CODES.UNAVAILABLE : ERROR_CODES.CONFIG,
+      `${unreachable ? 'PostgreSQL unreachable' : 'PostgreSQL read store failed to open'} at ${redact(url)}: ${e.message || e.code || String(err)}`,
+      { cause: e.code },
+    );
+  }
+  return makeStore('postgres', db);
+}
+
+function makeStore(kind: StoreKind, db: Kysely<ReadModelSchema>): ReadStore {
+  let closing: Promise<void> | undefined;
+  return {
+    kind,
+    db,
+    transaction: (fn) => db.transaction().execute(fn),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => (closing ??= db.destroy()),
+  };
+}
+
+/** Hides a password in a connection URL. */
+export function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
