@@ -1,0 +1,3 @@
+export { startEmbeddedNode, DEFAULT_MAX_APPEND_SIZE, SERVER_VERSION } from './server';
+export type { EmbeddedNode, EmbeddedNodeOptions } from './server';
+export { esdbCommand } from './cli';
