@@ -16,6 +16,7 @@ import type {
   FetchLike,
   FieldError,
   IdentifyCall,
+  LogPosition,
   PurchaseCall,
   ReferralCall,
   ReturnCall,
@@ -478,9 +479,11 @@ export class Cairn extends Emitter<CairnEvents> {
 
   private applyResults(items: Item[], text: string): void {
     let results: unknown[] = [];
+    let position: LogPosition | null = null;
     try {
-      const parsed = JSON.parse(text) as { results?: unknown };
+      const parsed = JSON.parse(text) as { results?: unknown; position?: LogPosition | null };
       if (Array.isArray(parsed?.results)) results = parsed.results;
+      if (parsed?.position && typeof parsed.position.commit === 'string') position = parsed.position;
     } catch {
       /* 2xx without a readable body: the server took the batch */
     }
@@ -496,10 +499,10 @@ export class Cairn extends Emitter<CairnEvents> {
       } else if (res?.status === 'duplicate') {
         this.counters.delivered++;
         this.counters.duplicates++;
-        this.emit('delivered', { event: it.event, status: 'duplicate' });
+        this.emit('delivered', { event: it.event, status: 'duplicate', position });
       } else {
         this.counters.delivered++;
-        this.emit('delivered', { event: it.event, status: 'accepted' });
+        this.emit('delivered', { event: it.event, status: 'accepted', position });
       }
     });
   }

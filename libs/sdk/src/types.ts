@@ -64,7 +64,33 @@ export interface Timers {
   clearTimeout(handle: TimerHandle): void;
 }
 
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+/** What the SDK passes to fetch and reads back: structural, so the types need neither DOM nor Node libs. */
+export interface RequestInitLike {
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly keepalive: boolean;
+  readonly signal: AbortSignal;
+}
+export interface ResponseLike {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+export type FetchLike = (url: string, init: RequestInitLike) => Promise<ResponseLike>;
+
+export interface EventTargetLike {
+  addEventListener(type: string, listener: (event: unknown) => void): void;
+  removeEventListener(type: string, listener: (event: unknown) => void): void;
+}
+export interface WindowLike extends EventTargetLike {
+  readonly location?: { readonly href?: string };
+  readonly navigator?: { readonly userAgent?: string; readonly language?: string };
+}
+export interface DocumentLike extends EventTargetLike {
+  readonly visibilityState?: string;
+  readonly referrer?: string;
+}
 
 export interface CairnOptions {
   /** Write key with the ingest scope; sent as `Authorization: Bearer <writeKey>`. */
@@ -115,8 +141,8 @@ export interface CairnOptions {
   readonly now?: () => number;
   readonly random?: () => number;
   /** Browser hooks target (pagehide / visibilitychange / pageshow); defaults to window/document. */
-  readonly window?: Pick<Window, 'addEventListener' | 'removeEventListener'> & Partial<Pick<Window, 'location' | 'navigator'>>;
-  readonly document?: Pick<Document, 'addEventListener' | 'removeEventListener' | 'visibilityState'> & Partial<Pick<Document, 'referrer'>>;
+  readonly window?: WindowLike;
+  readonly document?: DocumentLike;
 }
 
 export interface FieldError {
@@ -126,9 +152,16 @@ export interface FieldError {
 
 export type DeliveryStatus = 'accepted' | 'duplicate';
 
+/** A log position from the ingest response: pass `commit` as `?minPosition=` to read your writes. */
+export interface LogPosition {
+  readonly commit: string;
+  readonly prepare: string;
+}
 export interface DeliveredReport {
   readonly event: WireEvent;
   readonly status: DeliveryStatus;
+  /** The position of the batch that carried it (null or absent when the server gave none). */
+  readonly position?: LogPosition | null;
 }
 export interface RejectedReport {
   readonly event: WireEvent;

@@ -1,5 +1,5 @@
 /** Test doubles for the SDK's unit specs (not part of the published build). */
-import type { StorageLike, TimerHandle, Timers, WireEvent } from '../types';
+import type { RequestInitLike, StorageLike, TimerHandle, Timers, WireEvent } from '../types';
 
 export class FakeStorage implements StorageLike {
   readonly map = new Map<string, string>();
@@ -40,7 +40,7 @@ export class FakeServer {
   readonly stored = new Map<string, WireEvent>();
   script: ((call: Call, index: number) => Reply | undefined) | undefined;
 
-  readonly fetch = async (url: string, init: RequestInit): Promise<Response> => {
+  readonly fetch = async (url: string, init: RequestInitLike): Promise<Response> => {
     const body = String(init.body);
     const parsed = JSON.parse(body) as { events: WireEvent[] };
     const call: Call = {
