@@ -41,5 +41,7 @@ export function pageContext(page: PageLike): EventContext {
   } catch {
     /* no Intl */
   }
+  // The server takes context strings up to 1000 characters: long URLs are cut, never rejected.
+  for (const k of Object.keys(ctx)) if (ctx[k].length > 1000) ctx[k] = ctx[k].slice(0, 1000);
   return ctx;
 }

@@ -22,6 +22,11 @@ function nonEmptyString(v: unknown): v is string {
 function requireString(field: string, v: unknown): void {
   if (!nonEmptyString(v)) fail(field, 'is required (non-empty string)');
 }
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$/;
+function optionalId(field: string, v: unknown): void {
+  if (v === undefined) return;
+  if (typeof v !== 'string' || !ID.test(v)) fail(field, 'must be 1–128 characters: letters, digits and _ . : @ - (not starting with a symbol)');
+}
 function optionalString(field: string, v: unknown): void {
   if (v !== undefined && typeof v !== 'string') fail(field, 'must be a string');
 }
@@ -47,17 +52,22 @@ export function validateEvent(e: EventInput, nowMs: number = Date.now()): void {
   const anyE = e as unknown as Record<string, unknown>;
   if (!(KINDS as readonly string[]).includes(e.type)) fail('type', `must be one of ${KINDS.join(', ')}`);
   if (e.id !== undefined && (typeof e.id !== 'string' || !UUID_RE.test(e.id))) fail('id', 'must be a UUID');
-  optionalString('customerId', e.customerId);
-  optionalString('anonymousId', e.anonymousId);
   if (!nonEmptyString(e.customerId) && !nonEmptyString(e.anonymousId)) fail('customerId', 'customerId or anonymousId is required');
+  optionalId('customerId', e.customerId);
+  optionalId('anonymousId', e.anonymousId);
   if (typeof e.occurredAt !== 'string' || !ISO_WITH_OFFSET.test(e.occurredAt) || Number.isNaN(Date.parse(e.occurredAt)))
     fail('occurredAt', 'must be an ISO 8601 instant with an offset, e.g. 2026-11-28T10:00:00+01:00');
   if (Date.parse(e.occurredAt) > nowMs + MAX_FUTURE_MS) fail('occurredAt', 'must not be more than 24 h in the future');
   if (!(CHANNELS as readonly string[]).includes(e.channel)) fail('channel', `must be one of ${CHANNELS.join(', ')}`);
   if (e.context !== undefined) {
     if (typeof e.context !== 'object' || e.context === null || Array.isArray(e.context)) fail('context', 'must be an object');
-    for (const [k, v] of Object.entries(e.context)) {
+    const entries = Object.entries(e.context);
+    if (entries.length > 32) fail('context', 'may have at most 32 keys');
+    for (const [k, v] of entries) {
+      if (k.length > 64) fail(`context.${k.slice(0, 64)}`, 'key longer than 64 characters');
       if (v !== undefined && !['string', 'number', 'boolean'].includes(typeof v)) fail(`context.${k}`, 'must be a string, number or boolean');
+      if (typeof v === 'string' && v.length > 1000) fail(`context.${k}`, 'must be at most 1000 characters');
+      if (typeof v === 'number' && !Number.isFinite(v)) fail(`context.${k}`, 'must be a finite number');
     }
   }
   switch (e.type) {
