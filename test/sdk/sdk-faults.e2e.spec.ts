@@ -42,7 +42,7 @@ async function startProxy(target: string, pick: () => Fault): Promise<Proxy> {
     const up = await fetch(`${target}${req.url}`, {
       method: req.method,
       headers: { authorization: String(req.headers.authorization ?? ''), 'content-type': String(req.headers['content-type'] ?? 'application/json') },
-      body,
+      body: body.toString("utf8"),
     });
     const text = await up.text();
     proxy.forwardedEvents += (JSON.parse(body.toString('utf8')) as { events: unknown[] }).events.length;
