@@ -8,11 +8,13 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(root, 'dist');
+// `--out <dir>` builds elsewhere (tests build private copies so parallel runs never share dist/).
+const outArg = process.argv.indexOf('--out');
+const dist = outArg > 0 ? resolve(process.argv[outArg + 1]) : join(root, 'dist');
 const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
 
 function walk(dir, out = []) {
@@ -44,9 +46,8 @@ function flatten(out) {
 }
 
 rmSync(dist, { recursive: true, force: true });
-for (const cfg of ['tsconfig.esm.json', 'tsconfig.cjs.json']) {
-  execFileSync(process.execPath, [tsc, '-p', join(root, cfg)], { stdio: 'inherit', cwd: root });
-}
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.esm.json'), '--outDir', join(dist, 'esm'), '--declarationDir', join(dist, 'types')], { stdio: 'inherit', cwd: root });
+execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.cjs.json'), '--outDir', join(dist, 'cjs')], { stdio: 'inherit', cwd: root });
 flatten(join(dist, 'esm'));
 flatten(join(dist, 'cjs'));
 for (const f of walk(join(dist, 'esm'))) if (f.endsWith('.js')) addJsExtensions(f);
