@@ -18,7 +18,7 @@ const SOFT_DELETED_TB = '9223372036854775807';
 const TOMBSTONE_REVISION = 9223372036854775807n;
 const RECENT_IDS = 100_000;
 const RING_EVENTS = 8192;
-const RING_BYTES = 16 * 1024 * 1024;
+const RING_BYTES = 8 * 1024 * 1024;
 
 export interface ProposedEvent {
   id: string;
@@ -96,10 +96,11 @@ export class Store {
   private headPos = 0;
   private queue: Pending[] = [];
   private flushScheduled = false;
+  private lastGroupSize = 0;
   private closed = false;
   private readonly waiters = new Set<() => void>();
-  /** Most recent event ids → where they were written, for idempotent `any` appends. Insertion ordered. */
-  private readonly recentIds = new Map<string, { stream: number; rev: number }>();
+  /** Most recent event ids → their position, for idempotent `any` appends. Insertion ordered, bounded. */
+  private readonly recentIds = new Map<string, number>();
   /** Ring of the most recent rows, contiguous by position: ring[i].pos === ringFirst + i. */
   private ring: LogRow[] = [];
   private ringBytes = 0;
@@ -109,6 +110,7 @@ export class Store {
     upsertStream: Database.Statement;
     idAt: Database.Statement;
     posAt: Database.Statement;
+    at: Database.Statement;
     allFwd: Database.Statement;
     allBwd: Database.Statement;
     streamFwd: Database.Statement;
@@ -125,7 +127,7 @@ export class Store {
     } else {
       this.db = new Database(':memory:');
     }
-    this.db.pragma('cache_size = -16000');
+    this.db.pragma('cache_size = -8000');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS streams (
         id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, last_rev INTEGER NOT NULL,
@@ -143,6 +145,7 @@ export class Store {
       ),
       idAt: this.db.prepare('SELECT id FROM events WHERE stream = ? AND rev = ?').pluck(),
       posAt: this.db.prepare('SELECT pos FROM events WHERE stream = ? AND rev = ?').pluck(),
+      at: this.db.prepare('SELECT stream, rev FROM events WHERE pos = ?'),
       allFwd: this.db.prepare('SELECT pos, stream, rev, type, created, frame FROM events WHERE pos >= ? ORDER BY pos LIMIT ?'),
       allBwd: this.db.prepare('SELECT pos, stream, rev, type, created, frame FROM events WHERE pos <= ? ORDER BY pos DESC LIMIT ?'),
       streamFwd: this.db.prepare(
@@ -174,10 +177,8 @@ export class Store {
       if (s.id >= this.nextStreamId) this.nextStreamId = s.id + 1;
     }
     this.headPos = (this.db.prepare('SELECT MAX(pos) FROM events').pluck().get() as number | null) ?? 0;
-    const recent = this.db
-      .prepare('SELECT stream, rev, id FROM events ORDER BY pos DESC LIMIT ?')
-      .all(RECENT_IDS) as Array<{ stream: number; rev: number; id: string }>;
-    for (let i = recent.length - 1; i >= 0; i--) this.recentIds.set(recent[i].id, { stream: recent[i].stream, rev: recent[i].rev });
+    const recent = this.db.prepare('SELECT pos, id FROM events ORDER BY pos DESC LIMIT ?').all(RECENT_IDS) as Array<{ pos: number; id: string }>;
+    for (let i = recent.length - 1; i >= 0; i--) this.recentIds.set(recent[i].id, recent[i].pos);
   }
 
   get head(): number {
@@ -196,7 +197,10 @@ export class Store {
       this.queue.push({ op, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        // Group commit: a lone writer is flushed at once; when the last group had several writers (they are
+        // racing), wait ~1 ms so the next group gathers everyone instead of splitting into small fsyncs.
+        if (this.lastGroupSize > 1) setTimeout(() => this.flush(), 1);
+        else setImmediate(() => this.flush());
       }
     });
   }
@@ -205,6 +209,7 @@ export class Store {
     this.flushScheduled = false;
     const batch = this.queue;
     this.queue = [];
+    this.lastGroupSize = batch.length;
     if (batch.length === 0) return;
     const overlay = new Map<string, StreamState>();
     const rows: StagedRow[] = [];
@@ -309,7 +314,7 @@ export class Store {
     for (const r of rows) {
       if (typeof r.rev === 'number') {
         this.recentIds.delete(r.id);
-        this.recentIds.set(r.id, { stream: r.stream, rev: r.rev });
+        this.recentIds.set(r.id, r.pos);
       }
       this.pushRing({ pos: r.pos, stream: r.stream, rev: Number(r.rev), type: r.type, created: r.created, frame: r.frame });
     }
@@ -353,7 +358,8 @@ export class Store {
       first = 0;
     } else if (expected.kind === 'any') {
       // Only recently written ids are remembered (as in EventStoreDB, whose `any` idempotency is best-effort).
-      const hit = this.recentIds.get(events[0].id);
+      const pos = this.recentIds.get(events[0].id);
+      const hit = pos === undefined ? undefined : (this.stmt.at.get(pos) as { stream: number; rev: number } | undefined);
       if (!hit || hit.stream !== s.id) return undefined;
       first = hit.rev;
     } else {

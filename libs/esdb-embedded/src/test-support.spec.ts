@@ -2,7 +2,7 @@
  * Shared helpers of the node's black-box tests (named *.spec.ts so the build skips it; jest only runs
  * *.int.spec.ts / *.unit.spec.ts). Everything goes through the real @eventstore/db-client.
  */
-import { EventStoreDBClient, jsonEvent, type ResolvedEvent, type StreamSubscription, type AllStreamResolvedEvent } from '@eventstore/db-client';
+import { EventStoreDBClient, jsonEvent, type ResolvedEvent } from '@eventstore/db-client';
 import { startEmbeddedNode, type EmbeddedNode, type EmbeddedNodeOptions } from './index';
 
 export interface Harness {
@@ -35,7 +35,10 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Collects a subscription's events until `until` says stop; also records the order of caughtUp signals. */
-export function record(sub: StreamSubscription<ResolvedEvent> | StreamSubscription<AllStreamResolvedEvent>) {
+/** Any client subscription (stream or $all): only its events are used. */
+type Subscribable = import('events').EventEmitter;
+
+export function record(sub: Subscribable) {
   const events: ResolvedEvent[] = [];
   const marks: Array<'caughtUp' | 'fellBehind' | 'confirmation'> = [];
   sub.on('caughtUp', () => marks.push('caughtUp'));
@@ -64,7 +67,7 @@ export async function waitFor(pred: () => boolean, timeoutMs = 10_000): Promise<
   }
 }
 
-export async function rejection(p: Promise<unknown>): Promise<Error & { type?: string; [k: string]: unknown }> {
+export async function rejection(p: Promise<unknown>): Promise<Error & { type?: string }> {
   try {
     await p;
   } catch (err) {
