@@ -156,6 +156,7 @@ it("a tab closed while Cairn is down leaves its queue; the next tab takes it ove
   const persisted = await a.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('cairn:q:')).length);
   expect(persisted).toBe(1);
   await a.close({ runBeforeUnload: true }); // pagehide: a last keepalive attempt, which also fails
+  await sleep(700); // the browser may still be sending that keepalive request after close() resolves
   cairnDown = false;
   const b = await context.newPage();
   await b.goto(`${origin}/tab`);

@@ -49,7 +49,7 @@ describe('batching', () => {
 
   it('refuses an event bigger than a request can carry, synchronously', () => {
     const c = make(new FakeServer(), { maxBatchBytes: 1000 });
-    expect(() => view(c, 0, { context: { note: 'x'.repeat(2000) } })).toThrow(/event: is \d+ bytes/);
+    expect(() => view(c, 0, { context: { a: 'x'.repeat(600), b: 'x'.repeat(600) } })).toThrow(/event: is \d+ bytes/);
   });
 });
 
