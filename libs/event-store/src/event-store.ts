@@ -1,0 +1,159 @@
+/**
+ * The event-store adapter: Cairn's only door to EventStoreDB, always through the real
+ * `@eventstore/db-client` (an embedded node or a real cluster: only the connection string differs).
+ */
+import {
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  BACKWARDS,
+  START,
+  WrongExpectedVersionError,
+  eventTypeFilter,
+  jsonEvent,
+  type AllStreamResolvedEvent,
+  type AllStreamSubscription,
+  type Position,
+} from '@eventstore/db-client';
+import {
+  CAIRN_EVENT_TYPE_PREFIX,
+  CairnError,
+  ERROR_CODES,
+  isCairnEventType,
+  type CairnEvent,
+  type CairnEventMetadata,
+  type RecordedCairnEvent,
+} from '@cairn/domain';
+
+export interface EventToAppend {
+  readonly id: string;
+  readonly streamId: string;
+  readonly event: CairnEvent;
+  readonly metadata: CairnEventMetadata;
+}
+
+export interface LogPosition {
+  readonly commit: bigint;
+  readonly prepare: bigint;
+}
+
+/** Maps the client's resolved event to Cairn's recorded event, or null for anything not Cairn's. */
+export function toRecordedCairnEvent(resolved: AllStreamResolvedEvent): RecordedCairnEvent | null {
+  const e = resolved.event;
+  if (!e || !e.isJson || !isCairnEventType(e.type) || !e.position) return null;
+  return {
+    id: e.id,
+    type: e.type,
+    data: e.data as CairnEvent['data'],
+    metadata: e.metadata as unknown as CairnEventMetadata,
+    streamId: e.streamId,
+    revision: e.revision,
+    position: e.position.commit,
+  } as RecordedCairnEvent;
+}
+
+export class CairnEventStore {
+  constructor(readonly client: EventStoreDBClient) {}
+
+  static connect(connectionString: string): CairnEventStore {
+    return new CairnEventStore(EventStoreDBClient.connectionString(connectionString));
+  }
+
+  /**
+   * Appends events, grouped per stream in their given order, with expected revision ANY: the
+   * ingest path is append-only facts, and EventStoreDB's idempotency by event id makes a retried
+   * append harmless. Returns the highest log position reached.
+   */
+  async append(events: readonly EventToAppend[]): Promise<LogPosition | null> {
+    const byStream = new Map<string, EventToAppend[]>();
+    for (const e of events) {
+      const list = byStream.get(e.streamId);
+      if (list) list.push(e);
+      else byStream.set(e.streamId, [e]);
+    }
+    const results = await Promise.all(
+      [...byStream].map(([streamId, list]) =>
+        this.client
+          .appendToStream(
+            streamId,
+            list.map((e) => jsonEvent({ id: e.id, type: e.event.type, data: e.event.data as never, metadata: e.metadata as never })),
+          )
+          .catch((err: unknown) => {
+            throw translate(err);
+          }),
+      ),
+    );
+    let best: Position | undefined;
+    for (const r of results) if (r.position && (!best || r.position.commit > best.commit)) best = r.position;
+    return best ? { commit: best.commit, prepare: best.prepare } : null;
+  }
+
+  /** Catch-up subscription to `$all`, filtered server-side to Cairn's event types, after `from` (exclusive). */
+  subscribeToCairnEvents(from: bigint | null, checkpointInterval = 32): AllStreamSubscription {
+    return this.client.subscribeToAll({
+      fromPosition: from === null ? START : { commit: from, prepare: from },
+      filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX], checkpointInterval }),
+    });
+  }
+
+  /** The last Cairn event in the log, if any: projectors measure their lag against it. */
+  async lastCairnEvent(): Promise<{ position: bigint; created: Date } | null> {
+    const read = this.client.readAll({
+      direction: BACKWARDS,
+      fromPosition: END,
+      maxCount: 1,
+      filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
+    } as never);
+    let last: { position: bigint; created: Date } | null = null;
+    for await (const r of read) if (r.event?.position) last = { position: r.event.position.commit, created: r.event.created };
+    return last;
+  }
+
+  /** Counts Cairn events after `from` (exclusive), stopping at `cap`. */
+  async countCairnEventsAfter(from: bigint | null, cap: number): Promise<{ count: number; capped: boolean; oldestCreated: Date | null }> {
+    const read = this.client.readAll({
+      direction: FORWARDS,
+      fromPosition: from === null ? START : { commit: from, prepare: from },
+      maxCount: cap + 1,
+      filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
+    } as never);
+    let count = 0;
+    let oldest: Date | null = null;
+    for await (const r of read) {
+      const p = r.event?.position?.commit;
+      if (p === undefined || (from !== null && p <= from)) continue;
+      if (oldest === null) oldest = r.event!.created;
+      count += 1;
+    }
+    return { count: Math.min(count, cap), capped: count > cap, oldestCreated: oldest };
+  }
+
+  /** Cheap liveness check for /health. */
+  async ping(): Promise<void> {
+    try {
+      // Consumed to its end: leaving a read early (break) keeps the gRPC call open until dispose.
+      const read = this.client.readAll({ direction: FORWARDS, fromPosition: START, maxCount: 1 });
+      for await (const _ of read);
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.dispose();
+  }
+}
+
+function translate(err: unknown): Error {
+  if (err instanceof WrongExpectedVersionError) {
+    return new CairnError(ERROR_CODES.STREAM_CONFLICT, err.message, {
+      streamName: err.streamName,
+      expected: String(err.expectedVersion),
+      actual: String(err.actualVersion),
+    });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${message}`);
+}
+
+export { BACKWARDS, FORWARDS, START, END };
