@@ -5,6 +5,18 @@
 type Command = (args: string[]) => Promise<void>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  start: {
+    summary: 'run everything in one process: event store (embedded unless CAIRN_EVENTSTORE), API and projector [--port N] [--data-dir DIR]',
+    load: async () => (await import('./serve')).serveCommand({ api: true, projector: true }),
+  },
+  api: {
+    summary: 'run the HTTP API only (projections are read from the read store)',
+    load: async () => (await import('./serve')).serveCommand({ api: true, projector: false }),
+  },
+  projector: {
+    summary: 'run the projector only (set CAIRN_EVENTSTORE and CAIRN_READ_MODEL to the shared stores)',
+    load: async () => (await import('./serve')).serveCommand({ api: false, projector: true }),
+  },
   esdb: {
     summary: 'run the embedded EventStoreDB-protocol node on its own',
     load: async () => (await import('@cairn/esdb-embedded')).esdbCommand,

@@ -1,0 +1,49 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { TerminusModule } from '@nestjs/terminus';
+import { CreateApiKeyHttpController } from './admin/create-api-key/create-api-key.http.controller';
+import { AuthGuard } from './auth/auth.guard';
+import { GetCustomerHandler } from './customers/get-customer/get-customer.handler';
+import { GetCustomerHttpController } from './customers/get-customer/get-customer.http.controller';
+import { ListCustomersHandler } from './customers/list-customers/list-customers.handler';
+import { ListCustomersHttpController } from './customers/list-customers/list-customers.http.controller';
+import { CairnExceptionFilter } from './errors/cairn-exception.filter';
+import { HealthHttpController } from './health/health.http.controller';
+import { RecordEventsHandler } from './ingest/record-events/record-events.handler';
+import { RecordEventsHttpController } from './ingest/record-events/record-events.http.controller';
+import { Metrics } from './metrics/metrics';
+import { MetricsHttpController } from './metrics/metrics.http.controller';
+import { ListProjectionsHandler } from './projections/list-projections/list-projections.handler';
+import { ListProjectionsHttpController } from './projections/list-projections/list-projections.http.controller';
+import { RUNTIME, type CairnRuntime } from './runtime';
+
+const commandHandlers = [RecordEventsHandler];
+const queryHandlers = [GetCustomerHandler, ListCustomersHandler, ListProjectionsHandler];
+
+@Module({})
+export class AppModule {
+  static register(runtime: CairnRuntime): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [CqrsModule.forRoot({ rethrowUnhandled: true }), TerminusModule.forRoot({ logger: false, errorLogStyle: 'json' })],
+      controllers: [
+        RecordEventsHttpController,
+        GetCustomerHttpController,
+        ListCustomersHttpController,
+        ListProjectionsHttpController,
+        CreateApiKeyHttpController,
+        HealthHttpController,
+        MetricsHttpController,
+      ],
+      providers: [
+        { provide: RUNTIME, useValue: runtime },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: CairnExceptionFilter },
+        Metrics,
+        ...commandHandlers,
+        ...queryHandlers,
+      ],
+    };
+  }
+}

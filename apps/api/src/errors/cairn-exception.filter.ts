@@ -1,0 +1,50 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { Response } from 'express';
+import { CairnError, ERROR_CODES, type ErrorCode } from '@cairn/domain';
+import { RUNTIME, type CairnRuntime } from '../runtime';
+
+/** The one place where error codes become HTTP statuses. */
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  [ERROR_CODES.VALIDATION]: 400,
+  [ERROR_CODES.MALFORMED_JSON]: 400,
+  [ERROR_CODES.UNAUTHENTICATED]: 401,
+  [ERROR_CODES.FORBIDDEN]: 403,
+  [ERROR_CODES.NOT_FOUND]: 404,
+  [ERROR_CODES.STREAM_CONFLICT]: 409,
+  [ERROR_CODES.STALE_READ]: 409,
+  [ERROR_CODES.PAYLOAD_TOO_LARGE]: 413,
+  [ERROR_CODES.UNAVAILABLE]: 503,
+  [ERROR_CODES.CONFIG]: 500,
+};
+
+export interface ErrorBody {
+  error: { code: string; message: string; fields?: unknown; [k: string]: unknown };
+}
+
+export function errorBody(code: string, message: string, details?: Record<string, unknown>): ErrorBody {
+  return { error: { code, message, ...(details ?? {}) } };
+}
+
+@Catch()
+export class CairnExceptionFilter implements ExceptionFilter {
+  constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof CairnError) {
+      const status = STATUS_BY_CODE[exception.code] ?? 500;
+      if (status === 503 && !res.headersSent) res.setHeader('Retry-After', '1');
+      res.status(status).json(errorBody(exception.code, exception.message, exception.details as Record<string, unknown>));
+      return;
+    }
+    if (exception instanceof HttpException) {
+      // Nest's own (unknown route, method not allowed): keep the status, give it Cairn's shape.
+      const status = exception.getStatus();
+      const code = status === 404 ? ERROR_CODES.NOT_FOUND : status === 413 ? ERROR_CODES.PAYLOAD_TOO_LARGE : ERROR_CODES.VALIDATION;
+      res.status(status).json(errorBody(code, exception.message));
+      return;
+    }
+    this.runtime.logger.error({ err: exception }, 'unhandled error');
+    res.status(500).json(errorBody('CAIRN.INTERNAL', 'internal error'));
+  }
+}

@@ -1,0 +1,3 @@
+export * from './bootstrap';
+export * from './runtime';
+export { AppModule } from './app.module';

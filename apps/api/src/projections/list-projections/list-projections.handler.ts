@@ -1,0 +1,32 @@
+import { Inject } from '@nestjs/common';
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { ListProjectionsQuery, type ProjectionView } from './list-projections.query';
+
+const LAG_CAP = 100_000;
+
+@QueryHandler(ListProjectionsQuery)
+export class ListProjectionsHandler implements IQueryHandler<ListProjectionsQuery, { projections: ProjectionView[] }> {
+  constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
+
+  async execute(): Promise<{ projections: ProjectionView[] }> {
+    const statuses = await this.runtime.projections.statuses();
+    const now = Date.now();
+    const projections = await Promise.all(
+      statuses.map(async (s) => {
+        const lag = await this.runtime.events.countCairnEventsAfter(s.checkpoint, LAG_CAP);
+        return {
+          name: s.name,
+          version: s.version,
+          state: s.state,
+          checkpoint: s.checkpoint === null ? null : s.checkpoint.toString(),
+          eventsProcessed: s.eventsProcessed,
+          rate: s.rate,
+          lag: { events: lag.count, capped: lag.capped, seconds: lag.oldestCreated ? Math.max(0, (now - lag.oldestCreated.getTime()) / 1000) : 0 },
+          lastError: s.lastError,
+        };
+      }),
+    );
+    return { projections };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * What the API needs from its composition root, injected under one token. The root (cairn start,
+ * cairn api, tests) decides whether the event store is embedded and whether projectors run here.
+ */
+import type { CairnConfig } from '@cairn/config';
+import type { CairnEventStore } from '@cairn/event-store';
+import type { ProjectorStatus } from '@cairn/projections';
+import type { ReadStore } from '@cairn/read-models';
+import type { KeyRing, Logger } from '@cairn/runtime';
+
+/** Projection progress as the API sees it: projectors in this process, or checkpoints in the read store. */
+export interface ProjectionMonitor {
+  statuses(): Promise<ProjectorStatus[]>;
+  /** Resolves true once every projection's checkpoint reaches `position`, false after `timeoutMs`. */
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
+}
+
+export interface CairnRuntime {
+  readonly config: CairnConfig;
+  readonly events: CairnEventStore;
+  readonly readStore: ReadStore;
+  readonly keys: KeyRing;
+  readonly logger: Logger;
+  readonly projections: ProjectionMonitor;
+}
+
+export const RUNTIME = Symbol('CAIRN_RUNTIME');

@@ -1,0 +1,139 @@
+/**
+ * Cairn's composition root: wires the event store (embedded or real), the read store, API keys,
+ * the projector and the HTTP API into one process, or any subset of them (`cairn api`,
+ * `cairn projector`). Shutdown drains in the safe order: HTTP first (in-flight appends finish),
+ * then the projector's batch, then the stores.
+ */
+import type { INestApplication } from '@nestjs/common';
+import type { AddressInfo } from 'net';
+import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/api';
+import type { CairnConfig } from '@cairn/config';
+import { ensureIngestIndex } from '@cairn/event-store';
+import { Projector, profileProjection, type ProjectorStatus } from '@cairn/projections';
+import { listCheckpoints, openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
+import { KeyRing, createLogger, openEventStore, type Logger, type OpenedEventStore } from '@cairn/runtime';
+
+export interface CairnProcess {
+  /** Base URL of the API, when it runs here. */
+  readonly url: string | null;
+  readonly connectionString: string;
+  readonly runtime: CairnRuntime;
+  readonly projectors: readonly Projector[];
+  /** An admin key created on this start (printed once by the CLI), else null. */
+  readonly createdAdminKey: string | null;
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  readonly api: boolean;
+  readonly projector: boolean;
+  /** Embedded node in memory (tests). */
+  readonly memoryEventStore?: boolean;
+  readonly logger?: Logger;
+}
+
+/** Projection names the API reports on when the projector runs in another process. */
+const PROJECTIONS = [{ name: 'profiles', version: 1 }];
+
+function localMonitor(projectors: readonly Projector[]): ProjectionMonitor {
+  return {
+    statuses: async () => projectors.map((p) => p.status()),
+    waitFor: async (position, timeoutMs) => (await Promise.all(projectors.map((p) => p.waitFor(position, timeoutMs)))).every(Boolean),
+  };
+}
+
+/** For an API whose projector runs elsewhere: progress is read from the checkpoints table. */
+function storeMonitor(store: ReadStore): ProjectionMonitor {
+  return {
+    statuses: async () => {
+      const rows = await listCheckpoints(store.db);
+      return PROJECTIONS.map((p): ProjectorStatus => {
+        const row = rows.find((r) => r.projection === p.name);
+        return { name: p.name, version: p.version, state: 'remote', checkpoint: row?.position ?? null, eventsProcessed: row?.eventsProcessed ?? 0, rate: 0, lastError: null };
+      });
+    },
+    waitFor: async (position, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const positions = await Promise.all(PROJECTIONS.map((p) => readCheckpoint(store.db, p.name)));
+        if (positions.every((c) => c !== null && c >= position)) return true;
+        if (Date.now() >= deadline) return false;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+export async function composeCairn(config: CairnConfig, options: ComposeOptions): Promise<CairnProcess> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, "error while closing"));
+  };
+  try {
+    const store: OpenedEventStore = await openEventStore(config, { memory: options.memoryEventStore });
+    closers.push(() => store.close());
+    logger.info({ connectionString: store.connectionString, embedded: store.embedded }, 'event store ready');
+
+    const readStore = await openReadStore(config.readModelUrl);
+    closers.push(() => readStore.close());
+    await ensureIngestIndex(readStore.db);
+    logger.info({ kind: readStore.kind }, 'read store ready');
+
+    const { ring, created } = KeyRing.open(config.dataDir, config.adminKey);
+
+    const projectors: Projector[] = [];
+    if (options.projector) {
+      const projector = new Projector(store.events, readStore, profileProjection({ currency: config.currency }), {
+        batchSize: config.projectorBatchSize,
+        batchMs: config.projectorBatchMs,
+        log: (level, msg, fields) => logger[level](fields ?? {}, msg),
+      });
+      await projector.start();
+      projectors.push(projector);
+      closers.push(() => projector.stop());
+      logger.info({ projection: projector.projection.name }, 'projector started');
+    }
+
+    const runtime: CairnRuntime = {
+      config,
+      events: store.events,
+      readStore,
+      keys: ring,
+      logger,
+      projections: projectors.length > 0 ? localMonitor(projectors) : storeMonitor(readStore),
+    };
+
+    let url: string | null = null;
+    if (options.api) {
+      const app: INestApplication = await createApiApp(runtime);
+      await app.listen(config.port, config.host);
+      closers.push(async () => {
+        // Stop accepting, let in-flight requests (and their appends) finish; connections still
+        // open after half the shutdown budget are cut so a stuck client cannot hold shutdown.
+        const server = app.getHttpServer() as import('http').Server;
+        const cut = setTimeout(() => server.closeAllConnections(), Math.max(100, config.shutdownTimeoutMs / 2));
+        cut.unref();
+        await app.close();
+        clearTimeout(cut);
+      });
+      const address = app.getHttpServer().address() as AddressInfo;
+      const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      url = `http://${host}:${address.port}`;
+      logger.info({ url }, 'API listening');
+    }
+
+    let closed: Promise<void> | null = null;
+    return {
+      url,
+      connectionString: store.connectionString,
+      runtime,
+      projectors,
+      createdAdminKey: created,
+      close: () => (closed ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

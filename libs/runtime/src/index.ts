@@ -1,0 +1,3 @@
+export * from './logger';
+export * from './api-keys';
+export * from './event-store';
