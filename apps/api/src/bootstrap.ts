@@ -51,6 +51,14 @@ export async function createApiApp(runtime: CairnRuntime): Promise<INestApplicat
     logger: new PinoNestLogger(runtime.logger.child({ component: 'nest' })),
     forceCloseConnections: false,
   });
+  const origins = runtime.config.corsOrigins.trim();
+  app.enableCors({
+    origin: origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'x-correlation-id'],
+    exposedHeaders: ['x-cairn-stale', 'retry-after'],
+    maxAge: 600,
+  });
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
   app.use(bodyErrors);
   const doc = SwaggerModule.createDocument(

@@ -8,8 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'net';
 import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/api';
 import type { CairnConfig } from '@cairn/config';
-import { ensureIngestIndex } from '@cairn/event-store';
-import { Projector, profileProjection, type ProjectorStatus } from '@cairn/projections';
+import { Projector, cairnProjections, type ProjectorStatus } from '@cairn/projections';
 import { listCheckpoints, openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
 import { KeyRing, createLogger, openEventStore, type Logger, type OpenedEventStore } from '@cairn/runtime';
 
@@ -32,9 +31,6 @@ export interface ComposeOptions {
   readonly logger?: Logger;
 }
 
-/** Projection names the API reports on when the projector runs in another process. */
-const PROJECTIONS = [{ name: 'profiles', version: 1 }];
-
 function localMonitor(projectors: readonly Projector[]): ProjectionMonitor {
   return {
     statuses: async () => projectors.map((p) => p.status()),
@@ -43,11 +39,11 @@ function localMonitor(projectors: readonly Projector[]): ProjectionMonitor {
 }
 
 /** For an API whose projector runs elsewhere: progress is read from the checkpoints table. */
-function storeMonitor(store: ReadStore): ProjectionMonitor {
+function storeMonitor(store: ReadStore, projections: readonly { name: string; version: number }[]): ProjectionMonitor {
   return {
     statuses: async () => {
       const rows = await listCheckpoints(store.db);
-      return PROJECTIONS.map((p): ProjectorStatus => {
+      return projections.map((p): ProjectorStatus => {
         const row = rows.find((r) => r.projection === p.name);
         return { name: p.name, version: p.version, state: 'remote', checkpoint: row?.position ?? null, eventsProcessed: row?.eventsProcessed ?? 0, rate: 0, lastError: null };
       });
@@ -55,7 +51,7 @@ function storeMonitor(store: ReadStore): ProjectionMonitor {
     waitFor: async (position, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const positions = await Promise.all(PROJECTIONS.map((p) => readCheckpoint(store.db, p.name)));
+        const positions = await Promise.all(projections.map((p) => readCheckpoint(store.db, p.name)));
         if (positions.every((c) => c !== null && c >= position)) return true;
         if (Date.now() >= deadline) return false;
         await new Promise((r) => setTimeout(r, 25));
@@ -77,22 +73,24 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
 
     const readStore = await openReadStore(config.readModelUrl);
     closers.push(() => readStore.close());
-    await ensureIngestIndex(readStore.db);
     logger.info({ kind: readStore.kind }, 'read store ready');
 
     const { ring, created } = KeyRing.open(config.dataDir, config.adminKey);
 
+    const projections = cairnProjections({ currency: config.currency, timezone: config.timezone });
     const projectors: Projector[] = [];
     if (options.projector) {
-      const projector = new Projector(store.events, readStore, profileProjection({ currency: config.currency }), {
-        batchSize: config.projectorBatchSize,
-        batchMs: config.projectorBatchMs,
-        log: (level, msg, fields) => logger[level](fields ?? {}, msg),
-      });
-      await projector.start();
-      projectors.push(projector);
-      closers.push(() => projector.stop());
-      logger.info({ projection: projector.projection.name }, 'projector started');
+      for (const projection of projections) {
+        const projector = new Projector(store.events, readStore, projection, {
+          batchSize: config.projectorBatchSize,
+          batchMs: config.projectorBatchMs,
+          log: (level, msg, fields) => logger[level](fields ?? {}, msg),
+        });
+        await projector.start();
+        projectors.push(projector);
+        closers.push(() => projector.stop());
+        logger.info({ projection: projection.name, version: projection.version }, 'projector started');
+      }
     }
 
     const runtime: CairnRuntime = {
@@ -101,7 +99,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       readStore,
       keys: ring,
       logger,
-      projections: projectors.length > 0 ? localMonitor(projectors) : storeMonitor(readStore),
+      projections: projectors.length > 0 ? localMonitor(projectors) : storeMonitor(readStore, projections),
     };
 
     let url: string | null = null;

@@ -3,7 +3,7 @@
  * with class-validator into one typed object. Nothing else in Cairn reads `process.env`.
  */
 import { plainToInstance } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import { ValidationError, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
 import { resolve } from 'path';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 
@@ -50,6 +50,15 @@ export class CairnConfig {
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code such as USD' })
   currency = 'USD';
 
+  /** CAIRN_TIMEZONE: the shop's IANA timezone, for calendar periods (cohorts, schedules). */
+  @IsString()
+  @Matches(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$|^UTC$/, { message: 'must be an IANA timezone such as Europe/Berlin' })
+  timezone = 'UTC';
+
+  /** CAIRN_CORS_ORIGINS: origins allowed to call the API from browsers (comma-separated, or *). */
+  @IsString()
+  corsOrigins = '*';
+
   /** CAIRN_LOG_LEVEL */
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   logLevel = 'info';
@@ -95,6 +104,8 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   adminKey: 'CAIRN_ADMIN_KEY',
   currency: 'CAIRN_CURRENCY',
   logLevel: 'CAIRN_LOG_LEVEL',
+  timezone: 'CAIRN_TIMEZONE',
+  corsOrigins: 'CAIRN_CORS_ORIGINS',
   projectorBatchSize: 'CAIRN_PROJECTOR_BATCH_SIZE',
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
@@ -115,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<key
   }
   const config = plainToInstance(CairnConfig, raw);
   const errors = validateSync(config, { forbidUnknownValues: true });
+  if (!errors.some((e) => e.property === 'timezone') && !isTimeZone(config.timezone)) {
+    errors.push(Object.assign(new ValidationError(), { property: 'timezone', value: config.timezone, constraints: { timezone: 'is not a timezone this runtime knows (IANA name such as Europe/Berlin)' } }));
+  }
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const setting = ENV[e.property as keyof typeof ENV] ?? e.property;
@@ -123,4 +137,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<key
     throw new CairnError(ERROR_CODES.CONFIG, `invalid configuration:\n  ${lines.join('\n  ')}`, { settings: errors.map((e) => ENV[e.property as keyof typeof ENV]) });
   }
   return config;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
 }

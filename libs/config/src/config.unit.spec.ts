@@ -23,6 +23,7 @@ describe('loadConfig', () => {
     [{ CAIRN_READ_MODEL: 'mysql://x' }, 'CAIRN_READ_MODEL'],
     [{ CAIRN_ADMIN_KEY: 'short' }, 'CAIRN_ADMIN_KEY'],
     [{ CAIRN_CURRENCY: 'usd' }, 'CAIRN_CURRENCY'],
+    [{ CAIRN_TIMEZONE: 'Mars/Olympus' }, 'CAIRN_TIMEZONE'],
   ])('rejects %j naming %s', (env, setting) => {
     let error: unknown;
     try {

@@ -6,40 +6,25 @@
  * with the same id; EventStoreDB's own idempotency by event id makes that append a no-op, so the
  * worst case is an `accepted` where `duplicate` would have been exact, never a second copy.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { ReadModelSchema } from '@cairn/read-models';
 
-const TABLE = 'ingested_events';
-
-export async function ensureIngestIndex(db: Kysely<any>): Promise<void> {
-  await db.schema
-    .createTable(TABLE)
-    .ifNotExists()
-    .addColumn('event_id', 'varchar(64)', (c) => c.primaryKey())
-    .addColumn('stream_id', 'varchar(200)', (c) => c.notNull())
-    .addColumn('recorded_at', 'varchar(40)', (c) => c.notNull())
-    .execute();
-}
+const CHUNK = 500;
 
 /** The subset of `ids` already ingested. */
-export async function findIngested(db: Kysely<any>, ids: readonly string[]): Promise<Set<string>> {
+export async function findIngested(db: Kysely<ReadModelSchema>, ids: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const chunk = ids.slice(i, i + 500);
-    const rows = await db.selectFrom(TABLE).select('event_id').where('event_id', 'in', chunk).execute();
-    for (const r of rows) found.add(r.event_id as string);
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await db.selectFrom('ingested_events').select('event_id').where('event_id', 'in', ids.slice(i, i + CHUNK)).execute();
+    for (const r of rows) found.add(r.event_id);
   }
   return found;
 }
 
-export async function recordIngested(db: Kysely<any>, rows: readonly { id: string; streamId: string }[], at: Date): Promise<void> {
+export async function recordIngested(db: Kysely<ReadModelSchema>, rows: readonly { id: string; streamId: string }[], at: Date): Promise<void> {
   const recordedAt = at.toISOString();
-  for (let i = 0; i < rows.length; i += 250) {
-    const chunk = rows.slice(i, i + 250).map((r) => ({ event_id: r.id, stream_id: r.streamId, recorded_at: recordedAt }));
-    await db.insertInto(TABLE).values(chunk).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+  for (let i = 0; i < rows.length; i += CHUNK / 2) {
+    const chunk = rows.slice(i, i + CHUNK / 2).map((r) => ({ event_id: r.id, stream_id: r.streamId, recorded_at: recordedAt }));
+    await db.insertInto('ingested_events').values(chunk).onConflict((oc) => oc.column('event_id').doNothing()).execute();
   }
-}
-
-export async function countIngested(db: Kysely<any>): Promise<number> {
-  const row = await db.selectFrom(TABLE).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
-  return Number(row.n);
 }

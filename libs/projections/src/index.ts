@@ -1,3 +1,4 @@
 export * from './projection';
 export * from './projector';
 export * from './profile.projection';
+export * from './registry';

@@ -63,6 +63,20 @@ export const MIGRATIONS: readonly Migration[] = [
         .$call((t) => (kind === 'postgres' ? t.modifyEnd(sql`with (fillfactor = 70)`) : t)),
     ],
   },
+  {
+    version: 3,
+    name: 'ingested_events',
+    up: (db) => [
+      db.schema
+        .createTable('ingested_events')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('stream_id', 'text', (c) => c.notNull())
+        .addColumn('recorded_at', 'text', (c) => c.notNull()),
+    ],
+  },
+  // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
+  // 200–299 loyalty; 300–399 analytics; 400–499 operations.
 ];
 
 function bootstrap(db: Kysely<ReadModelSchema>): Compilable {

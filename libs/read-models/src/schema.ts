@@ -44,10 +44,18 @@ export interface ProfilesTable {
   doc: string;
 }
 
+/** Which event ids the event store holds: lets ingest answer `duplicate` (written by the API, not a projection). */
+export interface IngestedEventsTable {
+  event_id: string;
+  stream_id: string;
+  recorded_at: string;
+}
+
 export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
   profiles: ProfilesTable;
+  ingested_events: IngestedEventsTable;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';
