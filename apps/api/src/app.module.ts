@@ -16,7 +16,9 @@ import { Metrics } from './metrics/metrics';
 import { MetricsHttpController } from './metrics/metrics.http.controller';
 import { ListProjectionsHandler } from './projections/list-projections/list-projections.handler';
 import { ListProjectionsHttpController } from './projections/list-projections/list-projections.http.controller';
-import { RUNTIME, type CairnRuntime } from './runtime';
+import { FEATURE_MODULES } from './features';
+import type { CairnRuntime } from './runtime';
+import { RuntimeModule } from './runtime.module';
 
 const commandHandlers = [RecordEventsHandler];
 const queryHandlers = [GetCustomerHandler, ListCustomersHandler, ListProjectionsHandler];
@@ -26,7 +28,12 @@ export class AppModule {
   static register(runtime: CairnRuntime): DynamicModule {
     return {
       module: AppModule,
-      imports: [CqrsModule.forRoot({ rethrowUnhandled: true }), TerminusModule.forRoot({ logger: false, errorLogStyle: 'json' })],
+      imports: [
+        RuntimeModule.forRoot(runtime),
+        CqrsModule.forRoot({ rethrowUnhandled: true }),
+        TerminusModule.forRoot({ logger: false, errorLogStyle: 'json' }),
+        ...FEATURE_MODULES,
+      ],
       controllers: [
         RecordEventsHttpController,
         GetCustomerHttpController,
@@ -37,7 +44,6 @@ export class AppModule {
         MetricsHttpController,
       ],
       providers: [
-        { provide: RUNTIME, useValue: runtime },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: CairnExceptionFilter },
         Metrics,

@@ -1,0 +1,7 @@
+/**
+ * Feature modules of the API, one per area (each owns its use-case folders: controllers, handlers,
+ * DTOs). Add a feature by adding its module here.
+ */
+import type { Type } from '@nestjs/common';
+
+export const FEATURE_MODULES: Type<unknown>[] = [];
