@@ -187,6 +187,13 @@ function checkSmallObject(field: string, value: unknown, errors: FieldError[]): 
   }
 }
 
+/** Date.parse rolls 2026-02-30 over to March; a real date-time must not. */
+function isRealCalendarDate(iso: string): boolean {
+  const [, y, m, d, hh, mm] = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso) ?? [];
+  const probe = new Date(Date.UTC(Number(y), Number(m) - 1, Number(d)));
+  return probe.getUTCFullYear() === Number(y) && probe.getUTCMonth() === Number(m) - 1 && probe.getUTCDate() === Number(d) && Number(hh) < 24 && Number(mm) < 60;
+}
+
 export type ParsedEvent = { ok: true; input: EventInput } | { ok: false; id?: string; errors: FieldError[] };
 
 /**
@@ -219,7 +226,7 @@ export function parseEvent(raw: unknown, now: Date): ParsedEvent {
   }
   if (typeof input.occurredAt === 'string' && ISO_WITH_OFFSET.test(input.occurredAt)) {
     const t = Date.parse(input.occurredAt);
-    if (Number.isNaN(t)) errors.push({ field: 'occurredAt', message: 'occurredAt is not a real date-time' });
+    if (Number.isNaN(t) || !isRealCalendarDate(input.occurredAt)) errors.push({ field: 'occurredAt', message: 'occurredAt is not a real date-time' });
     else if (t > now.getTime() + MAX_FUTURE_MS) errors.push({ field: 'occurredAt', message: 'occurredAt is more than 24 hours in the future' });
   }
   checkSmallObject('context', obj.context, errors);
