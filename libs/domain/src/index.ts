@@ -2,3 +2,4 @@ export * from './events';
 export * from './money';
 export * from './errors';
 export * from './profile';
+export * from './loyalty';

@@ -1,0 +1,4 @@
+export * from './program';
+export * from './facts';
+export * from './ledger';
+export * from './explain';

@@ -1,0 +1,318 @@
+import fc from 'fast-check';
+import { computeLedger, explainLedger, purchasePoints, validateProgram, type LoyaltyFact, type LoyaltyProgram, type ProgramVersion, type PurchaseFact } from '..';
+
+const DAY = 86_400_000;
+const t = (day: number, hour = 12) => new Date(Date.UTC(2026, 0, 1) + day * DAY + hour * 3_600_000).toISOString();
+
+const PROGRAM = {
+  currency: 'EUR',
+  earn: {
+    pointsPerUnit: 1,
+    unitMinor: 100,
+    rounding: 'floor',
+    categoryMultipliers: { shoes: 2 },
+    review: { points: 50, requirePurchase: true },
+    referral: { referrerPoints: 500, friendPoints: 200, maxPerWeek: 2 },
+  },
+  pendingDays: 30,
+  expiry: { mode: 'none' },
+  returns: { negativeBalance: 'allow' },
+  tiers: {
+    basis: 'points',
+    window: { kind: 'rolling', days: 365 },
+    downgrade: 'immediate',
+    levels: [
+      { name: 'Bronze', threshold: 0, multiplier: 1 },
+      { name: 'Silver', threshold: 1000, multiplier: 1.5 },
+      { name: 'Gold', threshold: 5000, multiplier: 2 },
+    ],
+  },
+};
+
+function program(overrides: Record<string, unknown> = {}): LoyaltyProgram {
+  const v = validateProgram({ ...PROGRAM, ...overrides });
+  if (!v.ok) throw new Error(JSON.stringify(v.errors));
+  return v.program;
+}
+const version = (p: LoyaltyProgram, n = 1, effectiveFrom = t(-100), recordedAt = effectiveFrom): ProgramVersion => ({ version: n, effectiveFrom, recordedAt, eventId: `prog-${n}`, program: p });
+
+let seq = 0;
+const purchase = (customerId: string, day: number, totalMinor: number, extra: Partial<PurchaseFact> = {}): PurchaseFact => {
+  const id = extra.id ?? `e${++seq}`;
+  return {
+    kind: 'purchase',
+    id,
+    customerId,
+    occurredAt: t(day),
+    receivedAt: t(day),
+    orderId: `o-${id}`,
+    currency: 'EUR',
+    items: [{ productId: 'p1', amountMinor: totalMinor }],
+    discountMinor: 0,
+    totalMinor,
+    ...extra,
+  };
+};
+const ret = (customerId: string, day: number, orderId: string, refundMinor: number, receivedDay = day): LoyaltyFact => ({
+  kind: 'return',
+  id: `r${++seq}`,
+  customerId,
+  occurredAt: t(day),
+  receivedAt: t(receivedDay),
+  orderId,
+  currency: 'EUR',
+  refundMinor,
+});
+const redemption = (customerId: string, day: number, points: number): LoyaltyFact => ({ kind: 'redemption', id: `x${++seq}`, customerId, occurredAt: t(day), receivedAt: t(day), points });
+
+describe('program validation', () => {
+  it('accepts the documented program with defaults', () => {
+    expect(validateProgram(PROGRAM).ok).toBe(true);
+  });
+  it('names the JSON path of every problem', () => {
+    const v = validateProgram({
+      ...PROGRAM,
+      currency: 'eur',
+      earn: { ...PROGRAM.earn, pointsPerUnit: 0.123, categoryMultipliers: { shoes: 'x' } },
+      tiers: { ...PROGRAM.tiers, levels: [{ name: 'A', threshold: 10 }, { name: 'A', threshold: 5 }] },
+      bogus: 1,
+    });
+    expect(v.ok).toBe(false);
+    const fields = v.ok ? [] : v.errors.map((e) => e.field);
+    expect(fields).toEqual(
+      expect.arrayContaining(['currency', 'earn.pointsPerUnit', 'earn.categoryMultipliers.shoes', 'tiers.levels[0].threshold', 'tiers.levels[1].name', 'tiers.levels[1].threshold', 'bogus']),
+    );
+  });
+  it('refuses fixed expiry shorter than the pending period', () => {
+    const v = validateProgram({ ...PROGRAM, expiry: { mode: 'fixed', days: 10 } });
+    expect(v.ok ? [] : v.errors.map((e) => e.field)).toEqual(['expiry.days']);
+  });
+  it('refuses a non-object body', () => {
+    expect(validateProgram([])).toEqual({ ok: false, errors: [{ field: '(body)', message: 'must be an object' }] });
+  });
+});
+
+describe('earning', () => {
+  it('applies net spend, category and tier multipliers with the stated rounding', () => {
+    const p = program();
+    const f = purchase('c', 0, 0, { items: [{ productId: 'a', category: 'shoes', amountMinor: 1000 }, { productId: 'b', amountMinor: 1099 }], discountMinor: 199, totalMinor: 1900 });
+    // net 1900 over subtotal 2099: (1000×2 + 1099) × 1900/2099 / 100 = 28.05… → 28 floor
+    expect(purchasePoints(f, p, 1)).toEqual({ points: 28, netSpendMinor: 1900 });
+    expect(purchasePoints(f, { ...p, earn: { ...p.earn, rounding: 'ceil' } }, 1).points).toBe(29);
+    expect(purchasePoints(f, p, 1.5).points).toBe(42); // 42.07…
+  });
+
+  it('keeps points pending for the return window, then available — a function of as-of only', () => {
+    const facts = [purchase('c', 0, 12_345)];
+    const programs = [version(program())];
+    const before = computeLedger('c', facts, programs, t(29));
+    expect(before.balance).toEqual({ pending: 123, available: 0 });
+    const after = computeLedger('c', facts, programs, t(30));
+    expect(after.balance).toEqual({ pending: 0, available: 123 });
+    expect(after.movements.map((m) => m.type)).toEqual(['earned', 'available']);
+    expect(after.movements[0]).toMatchObject({ cause: facts[0].id, ruleVersion: 1 });
+  });
+
+  it('earns nothing in another currency or before any program, and says why', () => {
+    const l = computeLedger('c', [purchase('c', -200, 5000), purchase('c', 0, 5000, { currency: 'USD' })], [version(program())], t(60));
+    expect(l.lifetimeEarned).toBe(0);
+    expect(l.ignored.map((i) => i.reason)).toEqual(['no loyalty program in force', 'currency USD does not earn (program currency EUR)']);
+  });
+});
+
+describe('returns', () => {
+  it('takes back points in proportion to the refunded share, from pending first', () => {
+    const p1 = purchase('c', 0, 10_000);
+    const l = computeLedger('c', [p1, ret('c', 5, p1.orderId, 2_500)], [version(program())], t(40));
+    expect(l.balance).toEqual({ pending: 0, available: 75 });
+    expect(l.takenBack).toBe(25);
+    expect(l.movements.find((m) => m.type === 'taken-back')).toMatchObject({ pending: -25, available: 0 });
+  });
+
+  it('lets the balance go negative under `allow`, or writes off under `floor-at-zero`', () => {
+    const p1 = purchase('c', 0, 10_000);
+    const facts = [p1, redemption('c', 35, 80), ret('c', 40, p1.orderId, 10_000)];
+    const allow = computeLedger('c', facts, [version(program())], t(50));
+    expect(allow.balance.available).toBe(-80);
+    const floor = computeLedger('c', facts, [version(program({ returns: { negativeBalance: 'floor-at-zero' } }))], t(50));
+    expect(floor.balance.available).toBe(0);
+    expect(floor.writtenOff).toBe(80);
+    // A later purchase repays the negative balance when it becomes available.
+    const later = computeLedger('c', [...facts, purchase('c', 60, 20_000)], [version(program())], t(100));
+    expect(later.balance.available).toBe(120);
+  });
+});
+
+describe('expiry', () => {
+  it('expires each lot a fixed number of days after earning', () => {
+    const prog = program({ expiry: { mode: 'fixed', days: 90 } });
+    const facts = [purchase('c', 0, 10_000), purchase('c', 50, 5_000)];
+    expect(computeLedger('c', facts, [version(prog)], t(89)).balance.available).toBe(150);
+    const l = computeLedger('c', facts, [version(prog)], t(90));
+    expect(l.balance.available).toBe(50);
+    expect(l.expired).toBe(100);
+  });
+  it('redemptions use the soonest-expiring points first', () => {
+    const prog = program({ expiry: { mode: 'fixed', days: 90 } });
+    const facts = [purchase('c', 0, 10_000), purchase('c', 1, 10_000), redemption('c', 40, 100)];
+    const l = computeLedger('c', facts, [version(prog)], t(90));
+    expect(l.expired).toBe(0);
+    expect(l.balance.available).toBe(100);
+  });
+  it('expires the whole available balance after N days without activity', () => {
+    const prog = program({ expiry: { mode: 'inactivity', days: 60 } });
+    const facts = [purchase('c', 0, 10_000)];
+    expect(computeLedger('c', facts, [version(prog)], t(59)).balance.available).toBe(100);
+    expect(computeLedger('c', facts, [version(prog)], t(60)).balance).toEqual({ pending: 0, available: 0 });
+    expect(computeLedger('c', [...facts, redemption('c', 50, 10)], [version(prog)], t(100)).balance.available).toBe(90);
+  });
+});
+
+describe('tiers', () => {
+  it('qualifies by points over a rolling window and drops immediately when they leave it', () => {
+    const facts = [purchase('c', 0, 100_000), purchase('c', 10, 100_000)];
+    const l = computeLedger('c', facts, [version(program())], t(20));
+    // second order earns at Silver ×1.5
+    expect(l.lifetimeEarned).toBe(1000 + 1500);
+    expect(l.tier).toMatchObject({ name: 'Silver', qualifying: 2500, keptUntil: t(375), next: { name: 'Gold', remaining: 2500 } });
+    expect(computeLedger('c', facts, [version(program())], t(365)).tier).toMatchObject({ name: 'Silver', qualifying: 1500 });
+    expect(computeLedger('c', facts, [version(program())], t(375)).tier).toMatchObject({ name: 'Bronze', qualifying: 0 });
+  });
+
+  it('keeps the tier until the end of the period under `end-of-period`, `never` keeps it', () => {
+    const facts = [purchase('c', 0, 100_000)];
+    const eop = version(program({ tiers: { ...PROGRAM.tiers, downgrade: 'end-of-period', window: { kind: 'calendar-year' } } }));
+    expect(computeLedger('c', facts, [eop], t(400)).tier).toMatchObject({ name: 'Silver', qualifying: 0, keptUntil: '2028-01-01T00:00:00.000Z' });
+    expect(computeLedger('c', facts, [eop], '2028-01-01T00:00:00.000Z').tier).toMatchObject({ name: 'Bronze' });
+    const never = version(program({ tiers: { ...PROGRAM.tiers, downgrade: 'never' } }));
+    expect(computeLedger('c', facts, [never], t(2000)).tier).toMatchObject({ name: 'Silver', keptUntil: null });
+  });
+
+  it('a return lowers the qualifying amount at the order date', () => {
+    const p1 = purchase('c', 0, 100_000);
+    const l = computeLedger('c', [p1, ret('c', 5, p1.orderId, 50_000)], [version(program())], t(10));
+    expect(l.tier).toMatchObject({ name: 'Bronze', qualifying: 500 });
+    expect(l.tierHistory.map((h) => h.to)).toEqual(['Bronze', 'Silver', 'Bronze']);
+  });
+});
+
+describe('review bonus', () => {
+  const review = (customerId: string, day: number, productId: string): LoyaltyFact => ({ kind: 'review', id: `v${++seq}`, customerId, occurredAt: t(day), receivedAt: t(day), productId });
+  it('rewards once per purchased product and records why others are withheld', () => {
+    const l = computeLedger('c', [purchase('c', 0, 1000), review('c', 1, 'p1'), review('c', 2, 'p1'), review('c', 3, 'p9')], [version(program())], t(4));
+    expect(l.balance).toEqual({ pending: 10, available: 50 });
+    expect(l.withheld.map((w) => w.reason)).toEqual(['review bonus: product p1 was already rewarded', 'review bonus: product p9 was not purchased before the review']);
+  });
+});
+
+describe('referrals', () => {
+  const referral = (customerId: string, day: number, code: string, refereeId?: string): LoyaltyFact => ({
+    kind: 'referral',
+    id: `ref${++seq}`,
+    customerId,
+    occurredAt: t(day),
+    receivedAt: t(day),
+    referralCode: code,
+    ...(refereeId ? { refereeId } : {}),
+  });
+  const programs = [version(program())];
+
+  it('rewards referrer and friend when the friend’s first order passes the return window', () => {
+    const facts = [referral('r', 0, 'R1'), purchase('f', 1, 1000, { referralCode: 'R1' })];
+    expect(computeLedger('r', facts, programs, t(30)).balance.available).toBe(0);
+    const r = computeLedger('r', facts, programs, t(31));
+    expect(r.balance.available).toBe(500);
+    expect(r.movements[0]).toMatchObject({ type: 'earned', cause: facts[0].id });
+    expect(computeLedger('f', facts, programs, t(31)).balance.available).toBe(200 + 10);
+  });
+
+  it('withholds self-referral, a friend who was already a customer, a returned first order, and over the weekly cap', () => {
+    const self = [referral('s', 0, 'S1'), purchase('s', 1, 1000, { referralCode: 'S1' })];
+    expect(computeLedger('s', self, programs, t(40)).withheld[0].reason).toMatch(/self-referral/);
+
+    const already = [purchase('f', 0, 1000), referral('r', 1, 'R2', 'f'), purchase('f', 2, 1000)];
+    const r = computeLedger('r', already, programs, t(40));
+    expect(r.balance.available).toBe(0);
+    expect(r.withheld[0].reason).toMatch(/already a customer/);
+
+    const returned = [referral('r', 0, 'R3'), purchase('g', 1, 1000, { referralCode: 'R3', id: 'g1' }), ret('g', 5, 'o-g1', 1000)];
+    expect(computeLedger('r', returned, programs, t(40)).withheld[0].reason).toMatch(/returned/);
+
+    const many = [referral('r', 0, 'R4'), ...['a', 'b', 'c'].map((f, i) => purchase(f, 1 + i, 1000, { referralCode: 'R4' }))];
+    const capped = computeLedger('r', many, programs, t(40));
+    expect(capped.balance.available).toBe(1000);
+    expect(capped.withheld.map((w) => w.reason)).toEqual(['referrer referral reward: more than 2 referrals from this referrer within 7 days']);
+    expect(explainLedger(capped).withheld).toHaveLength(1);
+  });
+});
+
+describe('late events', () => {
+  it('a late return gives the full-history ledger and a correction naming its cause', () => {
+    const p1 = purchase('c', 0, 10_000);
+    const late = ret('c', 5, p1.orderId, 10_000, 45);
+    const l = computeLedger('c', [p1, late], [version(program())], t(50));
+    expect(l.balance).toEqual({ pending: 0, available: 0 });
+    expect(l.corrections).toEqual([{ at: t(45), cause: late.id, kind: 'late return', pending: 0, available: -100, lifetimeEarned: 0, tier: null }]);
+  });
+  it('a back-dated program version is applied from its effective date and recorded as a correction', () => {
+    const facts = [purchase('c', 0, 10_000)];
+    const v2 = version(program({ earn: { ...PROGRAM.earn, pointsPerUnit: 2 } }), 2, t(-1), t(10));
+    const l = computeLedger('c', facts, [version(program()), v2], t(40));
+    expect(l.balance.available).toBe(200);
+    expect(l.corrections).toEqual([expect.objectContaining({ cause: 'prog-2', kind: 'back-dated program version 2', pending: 100 })]);
+  });
+});
+
+describe('properties', () => {
+  const customers = ['a', 'b', 'c'];
+  const factArb: fc.Arbitrary<LoyaltyFact> = fc.oneof(
+    fc.record({ c: fc.constantFrom(...customers), day: fc.integer({ min: 0, max: 400 }), late: fc.integer({ min: 0, max: 60 }), amount: fc.integer({ min: 0, max: 200_000 }), code: fc.option(fc.constantFrom('A', 'B')), cat: fc.option(fc.constant('shoes')) }).map(
+      ({ c, day, late, amount, code, cat }) => ({ ...purchase(c, day, amount, code ? { referralCode: code } : {}), receivedAt: t(day + late), items: [{ productId: `p${amount % 3}`, amountMinor: amount, ...(cat ? { category: cat } : {}) }] }),
+    ),
+    fc.record({ c: fc.constantFrom(...customers), day: fc.integer({ min: 0, max: 400 }), late: fc.integer({ min: 0, max: 60 }), refund: fc.integer({ min: 1, max: 100_000 }), order: fc.integer({ min: 1, max: 40 }) }).map(({ c, day, late, refund, order }) =>
+      ret(c, day, `o-e${order}`, refund, day + late),
+    ),
+    fc.record({ c: fc.constantFrom(...customers), day: fc.integer({ min: 0, max: 400 }), p: fc.integer({ min: 0, max: 2 }) }).map(({ c, day, p }) => ({ kind: 'review' as const, id: `v${++seq}`, customerId: c, occurredAt: t(day), receivedAt: t(day), productId: `p${p}` })),
+    fc.record({ c: fc.constantFrom(...customers), day: fc.integer({ min: 0, max: 400 }), code: fc.constantFrom('A', 'B'), friend: fc.option(fc.constantFrom(...customers)) }).map(({ c, day, code, friend }) => ({
+      kind: 'referral' as const, id: `ref${++seq}`, customerId: c, occurredAt: t(day), receivedAt: t(day), referralCode: code, ...(friend ? { refereeId: friend } : {}),
+    })),
+    fc.record({ c: fc.constantFrom(...customers), day: fc.integer({ min: 0, max: 400 }), points: fc.integer({ min: 1, max: 500 }) }).map(({ c, day, points }) => redemption(c, day, points)),
+  );
+  const programArb = fc.record({
+    expiry: fc.constantFrom({ mode: 'none' }, { mode: 'fixed', days: 120 }, { mode: 'inactivity', days: 90 }),
+    downgrade: fc.constantFrom('never', 'end-of-period', 'immediate'),
+    window: fc.constantFrom({ kind: 'rolling', days: 180 }, { kind: 'calendar-year' }),
+    negativeBalance: fc.constantFrom('allow', 'floor-at-zero'),
+    basis: fc.constantFrom('points', 'spend'),
+  }).map((o) => version(program({ expiry: o.expiry, returns: { negativeBalance: o.negativeBalance }, tiers: { ...PROGRAM.tiers, basis: o.basis, downgrade: o.downgrade, window: o.window } })));
+
+  it('any arrival order of the same facts gives the same ledger for a fixed as-of', () => {
+    fc.assert(
+      fc.property(fc.array(factArb, { maxLength: 25 }), programArb, fc.integer({ min: 0, max: 800 }), fc.infiniteStream(fc.nat()), (facts, prog, asOfDay, randoms) => {
+        const shuffled = [...facts];
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = randoms.next().value % (i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+        }
+        for (const c of customers) expect(computeLedger(c, shuffled, [prog], t(asOfDay))).toEqual(computeLedger(c, facts, [prog], t(asOfDay)));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('balances are the sum of their movements; pending never negative', () => {
+    fc.assert(
+      fc.property(fc.array(factArb, { maxLength: 25 }), programArb, fc.integer({ min: 0, max: 800 }), (facts, prog, asOfDay) => {
+        for (const c of customers) {
+          const l = computeLedger(c, facts, [prog], t(asOfDay));
+          expect(l.movements.reduce((s, m) => s + m.pending, 0)).toBe(l.balance.pending);
+          expect(l.movements.reduce((s, m) => s + m.available, 0)).toBe(l.balance.available);
+          expect(l.balance.pending).toBeGreaterThanOrEqual(0);
+          expect(l.lifetimeEarned - l.takenBack - l.redeemed - l.expired).toBe(l.balance.pending + l.balance.available);
+          if (prog.program.returns.negativeBalance === 'floor-at-zero' && !facts.some((f) => f.kind === 'redemption')) expect(l.balance.available).toBeGreaterThanOrEqual(0);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
