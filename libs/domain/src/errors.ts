@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   MALFORMED_JSON: 'CAIRN.MALFORMED_JSON',
   UNAVAILABLE: 'CAIRN.UNAVAILABLE',
   CONFIG: 'CAIRN.CONFIG',
+  /** An operation (a rebuild) already runs on the same projection. */
+  OPERATION_CONFLICT: 'CAIRN.OPERATION_CONFLICT',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

@@ -2,3 +2,4 @@ export * from './projection';
 export * from './projector';
 export * from './profile.projection';
 export * from './registry';
+export * from './loyalty';

@@ -4,19 +4,33 @@
  * read-model rows written in the same transaction as the checkpoint. A crash at any instant
  * therefore neither loses nor double-counts: on restart the subscription resumes after the last
  * committed checkpoint.
+ *
+ * Each transaction first checks that the stored checkpoint is still the one this projector last
+ * committed (row-locked on PostgreSQL); if something else moved it (a rebuild's switch, a second
+ * projector process), the batch is dropped and the projector resumes from the stored checkpoint.
+ *
+ * Poison events: when a batch throws and the read store is reachable, the batch is applied again
+ * one event per transaction; an event that still throws is parked (`parked_events`, with the error
+ * and the projection version) in the transaction that moves the checkpoint past it, and the
+ * projection carries on (`onPoison: 'park'`, the default). With `onPoison: 'stop'` the projector
+ * stops in state `failed` with the event and the error instead.
  */
 import type { AllStreamSubscription } from '@eventstore/db-client';
 import type { RecordedCairnEvent } from '@cairn/domain';
 import { toRecordedCairnEvent, type CairnEventStore } from '@cairn/event-store';
-import { readCheckpoint, writeCheckpoint, type ReadStore } from '@cairn/read-models';
+import { readCheckpoint, writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
+import type { Transaction } from 'kysely';
+import { countParked, errorMessage, listParked, parkEvent, type RetryResult } from './ops/parked';
 import type { Projection } from './projection';
 
 /** 'remote': the projector runs in another process; the API only sees its checkpoints. */
-export type ProjectorState = 'stopped' | 'starting' | 'live' | 'catching-up' | 'retrying' | 'remote';
+export type ProjectorState = 'stopped' | 'starting' | 'live' | 'catching-up' | 'retrying' | 'remote' | 'failed' | 'rebuilding';
 
 export interface ProjectorOptions {
   readonly batchSize: number;
   readonly batchMs: number;
+  /** What a poison event does: 'park' it and carry on (live, default) or 'stop' in state `failed`. */
+  readonly onPoison?: 'park' | 'stop';
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -29,6 +43,17 @@ export interface ProjectorStatus {
   /** Events per second over the last ~10 s. */
   readonly rate: number;
   readonly lastError: string | null;
+  /** Events parked for this projection (poison events). */
+  readonly parked?: number;
+  /** With onPoison 'stop': the event the projector stopped on. */
+  readonly failedEvent?: { id: string; position: string; type: string; streamId: string } | null;
+}
+
+/** The stored checkpoint is not the one this projector committed last: something else moved it. */
+class CheckpointMoved extends Error {
+  constructor(readonly stored: bigint | null) {
+    super(`checkpoint moved to ${stored ?? 'none'} by another writer`);
+  }
 }
 
 export class Projector {
@@ -36,6 +61,8 @@ export class Projector {
   private checkpoint: bigint | null = null;
   private processed = 0;
   private lastError: string | null = null;
+  private parked = 0;
+  private failedEvent: ProjectorStatus['failedEvent'] = null;
   private subscription: AllStreamSubscription | null = null;
   private buffer: RecordedCairnEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -55,7 +82,9 @@ export class Projector {
   async start(): Promise<void> {
     this.stopping = false;
     this.state = 'starting';
+    this.failedEvent = null;
     this.checkpoint = await readCheckpoint(this.store.db, this.projection.name);
+    this.parked = (await countParked(this.store.db)).get(this.projection.name) ?? 0;
     this.subscribe();
   }
 
@@ -70,7 +99,42 @@ export class Projector {
       await sub.unsubscribe().catch(() => undefined);
     }
     await this.flush();
-    this.state = 'stopped';
+    if (this.state !== 'failed') this.state = 'stopped';
+  }
+
+  /**
+   * Retries this projection's parked events (all, or the given ids) in the projector's own
+   * sequence of transactions, so a retry never interleaves with a live batch.
+   */
+  retryParked(eventIds?: readonly string[]): Promise<RetryResult> {
+    const run = this.flushing.then(() => this.retryNow(eventIds));
+    this.flushing = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async retryNow(eventIds?: readonly string[]): Promise<RetryResult> {
+    const parked = (await listParked(this.store.db, { projection: this.projection.name })).filter((p) => eventIds === undefined || eventIds.includes(p.eventId));
+    parked.sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : BigInt(a.position) > BigInt(b.position) ? 1 : 0));
+    let retried = 0;
+    const stillFailing: { eventId: string; error: string }[] = [];
+    for (const p of parked) {
+      try {
+        await this.store.transaction(async (trx) => {
+          await this.projection.applyBatch(trx, [p.event]);
+          await trx.deleteFrom('parked_events').where('projection', '=', this.projection.name).where('event_id', '=', p.eventId).execute();
+        });
+        retried += 1;
+        this.parked = Math.max(0, this.parked - 1);
+      } catch (err) {
+        const message = errorMessage(err);
+        stillFailing.push({ eventId: p.eventId, error: message });
+        await this.store.transaction((trx) => parkEvent(trx, this.projection, p.event, message));
+      }
+    }
+    return { projection: this.projection.name, retried, stillFailing };
   }
 
   status(): ProjectorStatus {
@@ -82,6 +146,8 @@ export class Projector {
       eventsProcessed: this.processed,
       rate: this.rate(),
       lastError: this.lastError,
+      parked: this.parked,
+      failedEvent: this.failedEvent,
     };
   }
 
@@ -162,32 +228,136 @@ export class Projector {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.buffer.length === 0) return;
+    if (this.buffer.length === 0 || this.state === 'failed') return;
     const batch = this.buffer;
     this.buffer = [];
     const last = batch[batch.length - 1].position;
     try {
       await this.store.transaction(async (trx) => {
+        await this.guardCheckpoint(trx);
         await this.projection.applyBatch(trx, batch);
         await writeCheckpoint(trx, this.projection.name, last, batch.length);
       });
     } catch (err) {
-      // Nothing of the batch committed: resubscribe from the checkpoint.
-      const message = err instanceof Error ? err.message : String(err);
-      this.lastError = message;
+      if (err instanceof CheckpointMoved) return this.resumeFromStored(err);
+      const message = errorMessage(err);
       this.options.log?.('error', 'projector batch failed', { projection: this.projection.name, error: message });
+      if (await this.storeReachable()) {
+        // The store works: the batch holds an event this projection cannot fold. Find it.
+        await this.isolate(batch);
+        return;
+      }
+      // Nothing of the batch committed: resubscribe from the checkpoint.
+      this.lastError = message;
       const sub = this.subscription;
       if (sub) this.fail(sub, err instanceof Error ? err : new Error(message), false);
       return;
     }
+    this.committed(last, batch.length);
+  }
+
+  /** One event per transaction: the poison ones are parked (or stop the projector), the rest commit. */
+  private async isolate(batch: readonly RecordedCairnEvent[]): Promise<void> {
+    for (let i = 0; i < batch.length; i++) {
+      const event = batch[i];
+      try {
+        await this.store.transaction(async (trx) => {
+          await this.guardCheckpoint(trx);
+          await this.projection.applyBatch(trx, [event]);
+          await writeCheckpoint(trx, this.projection.name, event.position, 1);
+        });
+        this.committed(event.position, 1);
+        continue;
+      } catch (err) {
+        if (err instanceof CheckpointMoved) return this.resumeFromStored(err);
+        const message = errorMessage(err);
+        if (!(await this.storeReachable())) {
+          this.lastError = message;
+          const sub = this.subscription;
+          if (sub) this.fail(sub, err instanceof Error ? err : new Error(message), false);
+          return;
+        }
+        const where = { id: event.id, position: event.position.toString(), type: event.type, streamId: event.streamId };
+        this.lastError = `event ${event.id} at ${event.position} (${event.type}): ${message}`;
+        if ((this.options.onPoison ?? 'park') === 'stop') {
+          this.failedEvent = where;
+          this.state = 'failed';
+          this.buffer = [];
+          this.options.log?.('error', 'projector stopped on a poison event', { projection: this.projection.name, event: where, error: message });
+          const sub = this.subscription;
+          this.subscription = null;
+          if (sub) {
+            sub.removeAllListeners('data');
+            void sub.unsubscribe().catch(() => undefined);
+          }
+          return;
+        }
+        try {
+          await this.store.transaction(async (trx) => {
+            await this.guardCheckpoint(trx);
+            await parkEvent(trx, this.projection, event, message);
+            await writeCheckpoint(trx, this.projection.name, event.position, 1);
+          });
+        } catch (parkErr) {
+          if (parkErr instanceof CheckpointMoved) return this.resumeFromStored(parkErr);
+          const sub = this.subscription;
+          if (sub) this.fail(sub, parkErr instanceof Error ? parkErr : new Error(errorMessage(parkErr)), false);
+          return;
+        }
+        this.parked += 1;
+        this.options.log?.('warn', 'poison event parked', { projection: this.projection.name, event: where, error: message });
+        this.committed(event.position, 1);
+      }
+    }
+  }
+
+  private committed(last: bigint, count: number): void {
     this.checkpoint = last;
-    this.processed += batch.length;
+    this.processed += count;
     this.sample();
     for (const w of this.waiters) {
       if (last >= w.position) {
         this.waiters.delete(w);
         w.resolve();
       }
+    }
+  }
+
+  /** Inside the batch's transaction: the stored checkpoint must still be ours. */
+  private async guardCheckpoint(trx: Transaction<ReadModelSchema>): Promise<void> {
+    let q = trx.selectFrom('checkpoints').select('position').where('projection', '=', this.projection.name);
+    if (this.store.kind === 'postgres') q = q.forUpdate();
+    const row = await q.executeTakeFirst();
+    const stored = row === undefined ? null : BigInt(row.position);
+    if (stored !== this.checkpoint) throw new CheckpointMoved(stored);
+  }
+
+  /** Another writer moved the checkpoint: drop what is buffered and resume after the stored one. */
+  private resumeFromStored(moved: CheckpointMoved): void {
+    this.options.log?.('warn', 'checkpoint moved by another writer; resuming from it', { projection: this.projection.name, checkpoint: String(moved.stored) });
+    this.buffer = [];
+    this.checkpoint = moved.stored;
+    for (const w of this.waiters) {
+      if (moved.stored !== null && moved.stored >= w.position) {
+        this.waiters.delete(w);
+        w.resolve();
+      }
+    }
+    const sub = this.subscription;
+    this.subscription = null;
+    if (sub) {
+      sub.removeAllListeners('data');
+      void sub.unsubscribe().catch(() => undefined);
+    }
+    if (!this.stopping) this.subscribe();
+  }
+
+  private async storeReachable(): Promise<boolean> {
+    try {
+      await this.store.ping();
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -3,6 +3,7 @@
  * so one projection's rebuild or failure never holds up another.
  */
 import type { ProfileRules } from '@cairn/domain';
+import { loyaltyProjection } from './loyalty';
 import { profileProjection } from './profile.projection';
 import type { Projection } from './projection';
 
@@ -13,5 +14,5 @@ export interface ProjectionRules extends ProfileRules {
 }
 
 export function cairnProjections(rules: ProjectionRules): Projection[] {
-  return [profileProjection(rules)];
+  return [profileProjection(rules), loyaltyProjection()];
 }

@@ -75,6 +75,29 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('recorded_at', 'text', (c) => c.notNull()),
     ],
   },
+  {
+    version: 200,
+    name: 'loyalty',
+    up: (db, kind) => [
+      db.schema
+        .createTable('loyalty_facts')
+        .ifNotExists()
+        .addColumn('customer_id', 'text', (c) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c).notNull())
+        .addColumn('fact_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('loyalty_facts_pk', ['customer_id', 'fact_id']),
+      db.schema
+        .createTable('loyalty_links')
+        .ifNotExists()
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text', (c) => c.notNull())
+        .addColumn('fact_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('loyalty_links_pk', ['kind', 'key', 'customer_id', 'fact_id']),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations.
 ];

@@ -51,11 +51,31 @@ export interface IngestedEventsTable {
   recorded_at: string;
 }
 
+/** Loyalty (200–299): each customer's loyalty facts (compact purchase/return/review/referral) as JSON. */
+export interface LoyaltyFactsTable {
+  customer_id: string;
+  fact_id: string;
+  kind: string;
+  occurred_at: string;
+  /** The LoyaltyFact as JSON. */
+  doc: string;
+}
+
+/** Loyalty: referral links — `code-owner` (code → referrer), `code-use` (code → buyer), `referee` (friend → referrer). */
+export interface LoyaltyLinksTable {
+  kind: string;
+  key: string;
+  customer_id: string;
+  fact_id: string;
+}
+
 export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
   profiles: ProfilesTable;
   ingested_events: IngestedEventsTable;
+  loyalty_facts: LoyaltyFactsTable;
+  loyalty_links: LoyaltyLinksTable;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';
