@@ -1,0 +1,2 @@
+export * from './loyalty.projection';
+export * from './loyalty.store';
