@@ -3,5 +3,6 @@
  * DTOs). Add a feature by adding its module here.
  */
 import type { Type } from '@nestjs/common';
+import { IdentityModule } from './identity/identity.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule];

@@ -77,7 +77,10 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
 
     const { ring, created } = KeyRing.open(config.dataDir, config.adminKey);
 
-    const projections = cairnProjections({ currency: config.currency, timezone: config.timezone });
+    const projections = cairnProjections(
+      { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit },
+      { events: store.events },
+    );
     const projectors: Projector[] = [];
     if (options.projector) {
       for (const projection of projections) {

@@ -87,6 +87,30 @@ export class CairnConfig {
   @Max(600_000)
   shutdownTimeoutMs = 10_000;
 
+  /** CAIRN_IDENTITY_SHARED_DEVICE_LIMIT: an anonymous id linked to more customers than this is a shared device, not merged. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  identitySharedDeviceLimit = 3;
+
+  /** CAIRN_LIFECYCLE_NEW_DAYS: first order within this many days → lifecycle stage "new". */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  lifecycleNewDays = 30;
+
+  /** CAIRN_LIFECYCLE_ACTIVE_DAYS: last order within this many days → "active". */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  lifecycleActiveDays = 90;
+
+  /** CAIRN_LIFECYCLE_LAPSED_DAYS: last order older than this many days → "lapsed" (between active and this: "at_risk"). */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  lifecycleLapsedDays = 180;
+
   /** The read-model URL actually used. */
   get readModelUrl(): string {
     return this.readModel ?? `sqlite:${resolve(this.dataDir, 'read-models.sqlite')}`;
@@ -110,8 +134,12 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
   shutdownTimeoutMs: 'CAIRN_SHUTDOWN_TIMEOUT_MS',
+  identitySharedDeviceLimit: 'CAIRN_IDENTITY_SHARED_DEVICE_LIMIT',
+  lifecycleNewDays: 'CAIRN_LIFECYCLE_NEW_DAYS',
+  lifecycleActiveDays: 'CAIRN_LIFECYCLE_ACTIVE_DAYS',
+  lifecycleLapsedDays: 'CAIRN_LIFECYCLE_LAPSED_DAYS',
 };
-const NUMERIC = new Set(['port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
+const NUMERIC = new Set(['identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.

@@ -3,3 +3,4 @@ export * from './money';
 export * from './errors';
 export * from './profile';
 export * from './loyalty';
+export * from './identity/identity';

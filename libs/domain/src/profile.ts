@@ -1,9 +1,17 @@
 /**
- * Customer profile v1: a pure fold over a customer's events.
+ * Customer profile: a pure fold over a person's events.
  *
  * The fold is commutative over a set of distinct events: every field is a min, max, count, sum or
  * set, and per-order data is keyed by orderId with a deterministic winner. So arrival order never
  * changes a profile; business time (`occurredAt`) decides "first", "last" and "latest order".
+ *
+ * Because every part of the fold state is a commutative monoid, two profiles folded over disjoint
+ * event sets combine exactly (`combineProfiles`): identity resolution keeps one profile per source
+ * (a customer's or a visitor's stream) and derives a person's profile by combining its sources, so
+ * a merge and its unmerge re-derive the people from their events without re-reading them.
+ *
+ * Every profile leaves `deriveProfile`, which builds the object in a fixed key order with sorted
+ * records: equal content gives equal JSON bytes.
  */
 import type { CairnEvent, Channel } from './events';
 
@@ -26,6 +34,38 @@ export interface OrderSummary {
   readonly currency: string;
   /** The event that recorded it; the smallest (occurredAt, eventId) wins when an order is re-sent. */
   readonly eventId: string;
+  /** Quantity per category of the order's items (only when some item has a category). */
+  readonly categories?: Readonly<Record<string, number>>;
+  /** The referral code the order carried, if any. */
+  readonly referralCode?: string;
+}
+
+export interface CategoryCount {
+  readonly category: string;
+  readonly count: number;
+}
+
+export interface ReviewStats {
+  readonly count: number;
+  readonly averageRating: number | null;
+  /** Reviews per rating, index 0 = rating 1. */
+  readonly distribution: readonly [number, number, number, number, number];
+}
+
+export interface ReferralStats {
+  /** Referral events sent by this customer (as referrer). */
+  readonly made: number;
+  /** Distinct referee ids named by those events. */
+  readonly distinctReferees: number;
+  /** This customer's orders that carried a referral code (they were referred). */
+  readonly referredOrders: number;
+}
+
+export interface ReturnRate {
+  /** Share of orders with at least one return, 0–1 (4 decimals); null without orders. */
+  readonly orders: number | null;
+  /** Refunded / gross in the base currency, 0–1 (4 decimals); null without base-currency revenue. */
+  readonly value: number | null;
 }
 
 export interface Profile {
@@ -41,14 +81,22 @@ export interface Profile {
   readonly netMinor: number;
   /** Average order value, gross, rounded half up; null before the first order. */
   readonly aovMinor: number | null;
+  readonly firstOrder: OrderSummary | null;
   readonly lastOrder: OrderSummary | null;
+  /** Median gap between consecutive orders in days (2 decimals); null below two orders. */
+  readonly medianDaysBetweenOrders: number | null;
   readonly reviews: number;
   readonly averageRating: number | null;
+  readonly reviewStats: ReviewStats;
   readonly referralsMade: number;
+  readonly referralStats: ReferralStats;
+  readonly returnRate: ReturnRate;
+  /** Top categories by views and by purchased quantity (at most 5 each; count desc, name asc). */
+  readonly favouriteCategories: { readonly viewed: readonly CategoryCount[]; readonly purchased: readonly CategoryCount[] };
   readonly channels: readonly Channel[];
   /** Money in currencies other than the base currency, never converted. */
   readonly otherCurrencies: Readonly<Record<string, MoneyTotals>>;
-  /** Fold state kept for exact recomputation. */
+  /** Fold state kept for exact recomputation and combination. */
   readonly state: ProfileState;
 }
 
@@ -56,7 +104,13 @@ export interface ProfileState {
   readonly orders: Readonly<Record<string, OrderSummary>>;
   /** Refunds by currency, in minor units. */
   readonly refunds: Readonly<Record<string, number>>;
+  /** Refunds by orderId (any currency): which orders saw a return. */
+  readonly orderRefunds: Readonly<Record<string, number>>;
   readonly ratingSum: number;
+  readonly ratings: readonly [number, number, number, number, number];
+  readonly categoryViews: Readonly<Record<string, number>>;
+  /** Distinct referee ids named by this customer's referrals, sorted. */
+  readonly referees: readonly string[];
 }
 
 /** What the fold needs of a recorded event. */
@@ -71,25 +125,33 @@ export function toUtcIso(instant: string): string {
   return new Date(instant).toISOString();
 }
 
-function emptyProfile(customerId: string, at: string, currency: string): Profile {
+const TOP_CATEGORIES = 5;
+const DAY_MS = 86_400_000;
+
+/** The part of a profile that is folded; everything else is derived from it. */
+interface Core {
+  readonly customerId: string;
+  readonly currency: string;
+  readonly firstSeenAt: string;
+  readonly lastSeenAt: string;
+  readonly views: number;
+  readonly reviews: number;
+  readonly referralsMade: number;
+  readonly channels: readonly Channel[];
+  readonly state: ProfileState;
+}
+
+function emptyCore(customerId: string, at: string, currency: string): Core {
   return {
     customerId,
+    currency,
     firstSeenAt: at,
     lastSeenAt: at,
     views: 0,
-    orders: 0,
-    currency,
-    grossMinor: 0,
-    refundedMinor: 0,
-    netMinor: 0,
-    aovMinor: null,
-    lastOrder: null,
     reviews: 0,
-    averageRating: null,
     referralsMade: 0,
     channels: [],
-    otherCurrencies: {},
-    state: { orders: {}, refunds: {}, ratingSum: 0 },
+    state: { orders: {}, refunds: {}, orderRefunds: {}, ratingSum: 0, ratings: [0, 0, 0, 0, 0], categoryViews: {}, referees: [] },
   };
 }
 
@@ -97,86 +159,275 @@ function beats(a: OrderSummary, b: OrderSummary): boolean {
   return a.occurredAt < b.occurredAt || (a.occurredAt === b.occurredAt && a.eventId < b.eventId);
 }
 
-/** Derives the money fields from the per-order and refund state. */
-function withMoney(p: Profile, state: ProfileState): Profile {
+function sortedRecord<V>(r: Readonly<Record<string, V>>, map: (v: V) => V = (v) => v): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const k of Object.keys(r).sort()) out[k] = map(r[k] as V);
+  return out;
+}
+
+function addTo(r: Readonly<Record<string, number>>, key: string, n: number): Record<string, number> {
+  return { ...r, [key]: (r[key] ?? 0) + n };
+}
+
+function sumRecords(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+function canonicalOrder(o: OrderSummary): OrderSummary {
+  return {
+    orderId: o.orderId,
+    occurredAt: o.occurredAt,
+    totalMinor: o.totalMinor,
+    currency: o.currency,
+    eventId: o.eventId,
+    ...(o.categories !== undefined ? { categories: sortedRecord(o.categories) } : {}),
+    ...(o.referralCode !== undefined ? { referralCode: o.referralCode } : {}),
+  };
+}
+
+function top(counts: ReadonlyMap<string, number> | Readonly<Record<string, number>>): CategoryCount[] {
+  const entries = counts instanceof Map ? [...counts.entries()] : Object.entries(counts);
+  return entries
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, TOP_CATEGORIES)
+    .map(([category, count]) => ({ category, count }));
+}
+
+function ratio4(num: number, den: number): number | null {
+  return den === 0 ? null : Math.round((num / den) * 10_000) / 10_000;
+}
+
+function orderCmp(a: OrderSummary, b: OrderSummary): number {
+  return a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0;
+}
+
+/** Builds the full profile from its folded core: fixed key order, sorted records. */
+function deriveProfile(core: Core): Profile {
+  const s = core.state;
+  const orders = Object.keys(s.orders)
+    .sort()
+    .map((k) => canonicalOrder(s.orders[k] as OrderSummary));
+  const chronological = [...orders].sort(orderCmp);
   const totals = new Map<string, { gross: number; orders: number }>();
-  let lastOrder: OrderSummary | null = null;
-  for (const o of Object.values(state.orders)) {
+  const purchased = new Map<string, number>();
+  let referredOrders = 0;
+  let returnedOrders = 0;
+  for (const o of orders) {
     const t = totals.get(o.currency) ?? { gross: 0, orders: 0 };
     t.gross += o.totalMinor;
     t.orders += 1;
     totals.set(o.currency, t);
-    if (lastOrder === null || o.occurredAt > lastOrder.occurredAt || (o.occurredAt === lastOrder.occurredAt && o.orderId > lastOrder.orderId)) {
-      lastOrder = o;
-    }
+    for (const [c, q] of Object.entries(o.categories ?? {})) purchased.set(c, (purchased.get(c) ?? 0) + q);
+    if (o.referralCode !== undefined) referredOrders += 1;
+    if (Object.prototype.hasOwnProperty.call(s.orderRefunds, o.orderId)) returnedOrders += 1;
   }
-  const currencies = new Set([...totals.keys(), ...Object.keys(state.refunds)]);
+  const currencies = new Set([...totals.keys(), ...Object.keys(s.refunds)]);
   const other: Record<string, MoneyTotals> = {};
   for (const c of [...currencies].sort()) {
-    if (c === p.currency) continue;
+    if (c === core.currency) continue;
     const gross = totals.get(c)?.gross ?? 0;
-    const refunded = state.refunds[c] ?? 0;
+    const refunded = s.refunds[c] ?? 0;
     other[c] = { grossMinor: gross, refundedMinor: refunded, netMinor: gross - refunded, orders: totals.get(c)?.orders ?? 0 };
   }
-  const base = totals.get(p.currency) ?? { gross: 0, orders: 0 };
-  const refunded = state.refunds[p.currency] ?? 0;
-  const orders = Object.keys(state.orders).length;
+  const base = totals.get(core.currency) ?? { gross: 0, orders: 0 };
+  const refunded = s.refunds[core.currency] ?? 0;
+  const gaps: number[] = [];
+  for (let i = 1; i < chronological.length; i++) {
+    gaps.push((Date.parse(chronological[i]!.occurredAt) - Date.parse(chronological[i - 1]!.occurredAt)) / DAY_MS);
+  }
+  gaps.sort((a, b) => a - b);
+  const median =
+    gaps.length === 0 ? null : gaps.length % 2 === 1 ? gaps[(gaps.length - 1) / 2]! : (gaps[gaps.length / 2 - 1]! + gaps[gaps.length / 2]!) / 2;
+  const averageRating = core.reviews === 0 ? null : Math.round((s.ratingSum / core.reviews) * 100) / 100;
+  const state: ProfileState = {
+    orders: Object.fromEntries(orders.map((o) => [o.orderId, o])),
+    refunds: sortedRecord(s.refunds),
+    orderRefunds: sortedRecord(s.orderRefunds),
+    ratingSum: s.ratingSum,
+    ratings: [...s.ratings] as unknown as ProfileState['ratings'],
+    categoryViews: sortedRecord(s.categoryViews),
+    referees: [...s.referees],
+  };
   return {
-    ...p,
-    orders,
+    customerId: core.customerId,
+    firstSeenAt: core.firstSeenAt,
+    lastSeenAt: core.lastSeenAt,
+    views: core.views,
+    orders: orders.length,
+    currency: core.currency,
     grossMinor: base.gross,
     refundedMinor: refunded,
     netMinor: base.gross - refunded,
     aovMinor: base.orders === 0 ? null : Math.floor((2 * base.gross + base.orders) / (2 * base.orders)),
-    lastOrder,
+    firstOrder: chronological[0] ?? null,
+    lastOrder: chronological[chronological.length - 1] ?? null,
+    medianDaysBetweenOrders: median === null ? null : Math.round(median * 100) / 100,
+    reviews: core.reviews,
+    averageRating,
+    reviewStats: { count: core.reviews, averageRating, distribution: [...s.ratings] as unknown as ReviewStats['distribution'] },
+    referralsMade: core.referralsMade,
+    referralStats: { made: core.referralsMade, distinctReferees: s.referees.length, referredOrders },
+    returnRate: { orders: ratio4(returnedOrders, orders.length), value: ratio4(refunded, base.gross) },
+    favouriteCategories: { viewed: top(s.categoryViews), purchased: top(purchased) },
+    channels: [...core.channels],
     otherCurrencies: other,
     state,
   };
 }
 
+function coreOf(p: Profile): Core {
+  return {
+    customerId: p.customerId,
+    currency: p.currency,
+    firstSeenAt: p.firstSeenAt,
+    lastSeenAt: p.lastSeenAt,
+    views: p.views,
+    reviews: p.reviews,
+    referralsMade: p.referralsMade,
+    channels: p.channels,
+    // Profiles stored before the extension lack some state: default it.
+    state: { ...emptyCore('', '', '').state, ...p.state },
+  };
+}
+
 /**
- * evolve(state, event) for one customer's profile. `customerId` is the profile's key (the stream's
- * subject); events of other customers must not be passed in.
+ * evolve(state, event) for one profile. `customerId` is the profile's key (the stream's subject:
+ * a customer id, or a visitor's source key); events of other subjects must not be passed in.
  */
 export function evolveProfile(current: Profile | undefined, customerId: string, event: FoldableEvent, rules: ProfileRules): Profile {
   const at = toUtcIso(event.data.occurredAt);
-  const base = current ?? emptyProfile(customerId, at, rules.currency);
+  const base = current === undefined ? emptyCore(customerId, at, rules.currency) : coreOf(current);
   const channel = event.data.channel;
-  let p: Profile = {
+  let c: Core = {
     ...base,
     firstSeenAt: at < base.firstSeenAt ? at : base.firstSeenAt,
     lastSeenAt: at > base.lastSeenAt ? at : base.lastSeenAt,
     channels: base.channels.includes(channel) ? base.channels : [...base.channels, channel].sort(),
   };
+  const s = c.state;
   switch (event.type) {
-    case 'cairn.view.v1':
-      return { ...p, views: p.views + 1 };
+    case 'cairn.view.v1': {
+      const d = event.data as Extract<CairnEvent, { type: 'cairn.view.v1' }>['data'];
+      c = { ...c, views: c.views + 1 };
+      if (d.category !== undefined) c = { ...c, state: { ...s, categoryViews: addTo(s.categoryViews, d.category, 1) } };
+      break;
+    }
     case 'cairn.purchase.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.purchase.v1' }>['data'];
-      const candidate: OrderSummary = { orderId: d.orderId, occurredAt: at, totalMinor: d.totalMinor, currency: d.currency, eventId: event.id };
-      const existing = p.state.orders[d.orderId];
-      if (existing !== undefined && !beats(candidate, existing)) return p;
-      return withMoney(p, { ...p.state, orders: { ...p.state.orders, [d.orderId]: candidate } });
+      let categories: Record<string, number> | undefined;
+      for (const item of d.items) {
+        if (item.category === undefined) continue;
+        categories = addTo(categories ?? {}, item.category, item.quantity);
+      }
+      const candidate: OrderSummary = {
+        orderId: d.orderId,
+        occurredAt: at,
+        totalMinor: d.totalMinor,
+        currency: d.currency,
+        eventId: event.id,
+        ...(categories !== undefined ? { categories } : {}),
+        ...(d.referralCode !== undefined ? { referralCode: d.referralCode } : {}),
+      };
+      const existing = s.orders[d.orderId];
+      if (existing === undefined || beats(candidate, existing)) c = { ...c, state: { ...s, orders: { ...s.orders, [d.orderId]: candidate } } };
+      break;
     }
     case 'cairn.return.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.return.v1' }>['data'];
-      const refunds = { ...p.state.refunds, [d.currency]: (p.state.refunds[d.currency] ?? 0) + d.refundMinor };
-      return withMoney(p, { ...p.state, refunds });
+      c = { ...c, state: { ...s, refunds: addTo(s.refunds, d.currency, d.refundMinor), orderRefunds: addTo(s.orderRefunds, d.orderId, d.refundMinor) } };
+      break;
     }
     case 'cairn.review.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.review.v1' }>['data'];
-      const ratingSum = p.state.ratingSum + d.rating;
-      const reviews = p.reviews + 1;
-      p = { ...p, reviews, state: { ...p.state, ratingSum } };
-      return { ...p, averageRating: Math.round((ratingSum / reviews) * 100) / 100 };
+      const ratings = [...s.ratings] as [number, number, number, number, number];
+      if (d.rating >= 1 && d.rating <= 5) ratings[Math.round(d.rating) - 1] += 1;
+      c = { ...c, reviews: c.reviews + 1, state: { ...s, ratingSum: s.ratingSum + d.rating, ratings } };
+      break;
     }
-    case 'cairn.referral.v1':
-      return { ...p, referralsMade: p.referralsMade + 1 };
+    case 'cairn.referral.v1': {
+      const d = event.data as Extract<CairnEvent, { type: 'cairn.referral.v1' }>['data'];
+      c = { ...c, referralsMade: c.referralsMade + 1 };
+      if (d.refereeId !== undefined && !s.referees.includes(d.refereeId)) c = { ...c, state: { ...s, referees: [...s.referees, d.refereeId].sort() } };
+      break;
+    }
     case 'cairn.identify.v1':
-      return p;
+      break;
     default: {
       const unreachable: never = event.type;
       throw new Error(`unknown event type ${String(unreachable)}`);
     }
   }
+  return deriveProfile(c);
+}
+
+/**
+ * The profile of the union of two disjoint event sets (e.g. two streams of one person), keyed
+ * `customerId`. Commutative and associative; `combineProfiles([p], id)` only re-keys `p`.
+ */
+export function combineProfiles(profiles: readonly Profile[], customerId: string): Profile {
+  if (profiles.length === 0) throw new Error('combineProfiles needs at least one profile');
+  const cores = profiles.map(coreOf);
+  let acc: Core = { ...cores[0]!, customerId };
+  for (const c of cores.slice(1)) {
+    const a = acc.state;
+    const b = c.state;
+    const orders: Record<string, OrderSummary> = { ...a.orders };
+    for (const [id, o] of Object.entries(b.orders)) {
+      const existing = orders[id];
+      if (existing === undefined || beats(o, existing)) orders[id] = o;
+    }
+    acc = {
+      customerId,
+      currency: acc.currency,
+      firstSeenAt: c.firstSeenAt < acc.firstSeenAt ? c.firstSeenAt : acc.firstSeenAt,
+      lastSeenAt: c.lastSeenAt > acc.lastSeenAt ? c.lastSeenAt : acc.lastSeenAt,
+      views: acc.views + c.views,
+      reviews: acc.reviews + c.reviews,
+      referralsMade: acc.referralsMade + c.referralsMade,
+      channels: [...new Set([...acc.channels, ...c.channels])].sort(),
+      state: {
+        orders,
+        refunds: sumRecords(a.refunds, b.refunds),
+        orderRefunds: sumRecords(a.orderRefunds, b.orderRefunds),
+        ratingSum: a.ratingSum + b.ratingSum,
+        ratings: a.ratings.map((n, i) => n + (b.ratings[i] ?? 0)) as unknown as ProfileState['ratings'],
+        categoryViews: sumRecords(a.categoryViews, b.categoryViews),
+        referees: [...new Set([...a.referees, ...b.referees])].sort(),
+      },
+    };
+  }
+  return deriveProfile(acc);
+}
+
+export type LifecycleStage = 'new' | 'active' | 'at_risk' | 'lapsed';
+
+export interface LifecycleRules {
+  /** First order (or first seen, without orders) within this many days → new. */
+  readonly newDays: number;
+  /** Last order within this many days → active. */
+  readonly activeDays: number;
+  /** Last order within this many days (and not active) → at risk; beyond → lapsed. */
+  readonly lapsedDays: number;
+}
+
+export const DEFAULT_LIFECYCLE_RULES: LifecycleRules = { newDays: 30, activeDays: 90, lapsedDays: 180 };
+
+/** The lifecycle stage as of `asOf` (an instant); pure, so "now" is passed in. */
+export function lifecycleStage(p: Profile, asOf: Date, rules: LifecycleRules = DEFAULT_LIFECYCLE_RULES): LifecycleStage {
+  const now = asOf.getTime();
+  const daysSince = (iso: string) => (now - Date.parse(iso)) / DAY_MS;
+  if (p.firstOrder === null || p.lastOrder === null) return daysSince(p.firstSeenAt) <= rules.newDays ? 'new' : 'lapsed';
+  if (daysSince(p.firstOrder.occurredAt) <= rules.newDays) return 'new';
+  const sinceLast = daysSince(p.lastOrder.occurredAt);
+  if (sinceLast <= rules.activeDays) return 'active';
+  if (sinceLast <= rules.lapsedDays) return 'at_risk';
+  return 'lapsed';
+}
+
+/** The profile of no events (all counts zero), keyed `customerId`, seen at `at`. */
+export function emptyProfile(customerId: string, at: string, currency: string): Profile {
+  return deriveProfile(emptyCore(customerId, at, currency));
 }

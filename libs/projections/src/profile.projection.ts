@@ -1,25 +1,25 @@
-import { evolveProfile, type Profile, type ProfileRules, type RecordedCairnEvent } from '@cairn/domain';
-import { loadProfiles, saveProfiles } from '@cairn/read-models';
+import type { RecordedCairnEvent } from '@cairn/domain';
+import type { IdentityLog } from './identity/identity-log';
+import { syncIdentity, type IdentityRules } from './identity/identity-sync';
 import type { Projection } from './projection';
 
-/** Profiles v1: folds each customer's events with the pure `evolveProfile`. */
-export function profileProjection(rules: ProfileRules): Projection {
+export interface ProfileProjectionDeps {
+  /** The admin identity log (merges/unmerges); without it, only automatic linking applies. */
+  readonly identityLog?: IdentityLog;
+}
+
+/**
+ * Profiles v2: each source (customer or visitor stream) folded with the pure `evolveProfile`, and
+ * one profile per person (identity-resolved: linked visitors and merged customers combined).
+ */
+export function profileProjection(rules: IdentityRules, deps: ProfileProjectionDeps = {}): Projection {
   return {
     name: 'profiles',
+    // Still 1: rows written by the identity-less fold are read back compatibly (a customer without
+    // a source row is seeded from its profiles row), so no rebuild is needed.
     version: 1,
     async applyBatch(trx, events: readonly RecordedCairnEvent[]) {
-      const ids = new Set<string>();
-      for (const e of events) if (e.data.customerId !== undefined) ids.add(e.data.customerId);
-      if (ids.size === 0) return;
-      const profiles = await loadProfiles(trx, [...ids]);
-      const changed = new Map<string, Profile>();
-      for (const e of events) {
-        const id = e.data.customerId;
-        if (id === undefined) continue;
-        const next = evolveProfile(changed.get(id) ?? profiles.get(id), id, e, rules);
-        changed.set(id, next);
-      }
-      await saveProfiles(trx, [...changed.values()]);
+      await syncIdentity(trx, events, rules, deps.identityLog);
     },
   };
 }

@@ -3,6 +3,8 @@
  * so one projection's rebuild or failure never holds up another.
  */
 import type { ProfileRules } from '@cairn/domain';
+import type { CairnEventStore } from '@cairn/event-store';
+import { eventStoreIdentityLog } from './identity/identity-log';
 import { loyaltyProjection } from './loyalty';
 import { profileProjection } from './profile.projection';
 import type { Projection } from './projection';
@@ -11,8 +13,15 @@ import type { Projection } from './projection';
 export interface ProjectionRules extends ProfileRules {
   /** The shop's IANA timezone, for calendar periods. */
   readonly timezone: string;
+  /** Identity: an anonymous id linked to more customers than this is a shared device (default 3). */
+  readonly sharedDeviceLimit?: number;
 }
 
-export function cairnProjections(rules: ProjectionRules): Projection[] {
-  return [profileProjection(rules), loyaltyProjection()];
+/** What projections may read besides their batch (e.g. the admin identity log in the event store). */
+export interface ProjectionDeps {
+  readonly events?: CairnEventStore;
+}
+
+export function cairnProjections(rules: ProjectionRules, deps: ProjectionDeps = {}): Projection[] {
+  return [profileProjection(rules, { identityLog: deps.events ? eventStoreIdentityLog(deps.events) : undefined }), loyaltyProjection()];
 }

@@ -76,6 +76,66 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 100,
+    name: 'identity',
+    up: (db, kind) => {
+      const key = (c: import('kysely').ColumnDefinitionBuilder) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c);
+      return [
+        db.schema
+          .createTable('identity_sources')
+          .ifNotExists()
+          .addColumn('source_id', 'text', (c) => key(c).primaryKey())
+          .addColumn('person_id', 'text', (c) => key(c).notNull())
+          .addColumn('doc', 'text', (c) => c.notNull()),
+        db.schema.createIndex('identity_sources_person').ifNotExists().on('identity_sources').column('person_id'),
+        db.schema
+          .createTable('identity_links')
+          .ifNotExists()
+          .addColumn('anonymous_id', 'text', (c) => key(c).notNull())
+          .addColumn('customer_id', 'text', (c) => key(c).notNull())
+          .addPrimaryKeyConstraint('identity_links_pk', ['anonymous_id', 'customer_id']),
+        db.schema.createIndex('identity_links_customer').ifNotExists().on('identity_links').column('customer_id'),
+        db.schema
+          .createTable('identity_merges')
+          .ifNotExists()
+          .addColumn('merge_id', 'text', (c) => c.primaryKey())
+          .addColumn('survivor_id', 'text', (c) => key(c).notNull())
+          .addColumn('merged_id', 'text', (c) => key(c).notNull())
+          .addColumn('requested_at', 'text', (c) => c.notNull()),
+        db.schema.createIndex('identity_merges_survivor').ifNotExists().on('identity_merges').column('survivor_id'),
+        db.schema.createIndex('identity_merges_merged').ifNotExists().on('identity_merges').column('merged_id'),
+        db.schema
+          .createTable('identity_state')
+          .ifNotExists()
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull()),
+      ];
+    },
+  },
+  {
+    version: 200,
+    name: 'loyalty',
+    up: (db, kind) => [
+      db.schema
+        .createTable('loyalty_facts')
+        .ifNotExists()
+        .addColumn('customer_id', 'text', (c) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c).notNull())
+        .addColumn('fact_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('loyalty_facts_pk', ['customer_id', 'fact_id']),
+      db.schema
+        .createTable('loyalty_links')
+        .ifNotExists()
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text', (c) => c.notNull())
+        .addColumn('fact_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('loyalty_links_pk', ['kind', 'key', 'customer_id', 'fact_id']),
+    ],
+  },
+  {
     version: 200,
     name: 'loyalty',
     up: (db, kind) => [

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { sql } from 'kysely';
-import { CairnError, CHANNELS, evolveProfile, type FoldableEvent, type Profile } from '@cairn/domain';
+import { CairnError, CHANNELS, emptyProfile, evolveProfile, type FoldableEvent, type Profile } from '@cairn/domain';
 import {
   MIGRATIONS,
   countProfiles,
@@ -113,8 +113,14 @@ function smallProfile(customerId: string, views = 1): Profile {
     referralsMade: 0,
     channels: ['web'],
     otherCurrencies: {},
-    state: { orders: {}, refunds: {}, ratingSum: 0 },
+    state: emptyProfile(customerId, '2026-11-01T09:00:00.000Z', 'EUR').state,
+    ...extensionOf(emptyProfile(customerId, '2026-11-01T09:00:00.000Z', 'EUR')),
   };
+}
+
+function extensionOf(p: Profile) {
+  const { firstOrder, medianDaysBetweenOrders, reviewStats, referralStats, returnRate, favouriteCategories } = p;
+  return { firstOrder, medianDaysBetweenOrders, reviewStats, referralStats, returnRate, favouriteCategories };
 }
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));

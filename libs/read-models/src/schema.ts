@@ -69,6 +69,54 @@ export interface LoyaltyLinksTable {
   fact_id: string;
 }
 
+/** Identity: one folded profile per source (a customer's or a visitor's stream) and the person it belongs to. */
+export interface IdentitySourcesTable {
+  /** `customer-<id>` or `visitor-<anonymousId>`. */
+  source_id: string;
+  /** Source key of the person's representative. */
+  person_id: string;
+  /** The source's own Profile JSON (fold state included). */
+  doc: string;
+}
+
+/** Identity: an anonymous id seen together with a customer id. */
+export interface IdentityLinksTable {
+  anonymous_id: string;
+  customer_id: string;
+}
+
+/** Identity: admin merges in force (an unmerge deletes the row). */
+export interface IdentityMergesTable {
+  merge_id: string;
+  survivor_id: string;
+  merged_id: string;
+  requested_at: string;
+}
+
+/** Identity: small named values (the admin stream's applied revision). */
+export interface IdentityStateTable {
+  name: string;
+  value: string;
+}
+
+/** Loyalty (200–299): each customer's loyalty facts (compact purchase/return/review/referral) as JSON. */
+export interface LoyaltyFactsTable {
+  customer_id: string;
+  fact_id: string;
+  kind: string;
+  occurred_at: string;
+  /** The LoyaltyFact as JSON. */
+  doc: string;
+}
+
+/** Loyalty: referral links — `code-owner` (code → referrer), `code-use` (code → buyer), `referee` (friend → referrer). */
+export interface LoyaltyLinksTable {
+  kind: string;
+  key: string;
+  customer_id: string;
+  fact_id: string;
+}
+
 export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
@@ -76,6 +124,10 @@ export interface ReadModelSchema {
   ingested_events: IngestedEventsTable;
   loyalty_facts: LoyaltyFactsTable;
   loyalty_links: LoyaltyLinksTable;
+  identity_sources: IdentitySourcesTable;
+  identity_links: IdentityLinksTable;
+  identity_merges: IdentityMergesTable;
+  identity_state: IdentityStateTable;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';

@@ -1,4 +1,4 @@
-import { CairnError } from '@cairn/domain';
+import { CairnError, emptyProfile } from '@cairn/domain';
 import { decodeCursor, encodeCursor, openReadStore, parseReadStoreUrl, profileToRow, redact } from './index';
 
 describe('parseReadStoreUrl', () => {
@@ -58,8 +58,9 @@ describe('redact', () => {
 describe('profileToRow', () => {
   it('refuses unsafe integers', () => {
     const p = {
+      ...emptyProfile('c', 'x', 'EUR'),
       customerId: 'c', firstSeenAt: 'x', lastSeenAt: 'x', views: 0, orders: 0, currency: 'EUR', grossMinor: 2 ** 53, refundedMinor: 0, netMinor: 0,
-      aovMinor: null, lastOrder: null, reviews: 0, averageRating: null, referralsMade: 0, channels: [], otherCurrencies: {}, state: { orders: {}, refunds: {}, ratingSum: 0 },
+      aovMinor: null, lastOrder: null, reviews: 0, averageRating: null, referralsMade: 0, channels: [], otherCurrencies: {},
     };
     expect(() => profileToRow(p)).toThrow(expect.objectContaining({ code: 'CAIRN.VALIDATION' }) as unknown as Error);
   });

@@ -19,13 +19,24 @@ export class ProfileView {
   @ApiProperty() referralsMade!: number;
   @ApiProperty({ type: [String] }) channels!: string[];
   @ApiProperty({ type: 'object', additionalProperties: true }) otherCurrencies!: Record<string, unknown>;
+  @ApiPropertyOptional({ nullable: true }) firstOrder!: { orderId: string; occurredAt: string; totalMinor: number; currency: string } | null;
+  @ApiPropertyOptional({ nullable: true }) medianDaysBetweenOrders!: number | null;
+  @ApiProperty({ type: 'object', additionalProperties: true }) favouriteCategories!: Profile['favouriteCategories'];
+  @ApiProperty({ type: 'object', additionalProperties: true }) returnRate!: Profile['returnRate'];
+  @ApiProperty({ type: 'object', additionalProperties: true }) reviewStats!: Profile['reviewStats'];
+  @ApiProperty({ type: 'object', additionalProperties: true }) referralStats!: Profile['referralStats'];
+  @ApiPropertyOptional({ enum: ['new', 'active', 'at_risk', 'lapsed'], description: 'As of now (GET /v1/customers/:id only)' }) lifecycleStage?: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true, description: 'The person the id resolves to and every linked id (GET /v1/customers/:id only)' })
+  identity?: unknown;
 }
 
 export function toProfileView(p: Profile): ProfileView {
-  const { state: _state, lastOrder, ...rest } = p;
+  const { state: _state, lastOrder, firstOrder, ...rest } = p;
+  const order = (o: typeof lastOrder) => (o ? { orderId: o.orderId, occurredAt: o.occurredAt, totalMinor: o.totalMinor, currency: o.currency } : null);
   return {
     ...rest,
     channels: [...p.channels],
-    lastOrder: lastOrder ? { orderId: lastOrder.orderId, occurredAt: lastOrder.occurredAt, totalMinor: lastOrder.totalMinor, currency: lastOrder.currency } : null,
+    firstOrder: order(firstOrder),
+    lastOrder: order(lastOrder),
   } as ProfileView;
 }

@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { CairnError, ERROR_CODES } from '@cairn/domain';
+import { CairnError, ERROR_CODES, lifecycleStage } from '@cairn/domain';
+import { resolveCustomer } from '@cairn/projections';
 import { getProfile } from '@cairn/read-models';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { toProfileView, type ProfileView } from '../profile.view';
@@ -13,8 +14,12 @@ export class GetCustomerHandler implements IQueryHandler<GetCustomerQuery, { pro
 
   async execute(q: GetCustomerQuery): Promise<{ profile: ProfileView; stale: boolean }> {
     const stale = await awaitPosition(this.runtime, q.minPosition, q.allowStale);
-    const profile = await getProfile(this.runtime.readStore.db, q.customerId);
+    const { config, readStore } = this.runtime;
+    // A merged or linked id resolves to the surviving person's profile.
+    const identity = await resolveCustomer(readStore.db, q.customerId, config.identitySharedDeviceLimit);
+    const profile = await getProfile(readStore.db, identity?.customerId ?? q.customerId);
     if (!profile) throw new CairnError(ERROR_CODES.NOT_FOUND, `no customer '${q.customerId}'`, { customerId: q.customerId });
-    return { profile: toProfileView(profile), stale };
+    const stage = lifecycleStage(profile, new Date(), { newDays: config.lifecycleNewDays, activeDays: config.lifecycleActiveDays, lapsedDays: config.lifecycleLapsedDays });
+    return { profile: { ...toProfileView(profile), lifecycleStage: stage, identity }, stale };
   }
 }

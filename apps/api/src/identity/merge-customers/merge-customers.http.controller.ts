@@ -1,0 +1,23 @@
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../../auth/auth.guard';
+import { MergeCustomersCommand, type MergeResult } from './merge-customers.command';
+import { MergeCustomersRequestDto, parseMergeRequest } from './merge-customers.request.dto';
+
+@ApiTags('identity')
+@ApiBearerAuth()
+@Controller('v1/identity/merges')
+export class MergeCustomersHttpController {
+  constructor(@Inject(CommandBus) private readonly commands: CommandBus) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Merge two known customers (recorded as an event; DELETE /v1/identity/merges/:id reverses it)' })
+  @ApiBody({ type: MergeCustomersRequestDto })
+  async merge(@Body() body: unknown): Promise<MergeResult> {
+    const req = parseMergeRequest(body);
+    return this.commands.execute(new MergeCustomersCommand(req.survivorId, req.mergedId, req.reason, new Date()));
+  }
+}

@@ -1,0 +1,6 @@
+export * from './parked';
+export * from './history';
+export * from './tables';
+export * from './replay';
+export * from './rebuild';
+export * from './operations';

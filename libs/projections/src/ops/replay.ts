@@ -1,0 +1,212 @@
+/**
+ * Replays for analysts: projections run over history into a scratch SQLite store in memory, never
+ * touching the live read models.
+ *
+ * - bi-temporal: `asOf` keeps events whose business time (`occurredAt`) is at or before it;
+ *   `knownAt` keeps events recorded by then (`metadata.receivedAt`, the instant Cairn accepted
+ *   them), so late events and corrections that arrived afterwards are left out;
+ * - what-if: with `rules`, the projections are built twice, under the live rules (baseline) and
+ *   under the live rules with `rules` merged over them, and every read model is diffed by primary
+ *   key; a projection that exposes `replaySummary` / `replayDiff` adds its own area summary;
+ * - output: each read model as CSV and JSON, plus `summary.json`. Nothing in it depends on the
+ *   wall clock, so the same events, projection versions, instant and rules give byte-identical files.
+ */
+import type { Kysely } from 'kysely';
+import { CairnError, ERROR_CODES, type RecordedCairnEvent } from '@cairn/domain';
+import type { CairnEventStore } from '@cairn/event-store';
+import { openReadStore, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
+import type { Projection } from '../projection';
+import { Progress, headPosition, readHistory } from './history';
+import { errorMessage } from './parked';
+import { WrittenTables, diffRows, dumpTable, stableJson, tableShape, toCsv, type TableDiff } from './tables';
+
+/** Optional hooks a projection may expose for replays (duck-typed: `Projection` itself is unchanged). */
+export interface ReplayAware {
+  /** An area summary of one replayed read model (e.g. customers per tier, points liability). */
+  replaySummary?(db: Kysely<ReadModelSchema>): Promise<unknown>;
+  /** What changed from baseline to what-if, in the area's terms (promoted/demoted per tier…). */
+  replayDiff?(baseline: Kysely<ReadModelSchema>, whatIf: Kysely<ReadModelSchema>): Promise<unknown>;
+}
+
+export interface ReplayRequest {
+  /** Projection names; empty = all. */
+  readonly projections: readonly string[];
+  /** Business-time instant (ISO 8601 with offset). */
+  readonly asOf?: string;
+  /** Recorded-time instant (ISO 8601 with offset). */
+  readonly knownAt?: string;
+  /** Rule overrides merged over the live rules (what-if). */
+  readonly rules?: Record<string, unknown>;
+}
+
+export interface ReplayProgress {
+  readonly phase: 'reading' | 'writing' | 'done';
+  readonly done: number;
+  readonly total: number;
+  readonly rate: number;
+  readonly etaSeconds: number | null;
+}
+
+export interface ReplayResult {
+  /** Relative path → content; write them under the output directory as they are. */
+  readonly files: ReadonlyMap<string, string>;
+  readonly summary: ReplaySummary;
+}
+
+export interface ReplaySummary {
+  readonly projections: { name: string; version: number }[];
+  readonly asOf: string | null;
+  readonly knownAt: string | null;
+  readonly rules: { live: unknown; whatIf: unknown } | null;
+  readonly events: { read: number; included: number; afterAsOf: number; unknownAtKnownAt: number };
+  readonly tables: Record<string, { rows: number; files: string[] }>;
+  readonly areas: Record<string, unknown>;
+  readonly whatIf: { tables: Record<string, Omit<TableDiff, 'addedKeys' | 'removedKeys' | 'changedRows'>>; areas: Record<string, unknown> } | null;
+}
+
+const BATCH = 1000;
+
+function instant(name: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  const ms = Date.parse(value);
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(ms)) {
+    throw new CairnError(ERROR_CODES.VALIDATION, `${name} must be an ISO 8601 instant`, { fields: [{ field: name, message: 'must be an ISO 8601 instant such as 2026-06-30T23:59:59Z' }] });
+  }
+  return ms;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep merge: objects merge key by key, anything else (arrays included) replaces. */
+export function mergeRules<T>(live: T, overrides: Record<string, unknown>): T {
+  const out: Record<string, unknown> = { ...(live as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(overrides)) out[k] = isObject(v) && isObject(out[k]) ? mergeRules(out[k], v) : v;
+  return out as T;
+}
+
+export function selectProjections(all: readonly Projection[], names: readonly string[]): Projection[] {
+  if (names.length === 0) return [...all];
+  const unknown = names.filter((n) => !all.some((p) => p.name === n));
+  if (unknown.length > 0) {
+    throw new CairnError(ERROR_CODES.VALIDATION, `unknown projection ${unknown.join(', ')} (known: ${all.map((p) => p.name).join(', ')})`, {
+      fields: [{ field: 'projections', message: `unknown: ${unknown.join(', ')}` }],
+    });
+  }
+  // Registry order, so projections that read each other's tables see them in the same order as live.
+  return all.filter((p) => names.includes(p.name));
+}
+
+interface Scratch {
+  readonly store: ReadStore;
+  readonly projections: Projection[];
+  readonly written: WrittenTables;
+}
+
+async function applyScratch(s: Scratch, batch: readonly RecordedCairnEvent[]): Promise<void> {
+  await s.store.transaction(async (trx) => {
+    const tracked = trx.withPlugin(s.written);
+    for (const p of s.projections) {
+      try {
+        await p.applyBatch(tracked, batch);
+      } catch (err) {
+        throw new CairnError(ERROR_CODES.VALIDATION, `replay stopped: projection ${p.name} v${p.version} threw on a batch ending at ${batch[batch.length - 1].position}: ${errorMessage(err)}`, {
+          projection: p.name,
+        });
+      }
+    }
+  });
+}
+
+export async function runReplay<R>(
+  events: CairnEventStore,
+  projectionsFor: (rules: R) => readonly Projection[],
+  liveRules: R,
+  request: ReplayRequest,
+  onProgress: (p: ReplayProgress) => void = () => undefined,
+): Promise<ReplayResult> {
+  const asOf = instant('asOf', request.asOf);
+  const knownAt = instant('knownAt', request.knownAt);
+  if (request.rules !== undefined && !isObject(request.rules)) {
+    throw new CairnError(ERROR_CODES.VALIDATION, 'rules must be a JSON object', { fields: [{ field: 'rules', message: 'must be a JSON object' }] });
+  }
+  const baseline: Scratch = { store: await openReadStore(':memory:'), projections: selectProjections(projectionsFor(liveRules), request.projections), written: new WrittenTables() };
+  const whatIfRules = request.rules === undefined ? null : mergeRules(liveRules, request.rules);
+  let whatIf: Scratch | null = null;
+  try {
+    if (whatIfRules !== null) {
+      whatIf = { store: await openReadStore(':memory:'), projections: selectProjections(projectionsFor(whatIfRules), request.projections), written: new WrittenTables() };
+    }
+    const head = (await headPosition(events)) ?? 0n;
+    const progress = new Progress(0n, head, 0);
+    const counts = { read: 0, included: 0, afterAsOf: 0, unknownAtKnownAt: 0 };
+    for await (const batch of readHistory(events, null, BATCH)) {
+      const kept: RecordedCairnEvent[] = [];
+      for (const e of batch) {
+        counts.read += 1;
+        if (knownAt !== null && !(Date.parse(e.metadata?.receivedAt ?? '') <= knownAt)) {
+          counts.unknownAtKnownAt += 1;
+          continue;
+        }
+        if (asOf !== null && !(Date.parse(e.data.occurredAt) <= asOf)) {
+          counts.afterAsOf += 1;
+          continue;
+        }
+        kept.push(e);
+      }
+      counts.included += kept.length;
+      if (kept.length > 0) {
+        await applyScratch(baseline, kept);
+        if (whatIf) await applyScratch(whatIf, kept);
+      }
+      progress.done = counts.read;
+      onProgress({ phase: 'reading', ...progress.snapshot(batch[batch.length - 1].position) });
+    }
+    onProgress({ phase: 'writing', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });
+
+    const files = new Map<string, string>();
+    const tables: ReplaySummary['tables'] = {};
+    const names = [...new Set([...baseline.written.tables, ...(whatIf?.written.tables ?? [])])].sort();
+    const diffs: Record<string, Omit<TableDiff, 'addedKeys' | 'removedKeys' | 'changedRows'>> = {};
+    for (const table of names) {
+      const shape = await tableShape(baseline.store.db, table, 'sqlite');
+      const rows = await dumpTable(baseline.store.db, table, shape);
+      const prefix = whatIf ? 'baseline/' : '';
+      files.set(`${prefix}${table}.csv`, toCsv(shape.columns, rows));
+      files.set(`${prefix}${table}.json`, stableJson(rows));
+      tables[table] = { rows: rows.length, files: [`${prefix}${table}.csv`, `${prefix}${table}.json`] };
+      if (whatIf) {
+        const other = await dumpTable(whatIf.store.db, table, shape);
+        files.set(`what-if/${table}.csv`, toCsv(shape.columns, other));
+        files.set(`what-if/${table}.json`, stableJson(other));
+        const diff = diffRows(shape, rows, other);
+        files.set(`diff/${table}.json`, stableJson(diff));
+        diffs[table] = { added: diff.added, removed: diff.removed, changed: diff.changed, unchanged: diff.unchanged };
+        tables[table].files.push(`what-if/${table}.csv`, `what-if/${table}.json`, `diff/${table}.json`);
+      }
+    }
+    const areas: Record<string, unknown> = {};
+    const whatIfAreas: Record<string, unknown> = {};
+    for (const p of baseline.projections as (Projection & ReplayAware)[]) {
+      if (p.replaySummary) areas[p.name] = await p.replaySummary(baseline.store.db);
+      if (whatIf && p.replayDiff) whatIfAreas[p.name] = await p.replayDiff(baseline.store.db, whatIf.store.db);
+    }
+    const summary: ReplaySummary = {
+      projections: baseline.projections.map((p) => ({ name: p.name, version: p.version })),
+      asOf: asOf === null ? null : new Date(asOf).toISOString(),
+      knownAt: knownAt === null ? null : new Date(knownAt).toISOString(),
+      rules: whatIfRules === null ? null : { live: liveRules, whatIf: whatIfRules },
+      events: counts,
+      tables,
+      areas,
+      whatIf: whatIf ? { tables: diffs, areas: whatIfAreas } : null,
+    };
+    files.set('summary.json', stableJson(summary));
+    onProgress({ phase: 'done', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });
+    return { files, summary };
+  } finally {
+    await baseline.store.close();
+    await whatIf?.store.close();
+  }
+}
