@@ -1,0 +1,6 @@
+export * from './numeric';
+export * from './models';
+export * from './periods';
+export * from './summary';
+export * from './metrics';
+export * from './cdnow';

@@ -1,0 +1,382 @@
+/**
+ * Retention and KPI definitions (docs/metrics.md has the prose). Pure functions over compact facts;
+ * every date is a local calendar day in the shop's timezone (periods.ts), every amount minor units.
+ */
+import { addPeriods, LocalCalendar, periodLabel, periodOf, periodStartDay, type PeriodUnit } from './periods';
+
+export interface OrderFact {
+  readonly customerId: string;
+  readonly orderId: string;
+  /** occurredAt, epoch ms. */
+  readonly at: number;
+  readonly totalMinor: number;
+  readonly currency: string;
+  readonly referralCode?: string | null;
+}
+export interface ReturnFact {
+  readonly customerId: string;
+  readonly orderId: string;
+  readonly at: number;
+  readonly refundMinor: number;
+}
+/** Any non-purchase activity (views, reviews, referrals, identify). */
+export interface ActivityFact {
+  readonly kind: 'view' | 'review' | 'referral' | 'identify';
+  readonly customerId?: string | null;
+  readonly anonymousId?: string | null;
+  readonly at: number;
+  readonly rating?: number | null;
+  readonly referralCode?: string | null;
+  readonly refereeId?: string | null;
+}
+export interface Facts {
+  readonly orders: readonly OrderFact[];
+  readonly returns: readonly ReturnFact[];
+  readonly activity: readonly ActivityFact[];
+}
+
+/**
+ * The same order sent twice under two event ids counts once: the earliest (by occurredAt, then
+ * total) per customer and orderId — independent of arrival order.
+ */
+export function uniqueOrders(orders: readonly OrderFact[]): OrderFact[] {
+  const m = new Map<string, OrderFact>();
+  for (const o of orders) {
+    const k = `${o.customerId}\u0000${o.orderId}`;
+    const cur = m.get(k);
+    if (!cur || o.at < cur.at || (o.at === cur.at && o.totalMinor < cur.totalMinor)) m.set(k, o);
+  }
+  return [...m.values()];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cohort retention
+
+export interface RetentionOptions {
+  readonly period: 'week' | 'month';
+  /** What counts as coming back: a purchase (default) or any activity (purchase, view, review, referral, identify). */
+  readonly returning: 'purchase' | 'activity';
+  /** bounded: came back in period t+k exactly; unbounded: in t+k or any later period up to asOf. */
+  readonly mode: 'bounded' | 'unbounded';
+  /** first: cohorts of first-time buyers by the period of their first purchase; recurring: customers who bought in period t having bought before t. */
+  readonly cohort: 'first' | 'recurring';
+  /** Last local day included (facts after it are ignored). */
+  readonly asOfDay: number;
+  readonly calendar: LocalCalendar;
+}
+
+export interface RetentionCell {
+  readonly k: number;
+  /** null when period t+k has not ended by asOf (not yet fully observable). */
+  readonly count: number | null;
+  readonly rate: number | null;
+}
+export interface RetentionRow {
+  readonly cohort: string;
+  readonly size: number;
+  readonly cells: RetentionCell[];
+}
+
+export function cohortRetention(facts: Facts, o: RetentionOptions): RetentionRow[] {
+  const unit: PeriodUnit = o.period;
+  const lastComplete = lastCompletePeriod(o.asOfDay, unit);
+  const purchases = new Map<string, Set<number>>(); // customer → purchase periods
+  const returns = new Map<string, Set<number>>(); // customer → periods with a returning event
+  const add = (m: Map<string, Set<number>>, id: string, p: number) => {
+    let s = m.get(id);
+    if (!s) m.set(id, (s = new Set()));
+    s.add(p);
+  };
+  for (const ord of uniqueOrders(facts.orders)) {
+    const day = o.calendar.day(ord.at);
+    if (day > o.asOfDay) continue;
+    const p = periodOf(day, unit);
+    add(purchases, ord.customerId, p);
+    add(returns, ord.customerId, p);
+  }
+  if (o.returning === 'activity') {
+    for (const a of facts.activity) {
+      if (!a.customerId) continue;
+      const day = o.calendar.day(a.at);
+      if (day <= o.asOfDay) add(returns, a.customerId, periodOf(day, unit));
+    }
+  }
+  const members = new Map<number, string[]>(); // cohort period → customers
+  for (const [id, periods] of purchases) {
+    const sorted = [...periods].sort((a, b) => a - b);
+    const cohorts = o.cohort === 'first' ? [sorted[0]] : sorted.slice(1);
+    for (const c of cohorts) {
+      let list = members.get(c);
+      if (!list) members.set(c, (list = []));
+      list.push(id);
+    }
+  }
+  const asOfPeriod = periodOf(o.asOfDay, unit);
+  const rows: RetentionRow[] = [];
+  for (const c of [...members.keys()].sort((a, b) => a - b)) {
+    const ids = members.get(c)!;
+    const cells: RetentionCell[] = [];
+    for (let k = 0; addPeriods(c, k, unit) <= asOfPeriod; k++) {
+      const target = addPeriods(c, k, unit);
+      if (target > lastComplete) {
+        cells.push({ k, count: null, rate: null });
+        continue;
+      }
+      let count = 0;
+      for (const id of ids) {
+        const s = returns.get(id)!;
+        if (o.mode === 'bounded') {
+          if (s.has(target)) count++;
+        } else {
+          for (const p of s)
+            if (p >= target) {
+              count++;
+              break;
+            }
+        }
+      }
+      cells.push({ k, count, rate: count / ids.length });
+    }
+    rows.push({ cohort: periodLabel(c, unit), size: ids.length, cells });
+  }
+  return rows;
+}
+
+/** The last period whose final day is ≤ asOfDay. */
+function lastCompletePeriod(asOfDay: number, unit: PeriodUnit): number {
+  const p = periodOf(asOfDay, unit);
+  const nextStart = periodStartDay(addPeriods(p, 1, unit), unit);
+  return asOfDay === nextStart - 1 ? p : addPeriods(p, -1, unit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// KPIs over a window of local days [fromDay, toDay]
+
+export interface KpiOptions {
+  readonly fromDay: number;
+  readonly toDay: number;
+  readonly calendar: LocalCalendar;
+  /** Money metrics sum orders in this currency only. */
+  readonly currency: string;
+  /** Lifecycle periods. */
+  readonly period: PeriodUnit;
+}
+
+export interface LifecycleRow {
+  readonly period: string;
+  readonly active: number;
+  readonly new: number;
+  readonly returning: number;
+  readonly resurrecting: number;
+  readonly dormant: number;
+  /** dormant / active of the previous period; null when that period had no active customers. */
+  readonly churnRate: number | null;
+}
+
+export interface Kpis {
+  readonly customers: number;
+  readonly newCustomers: number;
+  readonly orders: number;
+  readonly grossMinor: number;
+  readonly refundedMinor: number;
+  readonly netMinor: number;
+  readonly repeatPurchaseRate: number | null;
+  readonly purchaseFrequency: number | null;
+  readonly aovMinor: number | null;
+  readonly medianDaysBetweenPurchases: number | null;
+  readonly returnRateByOrders: number | null;
+  readonly returnRateByValue: number | null;
+  readonly viewers: number;
+  readonly conversionRate: number | null;
+  readonly referral: { invites: number; activeCustomers: number; invitesPerActive: number | null; conversions: number; conversionShare: number | null; kFactor: number | null; viralCycleDays: number | null };
+  readonly reviews: { count: number; distribution: Record<'1' | '2' | '3' | '4' | '5', number>; average: number | null };
+  readonly historicClv: { customers: number; netMinor: number; averageNetMinor: number | null };
+  readonly lifecycle: LifecycleRow[];
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const ratio = (a: number, b: number): number | null => (b === 0 ? null : a / b);
+
+export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
+  const cal = o.calendar;
+  const inWindow = (day: number) => day >= o.fromDay && day <= o.toDay;
+  const orders = uniqueOrders(facts.orders).map((x) => ({ ...x, day: cal.day(x.at) }));
+  orders.sort((a, b) => a.at - b.at || (a.orderId < b.orderId ? -1 : 1));
+  const firstDay = new Map<string, number>();
+  const daysOf = new Map<string, number[]>();
+  for (const x of orders) {
+    if (x.day > o.toDay) continue;
+    if (!firstDay.has(x.customerId)) firstDay.set(x.customerId, x.day);
+    let d = daysOf.get(x.customerId);
+    if (!d) daysOf.set(x.customerId, (d = []));
+    if (d[d.length - 1] !== x.day) d.push(x.day);
+  }
+  const window = orders.filter((x) => inWindow(x.day));
+  const perCustomer = new Map<string, number>();
+  for (const x of window) perCustomer.set(x.customerId, (perCustomer.get(x.customerId) ?? 0) + 1);
+  const customers = perCustomer.size;
+  let newCustomers = 0;
+  for (const id of perCustomer.keys()) if (inWindow(firstDay.get(id)!)) newCustomers++;
+  let repeaters = 0;
+  for (const n of perCustomer.values()) if (n >= 2) repeaters++;
+  const base = window.filter((x) => x.currency === o.currency);
+  const gross = base.reduce((s, x) => s + x.totalMinor, 0);
+
+  // Returns up to the window's end, on orders placed in the window.
+  const refundsByOrder = new Map<string, number>();
+  for (const r of facts.returns) {
+    if (cal.day(r.at) > o.toDay) continue;
+    const k = `${r.customerId}\u0000${r.orderId}`;
+    refundsByOrder.set(k, (refundsByOrder.get(k) ?? 0) + r.refundMinor);
+  }
+  let returnedOrders = 0;
+  let refunded = 0;
+  for (const x of window) {
+    const r = refundsByOrder.get(`${x.customerId}\u0000${x.orderId}`);
+    if (r === undefined) continue;
+    returnedOrders++;
+    if (x.currency === o.currency) refunded += Math.min(r, x.totalMinor);
+  }
+
+  const gaps: number[] = [];
+  for (const days of daysOf.values()) for (let i = 1; i < days.length; i++) if (inWindow(days[i - 1]) && inWindow(days[i])) gaps.push(days[i] - days[i - 1]);
+
+  // Conversion: distinct viewers in the window (anonymous viewers linked by identify count as their customer).
+  const link = new Map<string, string>();
+  for (const a of facts.activity) if (a.kind === 'identify' && a.anonymousId && a.customerId && cal.day(a.at) <= o.toDay) link.set(a.anonymousId, a.customerId);
+  const viewers = new Set<string>();
+  for (const a of facts.activity) {
+    if (a.kind !== 'view' || !inWindow(cal.day(a.at))) continue;
+    const person = a.customerId ?? (a.anonymousId ? link.get(a.anonymousId) : undefined);
+    viewers.add(person !== undefined ? `c:${person}` : `a:${a.anonymousId}`);
+  }
+  let converted = 0;
+  for (const v of viewers) if (v.startsWith('c:') && perCustomer.has(v.slice(2))) converted++;
+
+  // Referral K-factor.
+  const invites = facts.activity.filter((a) => a.kind === 'referral' && a.customerId && inWindow(cal.day(a.at)));
+  const byCode = new Map<string, (typeof invites)[number][]>();
+  for (const i of invites) {
+    const list = byCode.get(i.referralCode ?? '') ?? [];
+    list.push(i);
+    byCode.set(i.referralCode ?? '', list);
+  }
+  const firstOrder = new Map<string, (typeof orders)[number]>();
+  for (const x of orders) if (!firstOrder.has(x.customerId)) firstOrder.set(x.customerId, x);
+  const used = new Set<(typeof invites)[number]>();
+  const cycle: number[] = [];
+  for (const [customerId, first] of firstOrder) {
+    if (first.day > o.toDay) continue;
+    const candidates = [...(byCode.get(first.referralCode ?? '\u0000') ?? []), ...invites.filter((i) => i.refereeId === customerId)];
+    const invite = candidates
+      .filter((i) => !used.has(i) && i.customerId !== customerId && i.at <= first.at && (!i.refereeId || i.refereeId === customerId))
+      .sort((a, b) => a.at - b.at)[0];
+    if (!invite) continue;
+    // Screened: a paid order, not (fully) refunded.
+    const refund = refundsByOrder.get(`${customerId}\u0000${first.orderId}`) ?? 0;
+    if (first.totalMinor <= 0 || refund >= first.totalMinor) continue;
+    used.add(invite);
+    cycle.push((first.at - invite.at) / 86_400_000);
+  }
+  const invitesPerActive = ratio(invites.length, customers);
+  const conversionShare = ratio(used.size, invites.length);
+
+  const dist = { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 };
+  let ratingSum = 0;
+  let reviewCount = 0;
+  for (const a of facts.activity) {
+    if (a.kind !== 'review' || !inWindow(cal.day(a.at)) || !a.rating) continue;
+    const key = String(a.rating) as keyof typeof dist;
+    if (!(key in dist)) continue;
+    dist[key]++;
+    ratingSum += a.rating;
+    reviewCount++;
+  }
+
+  // Historic CLV to the window's end: net revenue (orders − refunds) of every customer so far.
+  let clvNet = 0;
+  const clvCustomers = new Set<string>();
+  for (const x of orders) {
+    if (x.day > o.toDay) continue;
+    clvCustomers.add(x.customerId);
+    if (x.currency !== o.currency) continue;
+    clvNet += x.totalMinor - Math.min(refundsByOrder.get(`${x.customerId}\u0000${x.orderId}`) ?? 0, x.totalMinor);
+  }
+
+  return {
+    customers,
+    newCustomers,
+    orders: window.length,
+    grossMinor: gross,
+    refundedMinor: refunded,
+    netMinor: gross - refunded,
+    repeatPurchaseRate: ratio(repeaters, customers),
+    purchaseFrequency: ratio(window.length, customers),
+    aovMinor: base.length === 0 ? null : Math.round(gross / base.length),
+    medianDaysBetweenPurchases: median(gaps),
+    returnRateByOrders: ratio(returnedOrders, window.length),
+    returnRateByValue: ratio(refunded, gross),
+    viewers: viewers.size,
+    conversionRate: ratio(converted, viewers.size),
+    referral: {
+      invites: invites.length,
+      activeCustomers: customers,
+      invitesPerActive,
+      conversions: used.size,
+      conversionShare,
+      kFactor: invitesPerActive === null || conversionShare === null ? null : invitesPerActive * conversionShare,
+      viralCycleDays: median(cycle),
+    },
+    reviews: { count: reviewCount, distribution: dist, average: reviewCount === 0 ? null : ratingSum / reviewCount },
+    historicClv: { customers: clvCustomers.size, netMinor: clvNet, averageNetMinor: clvCustomers.size === 0 ? null : clvNet / clvCustomers.size },
+    lifecycle: lifecycle(orders, o),
+  };
+}
+
+/**
+ * Per period p overlapping the window: active = purchasers in p; new = first purchase ever in p;
+ * returning = active in p and p−1 (not new); resurrecting = active in p, not in p−1, but before;
+ * dormant = active in p−1, not in p. churnRate = dormant / active(p−1).
+ */
+function lifecycle(orders: readonly { customerId: string; day: number }[], o: KpiOptions): LifecycleRow[] {
+  const unit = o.period;
+  const periods = new Map<string, Set<number>>();
+  for (const x of orders) {
+    if (x.day > o.toDay) continue;
+    let s = periods.get(x.customerId);
+    if (!s) periods.set(x.customerId, (s = new Set()));
+    s.add(periodOf(x.day, unit));
+  }
+  const firstPeriod = new Map<string, number>();
+  for (const [id, s] of periods) firstPeriod.set(id, Math.min(...s));
+  const rows: LifecycleRow[] = [];
+  const last = periodOf(o.toDay, unit);
+  for (let p = periodOf(o.fromDay, unit); p <= last; p = addPeriods(p, 1, unit)) {
+    const prev = addPeriods(p, -1, unit);
+    let active = 0;
+    let fresh = 0;
+    let returning = 0;
+    let resurrecting = 0;
+    let dormant = 0;
+    let activePrev = 0;
+    for (const [id, s] of periods) {
+      const now = s.has(p);
+      const before = s.has(prev);
+      if (before) activePrev++;
+      if (now) {
+        active++;
+        if (firstPeriod.get(id) === p) fresh++;
+        else if (before) returning++;
+        else resurrecting++;
+      } else if (before) dormant++;
+    }
+    rows.push({ period: periodLabel(p, unit), active, new: fresh, returning, resurrecting, dormant, churnRate: ratio(dormant, activePrev) });
+  }
+  return rows;
+}
