@@ -136,26 +136,51 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 200,
-    name: 'loyalty',
+    version: 400,
+    name: 'operations',
     up: (db, kind) => [
       db.schema
-        .createTable('loyalty_facts')
+        .createTable('parked_events')
         .ifNotExists()
-        .addColumn('customer_id', 'text', (c) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c).notNull())
-        .addColumn('fact_id', 'text', (c) => c.notNull())
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('occurred_at', 'text', (c) => c.notNull())
-        .addColumn('doc', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('loyalty_facts_pk', ['customer_id', 'fact_id']),
+        .addColumn('projection', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('position', kind === 'postgres' ? sql`numeric(20, 0)` : 'text', (c) => c.notNull())
+        .addColumn('stream_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('event', 'text', (c) => c.notNull())
+        .addColumn('error', 'text', (c) => c.notNull())
+        .addColumn('projection_version', 'integer', (c) => c.notNull())
+        .addColumn('parked_at', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(1))
+        .addPrimaryKeyConstraint('parked_events_pk', ['projection', 'event_id']),
       db.schema
-        .createTable('loyalty_links')
+        .createTable('rebuilds')
         .ifNotExists()
-        .addColumn('kind', 'text', (c) => c.notNull())
-        .addColumn('key', 'text', (c) => c.notNull())
-        .addColumn('customer_id', 'text', (c) => c.notNull())
-        .addColumn('fact_id', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('loyalty_links_pk', ['kind', 'key', 'customer_id', 'fact_id']),
+        .addColumn('job_id', 'text', (c) => c.primaryKey())
+        .addColumn('projections', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('shadow', 'text', (c) => c.notNull())
+        .addColumn('keep_old', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .addColumn('error', 'text')
+        .addColumn('events_done', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('position', 'text')
+        .addColumn('head', 'text'),
+      db.schema
+        .createTable('projection_versions')
+        .ifNotExists()
+        .addColumn('projection', 'text', (c) => c.primaryKey())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('built_at', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text'),
+      db.schema
+        .createTable('projection_tables')
+        .ifNotExists()
+        .addColumn('projection', 'text', (c) => c.notNull())
+        .addColumn('table_name', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('projection_tables_pk', ['projection', 'table_name']),
     ],
   },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;

@@ -51,22 +51,57 @@ export interface IngestedEventsTable {
   recorded_at: string;
 }
 
-/** Loyalty (200–299): each customer's loyalty facts (compact purchase/return/review/referral) as JSON. */
-export interface LoyaltyFactsTable {
-  customer_id: string;
-  fact_id: string;
-  kind: string;
-  occurred_at: string;
-  /** The LoyaltyFact as JSON. */
-  doc: string;
+/** Operations (400–499): a projection's poison event, parked while the projection carries on. */
+export interface ParkedEventsTable {
+  projection: string;
+  event_id: string;
+  /** Decimal string of the event's commit position. */
+  position: string;
+  stream_id: string;
+  event_type: string;
+  /** The recorded event as JSON (revision and position as decimal strings). */
+  event: string;
+  error: string;
+  projection_version: number;
+  parked_at: string;
+  attempts: number;
 }
 
-/** Loyalty: referral links — `code-owner` (code → referrer), `code-use` (code → buyer), `referee` (friend → referrer). */
-export interface LoyaltyLinksTable {
-  kind: string;
-  key: string;
-  customer_id: string;
-  fact_id: string;
+/** Operations: one row per rebuild job (a set of projections rebuilt together into one shadow). */
+export interface RebuildsTable {
+  job_id: string;
+  /** Projection names, comma-separated, in registry order. */
+  projections: string;
+  /** running | switched | failed | interrupted */
+  status: string;
+  /** The shadow store: a SQLite file path or a PostgreSQL schema. */
+  shadow: string;
+  keep_old: number;
+  started_at: string;
+  /** Heartbeat of the process running it: a stale heartbeat means it crashed and may be resumed. */
+  updated_at: string;
+  finished_at: string | null;
+  error: string | null;
+  events_done: number;
+  /** Decimal string: the shadow's lowest checkpoint. */
+  position: string | null;
+  /** Decimal string: the log head when last measured. */
+  head: string | null;
+}
+
+/** Operations: which version built the rows a projection serves now (set by a rebuild's switch). */
+export interface ProjectionVersionsTable {
+  projection: string;
+  version: number;
+  built_at: string;
+  /** The rebuild job that built it, or null when built live from the start. */
+  job_id: string | null;
+}
+
+/** Operations: tables a projection has written (tracked by the rebuild in its shadow store). */
+export interface ProjectionTablesTable {
+  projection: string;
+  table_name: string;
 }
 
 /** Identity: one folded profile per source (a customer's or a visitor's stream) and the person it belongs to. */
@@ -122,12 +157,16 @@ export interface ReadModelSchema {
   checkpoints: CheckpointsTable;
   profiles: ProfilesTable;
   ingested_events: IngestedEventsTable;
-  loyalty_facts: LoyaltyFactsTable;
-  loyalty_links: LoyaltyLinksTable;
+  parked_events: ParkedEventsTable;
+  rebuilds: RebuildsTable;
+  projection_versions: ProjectionVersionsTable;
+  projection_tables: ProjectionTablesTable;
   identity_sources: IdentitySourcesTable;
   identity_links: IdentityLinksTable;
   identity_merges: IdentityMergesTable;
   identity_state: IdentityStateTable;
+  loyalty_facts: LoyaltyFactsTable;
+  loyalty_links: LoyaltyLinksTable;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';
