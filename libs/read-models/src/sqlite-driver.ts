@@ -43,6 +43,11 @@ class SqliteConnection implements DatabaseConnection {
     return stmt;
   }
 
+  /** Whether a statement only reads (better-sqlite3 knows from the prepared statement). */
+  isReadOnly(sqlText: string): boolean {
+    return this.#prepare(sqlText).readonly;
+  }
+
   executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     try {
       const stmt = this.#prepare(compiled.sql);
@@ -74,23 +79,76 @@ class Mutex {
   }
 }
 
-class ImmediateSqliteDriver implements Driver {
-  readonly #mutex = new Mutex();
-  readonly #connection: SqliteConnection;
-  #release: (() => void) | undefined;
+/**
+ * One handle per acquisition. Outside a transaction, statements that only read run at once on the
+ * reader connection (WAL: readers never wait for the writer, and see the last committed state), and
+ * statements that write take the writer's lock for that one statement. A transaction holds the
+ * writer's lock from BEGIN IMMEDIATE to COMMIT/ROLLBACK, so the projector's batches never make a
+ * query wait.
+ */
+class RoutingConnection implements DatabaseConnection {
+  release: (() => void) | undefined;
 
-  constructor(private readonly raw: Database.Database) {
-    this.#connection = new SqliteConnection(raw);
+  constructor(private readonly driver: ImmediateSqliteDriver) {}
+
+  get inTransaction(): boolean {
+    return this.release !== undefined;
+  }
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const d = this.driver;
+    if (this.inTransaction) return d.writer.executeQuery<R>(compiled);
+    if (d.reader !== d.writer && d.writer.isReadOnly(compiled.sql)) return d.reader.executeQuery<R>(compiled);
+    const release = await d.mutex.lock();
+    try {
+      return await d.writer.executeQuery<R>(compiled);
+    } finally {
+      release();
+    }
+  }
+
+  async *streamQuery<R>(compiled: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    const d = this.driver;
+    if (this.inTransaction || (d.reader !== d.writer && d.writer.isReadOnly(compiled.sql))) {
+      yield* (this.inTransaction ? d.writer : d.reader).streamQuery<R>(compiled);
+      return;
+    }
+    const release = await d.mutex.lock();
+    try {
+      yield* d.writer.streamQuery<R>(compiled);
+    } finally {
+      release();
+    }
+  }
+}
+
+class ImmediateSqliteDriver implements Driver {
+  readonly mutex = new Mutex();
+  readonly writer: SqliteConnection;
+  readonly reader: SqliteConnection;
+
+  /** `readerRaw`: a second, read-only connection to the same file (none for :memory:). */
+  constructor(
+    private readonly raw: Database.Database,
+    private readonly readerRaw?: Database.Database,
+  ) {
+    this.writer = new SqliteConnection(raw);
+    this.reader = readerRaw ? new SqliteConnection(readerRaw) : this.writer;
   }
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    this.#release = await this.#mutex.lock();
-    return this.#connection;
+    // With a single connection (:memory:) every use is serialised, as a transaction on it would
+    // otherwise be visible to (and joined by) concurrent statements.
+    const handle = new RoutingConnection(this);
+    if (this.reader === this.writer) handle.release = await this.mutex.lock();
+    return handle;
   }
 
-  async beginTransaction(): Promise<void> {
+  async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    const handle = connection as RoutingConnection;
+    if (!handle.inTransaction) handle.release = await this.mutex.lock();
     this.raw.exec('begin immediate');
   }
 
@@ -102,24 +160,29 @@ class ImmediateSqliteDriver implements Driver {
     if (this.raw.inTransaction) this.raw.exec('rollback');
   }
 
-  async releaseConnection(): Promise<void> {
-    const release = this.#release;
-    this.#release = undefined;
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    const handle = connection as RoutingConnection;
+    const release = handle.release;
+    handle.release = undefined;
     release?.();
   }
 
   async destroy(): Promise<void> {
+    if (this.readerRaw?.open) this.readerRaw.close();
     if (this.raw.open) this.raw.close();
   }
 }
 
 export class ImmediateSqliteDialect implements Dialect {
-  constructor(private readonly raw: Database.Database) {}
+  constructor(
+    private readonly raw: Database.Database,
+    private readonly readerRaw?: Database.Database,
+  ) {}
   createAdapter(): DialectAdapter {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.raw);
+    return new ImmediateSqliteDriver(this.raw, this.readerRaw);
   }
   createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();

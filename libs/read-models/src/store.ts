@@ -65,14 +65,18 @@ function openSqlite(path: string): ReadStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   // timeout = busy_timeout: another process holding the write lock makes us wait, not fail.
   const raw = new Database(path, { timeout: 5000 });
+  let reader: Database.Database | undefined;
   try {
     if (path !== ':memory:') raw.pragma('journal_mode = WAL');
     // Safe for read models: the checkpoint commits with its rows, so a lost tail is re-projected.
     raw.pragma('synchronous = NORMAL');
-    const db = new Kysely<ReadModelSchema>({ dialect: new ImmediateSqliteDialect(raw) });
+    // Queries read on their own connection so they never queue behind the projector's transactions.
+    reader = path === ':memory:' ? undefined : new Database(path, { readonly: true, timeout: 5000 });
+    const db = new Kysely<ReadModelSchema>({ dialect: new ImmediateSqliteDialect(raw, reader) });
     migrateSqlite(raw, db);
     return makeStore('sqlite', db);
   } catch (err) {
+    if (reader?.open) reader.close();
     if (raw.open) raw.close();
     throw err;
   }
