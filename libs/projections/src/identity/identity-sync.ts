@@ -119,10 +119,15 @@ export async function syncIdentity(
   const graph = await loadComponents(trx, seeds);
   const docs = graph.rows;
   const changedDocs = new Set<string>();
-  // Profiles folded before identity existed (profiles v1) seed their customer's own source.
-  const legacy = [...bySource.keys()].filter((s) => s.startsWith('customer-') && !docs.has(s)).map((s) => parseSource(s).id);
-  for (const part of chunks(legacy)) {
-    for (const [id, p] of await loadProfiles(trx, part)) docs.set(customerSource(id), { person: null, profile: p });
+  // Profiles folded before identity existed (profiles v1) seed their customer's own source; a
+  // profiles row that is a person's combination (some source maps to it) is not legacy.
+  const candidates = [...bySource.keys()].filter((s) => s.startsWith('customer-') && !docs.has(s));
+  for (const part of chunks(candidates)) {
+    const persons = await trx.selectFrom('identity_sources').select('person_id').where('person_id', 'in', part).execute();
+    const combined = new Set(persons.map((r) => r.person_id));
+    const legacy = part.filter((s) => !combined.has(s)).map((s) => parseSource(s).id);
+    if (legacy.length === 0) continue;
+    for (const [id, p] of await loadProfiles(trx, legacy)) docs.set(customerSource(id), { person: null, profile: p });
   }
   for (const [source, list] of bySource) {
     const key = source.startsWith('customer-') ? parseSource(source).id : source;

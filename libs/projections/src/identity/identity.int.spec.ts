@@ -2,30 +2,12 @@
  * Identity through the profile projection on a real SQLite read store: retroactive linking, merge →
  * unmerge restoring every identity/profile table to its earlier bytes, and the shared-device guard.
  */
-import { randomUUID } from 'crypto';
-import { IDENTITY_MERGED, IDENTITY_UNMERGED, type EventInput, type RecordedCairnEvent, streamFor, toStoredEvent } from '@cairn/domain';
+import { IDENTITY_MERGED, IDENTITY_UNMERGED, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
 import { getProfile, openReadStore, type ReadStore } from '@cairn/read-models';
+import { dump, record } from './identity.test-support';
 import { profileProjection } from '../profile.projection';
 import { memoryIdentityLog } from './identity-log';
 import { resolveCustomer } from './identity-sync';
-
-let position = 0n;
-export function record(input: EventInput, id: string = randomUUID()): RecordedCairnEvent {
-  const e = toStoredEvent(input);
-  position += 1n;
-  return { id, type: e.type, data: e.data, metadata: { receivedAt: input.occurredAt, correlationId: 't' }, streamId: streamFor(input), revision: 0n, position } as RecordedCairnEvent;
-}
-
-export async function dump(store: ReadStore): Promise<string> {
-  const db = store.db;
-  const tables = {
-    profiles: await db.selectFrom('profiles').selectAll().orderBy('customer_id').execute(),
-    sources: await db.selectFrom('identity_sources').selectAll().orderBy('source_id').execute(),
-    links: await db.selectFrom('identity_links').selectAll().orderBy('anonymous_id').orderBy('customer_id').execute(),
-    merges: await db.selectFrom('identity_merges').selectAll().orderBy('merge_id').execute(),
-  };
-  return JSON.stringify(tables);
-}
 
 const view = (anonymousId: string | undefined, customerId: string | undefined, at: string, category = 'shoes'): EventInput =>
   ({ type: 'view', anonymousId, customerId, occurredAt: at, channel: 'web', productId: 'p1', category }) as EventInput;

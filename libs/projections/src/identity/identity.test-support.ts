@@ -1,0 +1,23 @@
+/** Helpers for the identity specs: recorded events from inputs, and a byte dump of the tables. */
+import { randomUUID } from 'crypto';
+import { streamFor, toStoredEvent, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
+import type { ReadStore } from '@cairn/read-models';
+
+let position = 0n;
+export function record(input: EventInput, id: string = randomUUID()): RecordedCairnEvent {
+  const e = toStoredEvent(input);
+  position += 1n;
+  return { id, type: e.type, data: e.data, metadata: { receivedAt: input.occurredAt, correlationId: 't' }, streamId: streamFor(input), revision: 0n, position } as RecordedCairnEvent;
+}
+
+export async function dump(store: ReadStore): Promise<string> {
+  const db = store.db;
+  const tables = {
+    profiles: await db.selectFrom('profiles').selectAll().orderBy('customer_id').execute(),
+    sources: await db.selectFrom('identity_sources').selectAll().orderBy('source_id').execute(),
+    links: await db.selectFrom('identity_links').selectAll().orderBy('anonymous_id').orderBy('customer_id').execute(),
+    merges: await db.selectFrom('identity_merges').selectAll().orderBy('merge_id').execute(),
+  };
+  return JSON.stringify(tables);
+}
+
