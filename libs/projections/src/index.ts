@@ -6,3 +6,4 @@ export * from './identity/identity-log';
 export * from './identity/identity-sync';
 export * from './ops';
 export * from './loyalty';
+export * from './analytics';

@@ -5,6 +5,7 @@
 import type { ProfileRules } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import { eventStoreIdentityLog } from './identity/identity-log';
+import { analyticsProjection } from './analytics';
 import { loyaltyProjection } from './loyalty';
 import { profileProjection } from './profile.projection';
 import type { Projection } from './projection';
@@ -23,5 +24,5 @@ export interface ProjectionDeps {
 }
 
 export function cairnProjections(rules: ProjectionRules, deps: ProjectionDeps = {}): Projection[] {
-  return [profileProjection(rules, { identityLog: deps.events ? eventStoreIdentityLog(deps.events) : undefined }), loyaltyProjection()];
+  return [profileProjection(rules, { identityLog: deps.events ? eventStoreIdentityLog(deps.events) : undefined }), loyaltyProjection(), analyticsProjection()];
 }

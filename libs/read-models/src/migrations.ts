@@ -136,6 +136,29 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 300,
+    name: 'analytics_facts',
+    up: (db) => [
+      db.schema
+        .createTable('analytics_facts')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text')
+        .addColumn('anonymous_id', 'text')
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('occurred_ms', 'bigint', (c) => c.notNull())
+        .addColumn('order_id', 'text')
+        .addColumn('amount_minor', 'bigint')
+        .addColumn('currency', 'text')
+        .addColumn('rating', 'integer')
+        .addColumn('code', 'text')
+        .addColumn('referee_id', 'text'),
+      db.schema.createIndex('analytics_facts_kind_time').ifNotExists().on('analytics_facts').columns(['kind', 'occurred_ms']),
+      db.schema.createIndex('analytics_facts_customer').ifNotExists().on('analytics_facts').columns(['customer_id', 'occurred_ms']),
+    ],
+  },
+  {
     version: 400,
     name: 'operations',
     up: (db, kind) => [

@@ -152,6 +152,26 @@ export interface LoyaltyLinksTable {
   fact_id: string;
 }
 
+/** Analytics (300–399): one compact row per commerce event, the only input of the metrics and models. */
+export interface AnalyticsFactsTable {
+  event_id: string;
+  /** purchase | return | view | review | referral | identify */
+  kind: string;
+  customer_id: string | null;
+  anonymous_id: string | null;
+  /** occurredAt as UTC ISO, and as epoch ms for range scans. */
+  occurred_at: string;
+  occurred_ms: number;
+  order_id: string | null;
+  /** Purchase total or refund, minor units. */
+  amount_minor: number | null;
+  currency: string | null;
+  rating: number | null;
+  /** Referral code (referral; purchase's referralCode). */
+  code: string | null;
+  referee_id: string | null;
+}
+
 export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
@@ -167,6 +187,7 @@ export interface ReadModelSchema {
   identity_state: IdentityStateTable;
   loyalty_facts: LoyaltyFactsTable;
   loyalty_links: LoyaltyLinksTable;
+  analytics_facts: AnalyticsFactsTable;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';

@@ -13,7 +13,7 @@ export interface OrderFact {
   readonly currency: string;
   readonly referralCode?: string | null;
 }
-export interface ReturnFact {
+export interface RefundFact {
   readonly customerId: string;
   readonly orderId: string;
   readonly at: number;
@@ -31,7 +31,7 @@ export interface ActivityFact {
 }
 export interface Facts {
   readonly orders: readonly OrderFact[];
-  readonly returns: readonly ReturnFact[];
+  readonly returns: readonly RefundFact[];
   readonly activity: readonly ActivityFact[];
 }
 

@@ -1,0 +1,115 @@
+/**
+ * Analytics facts v1: each commerce event becomes one compact row in `analytics_facts` (keyed by
+ * event id, insert-or-ignore), so every metric and model answers from the read store without
+ * scanning the event store, and arrival order never changes the rows. Types it does not know
+ * (identity admin commands and the like) are ignored.
+ */
+import type { Transaction } from 'kysely';
+import type { RecordedCairnEvent } from '@cairn/domain';
+import type { Facts } from '@cairn/domain';
+import type { AnalyticsFactsTable, ReadModelSchema } from '@cairn/read-models';
+import type { Kysely } from 'kysely';
+import type { Projection } from '../projection';
+
+const CHUNK = 500;
+
+export function toAnalyticsFact(e: RecordedCairnEvent): AnalyticsFactsTable | undefined {
+  const ms = Date.parse(e.data.occurredAt);
+  if (Number.isNaN(ms)) return undefined;
+  const row: AnalyticsFactsTable = {
+    event_id: e.id,
+    kind: '',
+    customer_id: e.data.customerId ?? null,
+    anonymous_id: e.data.anonymousId ?? null,
+    occurred_at: new Date(ms).toISOString(),
+    occurred_ms: ms,
+    order_id: null,
+    amount_minor: null,
+    currency: null,
+    rating: null,
+    code: null,
+    referee_id: null,
+  };
+  const type = e.type as string;
+  switch (type) {
+    case 'cairn.purchase.v1': {
+      const d = e.data as { orderId: string; totalMinor: number; currency: string; referralCode?: string };
+      return { ...row, kind: 'purchase', order_id: d.orderId, amount_minor: d.totalMinor, currency: d.currency, code: d.referralCode ?? null };
+    }
+    case 'cairn.return.v1': {
+      const d = e.data as { orderId: string; refundMinor: number; currency: string };
+      return { ...row, kind: 'return', order_id: d.orderId, amount_minor: d.refundMinor, currency: d.currency };
+    }
+    case 'cairn.view.v1':
+      return { ...row, kind: 'view' };
+    case 'cairn.review.v1':
+      return { ...row, kind: 'review', rating: (e.data as { rating: number }).rating, order_id: (e.data as { orderId?: string }).orderId ?? null };
+    case 'cairn.referral.v1': {
+      const d = e.data as { referralCode: string; refereeId?: string };
+      return { ...row, kind: 'referral', code: d.referralCode, referee_id: d.refereeId ?? null };
+    }
+    case 'cairn.identify.v1':
+      return { ...row, kind: 'identify' };
+    default:
+      return undefined;
+  }
+}
+
+export function analyticsProjection(): Projection {
+  return {
+    name: 'analytics',
+    version: 1,
+    async applyBatch(trx: Transaction<ReadModelSchema>, events: readonly RecordedCairnEvent[]) {
+      const rows: AnalyticsFactsTable[] = [];
+      for (const e of events) {
+        const r = toAnalyticsFact(e);
+        if (r) rows.push(r);
+      }
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        await trx
+          .insertInto('analytics_facts')
+          .values(rows.slice(i, i + CHUNK))
+          .onConflict((oc) => oc.column('event_id').doNothing())
+          .execute();
+      }
+    },
+  };
+}
+
+/**
+ * Reads the facts the metrics need, up to an instant: purchases and returns always, other activity
+ * when asked. One customer only when `customerId` is given.
+ */
+export async function loadAnalyticsFacts(
+  db: Kysely<ReadModelSchema>,
+  opts: { untilMs: number; activity: boolean; customerId?: string },
+): Promise<Facts> {
+  let q = db
+    .selectFrom('analytics_facts')
+    .select(['kind', 'customer_id', 'anonymous_id', 'occurred_ms', 'order_id', 'amount_minor', 'currency', 'rating', 'code', 'referee_id'])
+    .where('occurred_ms', '<=', opts.untilMs);
+  if (!opts.activity) q = q.where('kind', 'in', ['purchase', 'return']);
+  if (opts.customerId !== undefined) q = q.where('customer_id', '=', opts.customerId);
+  const rows = await q.execute();
+  const facts: { orders: Facts['orders'][number][]; returns: Facts['returns'][number][]; activity: Facts['activity'][number][] } = { orders: [], returns: [], activity: [] };
+  for (const r of rows) {
+    const at = Number(r.occurred_ms);
+    switch (r.kind) {
+      case 'purchase':
+        if (r.customer_id !== null) facts.orders.push({ customerId: r.customer_id, orderId: r.order_id ?? '', at, totalMinor: Number(r.amount_minor), currency: r.currency ?? '', referralCode: r.code });
+        break;
+      case 'return':
+        if (r.customer_id !== null) facts.returns.push({ customerId: r.customer_id, orderId: r.order_id ?? '', at, refundMinor: Number(r.amount_minor) });
+        break;
+      case 'view':
+      case 'review':
+      case 'referral':
+      case 'identify':
+        facts.activity.push({ kind: r.kind, customerId: r.customer_id, anonymousId: r.anonymous_id, at, rating: r.rating, referralCode: r.code, refereeId: r.referee_id });
+        break;
+      default:
+        break;
+    }
+  }
+  return facts;
+}
