@@ -240,7 +240,8 @@ export function parseEvent(raw: unknown, now: Date): ParsedEvent {
     }
   }
   if (errors.length > 0) return { ok: false, id, errors };
-  return { ok: true, input: JSON.parse(JSON.stringify(dto)) as EventInput };
+  // Own enumerable fields only (the DTO instance carries no others after whitelisting).
+  return { ok: true, input: { ...dto } as unknown as EventInput };
 }
 
 /** Request body: one event, or `{ events: [...] }`. */
