@@ -3,6 +3,7 @@
  * DTOs). Add a feature by adding its module here.
  */
 import type { Type } from '@nestjs/common';
+import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, LoyaltyModule];

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   CONFIG: 'CAIRN.CONFIG',
   /** An operation (a rebuild) already runs on the same projection. */
   OPERATION_CONFLICT: 'CAIRN.OPERATION_CONFLICT',
+  /** Loyalty: a redemption asks for more points than are available (details.available). */
+  INSUFFICIENT_POINTS: 'CAIRN.INSUFFICIENT_POINTS',
 } as const;
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 

@@ -14,7 +14,7 @@ import type { LoyaltyProgram, ProgramVersion } from './program';
 export const DAY_MS = 86_400_000;
 /** A fact is late when it arrives more than this after its business time. */
 export const LATE_MS = 3_600_000;
-/** At most this many late facts get a correction entry (each costs two replays). */
+/** At most this many (latest) arrival instants get a correction entry (each costs two replays). */
 export const MAX_CORRECTIONS = 50;
 
 export type MovementType = 'earned' | 'available' | 'expired' | 'taken-back' | 'redeemed' | 'written-off';
@@ -58,7 +58,10 @@ export interface Contribution {
 export interface Correction {
   /** Arrival time of the late fact / program version. */
   readonly at: string;
+  /** The (first) late fact or program version that arrived then. */
   readonly cause: string;
+  /** Every late fact / program version that arrived at that instant. */
+  readonly causes: readonly string[];
   readonly kind: string;
   readonly pending: number;
   readonly available: number;
@@ -206,7 +209,7 @@ export function referralOutcomes(customerId: string, facts: readonly LoyaltyFact
     }
     const base = { referrerId, friendId, referralId: referral.id, orderEventId: first.id, at, withheld };
     if (referrerId === customerId) raw.push({ ...base, role: 'referrer', referredAt } as ReferralOutcome & { referredAt: number });
-    if (friendId === customerId) raw.push({ ...base, role: 'friend' });
+    if (friendId === customerId && referrerId !== friendId) raw.push({ ...base, role: 'friend' });
   }
 
   // Weekly cap for the referrer: the (N+1)-th accepted referral within 7 days is withheld.
@@ -691,37 +694,38 @@ export function computeLedger(customerId: string, facts: readonly LoyaltyFact[],
   const progs = programs.filter((p) => ms(p.effectiveFrom) <= asOfMs);
   const ledger = replay(customerId, all, progs, asOfMs);
 
-  // Corrections: each late arrival (fact or back-dated program version), against the ledger known
-  // just before it arrived, both as of its arrival.
-  type Late = { at: number; id: string; kind: string; known: (x: { id: string; arrived: number }) => boolean };
-  const late: Late[] = [];
+  // Corrections: at each arrival instant that brings a late fact (or a back-dated program version),
+  // the ledger known just after it against the ledger known just before it, both as of that instant.
+  // A customer with nothing known before (a first import of history) has nothing to correct.
   const arrivedOf = (f: LoyaltyFact) => ms(f.receivedAt);
-  for (const f of all) {
-    if (arrivedOf(f) - ms(f.occurredAt) > LATE_MS && arrivedOf(f) <= asOfMs) late.push({ at: arrivedOf(f), id: f.id, kind: `late ${f.kind}`, known: () => true });
-  }
-  for (const p of progs) {
-    if (ms(p.recordedAt) - ms(p.effectiveFrom) > LATE_MS && ms(p.recordedAt) <= asOfMs) late.push({ at: ms(p.recordedAt), id: p.eventId, kind: `back-dated program version ${p.version}`, known: () => true });
-  }
-  late.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
+  const lateAt = new Map<number, { id: string; kind: string; order: string }[]>();
+  const addLate = (at: number, id: string, kind: string, order: string) => {
+    if (at > asOfMs) return;
+    (lateAt.get(at) ?? lateAt.set(at, []).get(at)!).push({ id, kind, order });
+  };
+  for (const f of all) if (arrivedOf(f) - ms(f.occurredAt) > LATE_MS) addLate(arrivedOf(f), f.id, `late ${f.kind}`, `${f.occurredAt} ${f.id}`);
+  for (const p of progs) if (ms(p.recordedAt) - ms(p.effectiveFrom) > LATE_MS) addLate(ms(p.recordedAt), p.eventId, `back-dated program version ${p.version}`, `${p.effectiveFrom} ${p.eventId}`);
   const corrections: Correction[] = [];
-  for (const l of late.slice(-MAX_CORRECTIONS)) {
-    const before = (x: { id: string; arrived: number }) => x.arrived < l.at || (x.arrived === l.at && x.id < l.id);
-    const upTo = (x: { id: string; arrived: number }) => before(x) || x.id === l.id;
-    const view = (pred: typeof before) =>
+  for (const at of [...lateAt.keys()].sort((a, b) => a - b).slice(-MAX_CORRECTIONS)) {
+    const known = (arrived: number, inclusive: boolean) => (inclusive ? arrived <= at : arrived < at);
+    const view = (inclusive: boolean) =>
       replay(
         customerId,
-        all.filter((f) => pred({ id: f.id, arrived: arrivedOf(f) }) && ms(f.occurredAt) <= l.at),
-        progs.filter((p) => pred({ id: p.eventId, arrived: ms(p.recordedAt) }) && ms(p.effectiveFrom) <= l.at),
-        l.at,
+        all.filter((f) => known(arrivedOf(f), inclusive) && ms(f.occurredAt) <= at),
+        progs.filter((p) => known(ms(p.recordedAt), inclusive) && ms(p.effectiveFrom) <= at),
+        at,
       );
-    const a = view(before);
-    const b = view(upTo);
+    if (!all.some((f) => f.customerId === customerId && arrivedOf(f) < at)) continue;
+    const a = view(false);
+    const b = view(true);
     const tierA = a.tier?.name ?? null;
     const tierB = b.tier?.name ?? null;
+    const causes = lateAt.get(at)!.sort((x, y) => (x.order < y.order ? -1 : x.order > y.order ? 1 : 0));
     const c: Correction = {
-      at: iso(l.at),
-      cause: l.id,
-      kind: l.kind,
+      at: iso(at),
+      cause: causes[0].id,
+      causes: causes.map((x) => x.id),
+      kind: [...new Set(causes.map((x) => x.kind))].join(', '),
       pending: b.balance.pending - a.balance.pending,
       available: b.balance.available - a.balance.available,
       lifetimeEarned: b.lifetimeEarned - a.lifetimeEarned,
@@ -731,3 +735,13 @@ export function computeLedger(customerId: string, facts: readonly LoyaltyFact[],
   }
   return { ...ledger, corrections };
 }
+
+/** GET /v1/loyalty/:customerId */
+export type LoyaltySummary = Pick<Ledger, 'customerId' | 'asOf' | 'programVersion' | 'balance' | 'lifetimeEarned' | 'redeemed' | 'expired' | 'takenBack' | 'writtenOff'> & {
+  readonly tier: Omit<TierStatus, 'contributions'> | null;
+  /** How many corrections / withheld rewards the ledger holds (details in /ledger and /explain). */
+  readonly corrections: number;
+  readonly withheld: number;
+};
+/** GET /v1/loyalty/:customerId/ledger */
+export type LoyaltyLedgerView = Pick<Ledger, 'customerId' | 'asOf' | 'programVersion' | 'balance' | 'movements' | 'tierHistory' | 'withheld' | 'ignored' | 'corrections'>;

@@ -252,7 +252,12 @@ describe('late events', () => {
     const late = ret('c', 5, p1.orderId, 10_000, 45);
     const l = computeLedger('c', [p1, late], [version(program())], t(50));
     expect(l.balance).toEqual({ pending: 0, available: 0 });
-    expect(l.corrections).toEqual([{ at: t(45), cause: late.id, kind: 'late return', pending: 0, available: -100, lifetimeEarned: 0, tier: null }]);
+    expect(l.corrections).toEqual([{ at: t(45), cause: late.id, causes: [late.id], kind: 'late return', pending: 0, available: -100, lifetimeEarned: 0, tier: null }]);
+  });
+  it('a first import of back-dated history corrects nothing (nothing was known before)', () => {
+    const p1 = { ...purchase('c', 0, 10_000), receivedAt: t(45) };
+    const r1 = ret('c', 5, p1.orderId, 5_000, 45);
+    expect(computeLedger('c', [p1, r1], [version(program())], t(50)).corrections).toEqual([]);
   });
   it('a back-dated program version is applied from its effective date and recorded as a correction', () => {
     const facts = [purchase('c', 0, 10_000)];

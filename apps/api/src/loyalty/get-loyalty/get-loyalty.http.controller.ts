@@ -1,0 +1,34 @@
+import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { LoyaltySummary } from '@cairn/domain';
+import { RequireScope } from '../../auth/auth.guard';
+import { parseMinPosition } from '../../customers/read-your-writes';
+import { parseAsOf } from '../loyalty.reader';
+import { GetLoyaltyQuery } from './get-loyalty.query';
+
+@ApiTags('loyalty')
+@ApiBearerAuth()
+@Controller('v1/loyalty')
+export class GetLoyaltyHttpController {
+  constructor(@Inject(QueryBus) private readonly queries: QueryBus) {}
+
+  @Get(':customerId')
+  @RequireScope('read')
+  @ApiOperation({ summary: "A customer's balances (pending / available), lifetime earned, tier, qualifying amount, progress to the next tier and tier kept until" })
+  @ApiQuery({ name: 'asOf', required: false, description: 'ISO-8601 instant: the ledger as of then (default now); time passing needs no new events' })
+  @ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position' })
+  @ApiQuery({ name: 'allowStale', required: false })
+  async get(
+    @Param('customerId') customerId: string,
+    @Query('asOf') asOf: unknown,
+    @Query('minPosition') minPosition: unknown,
+    @Query('allowStale') allowStale: unknown,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<LoyaltySummary> {
+    const { result, stale } = await this.queries.execute(new GetLoyaltyQuery(customerId, parseAsOf(asOf), parseMinPosition(minPosition), allowStale === 'true'));
+    if (stale) res.setHeader('X-Cairn-Stale', 'true');
+    return result;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Reads what a loyalty ledger is computed from: the program versions (the `loyalty-program`
+ * stream, cached and read forward), the customer's redemptions (the `loyalty-<customerId>` stream,
+ * with its revision for optimistic concurrency) and the customer's facts (the loyalty read model).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
+import {
+  CairnError,
+  ERROR_CODES,
+  LOYALTY_PROGRAM_STREAM,
+  PROGRAM_DEFINED_TYPE,
+  REDEEMED_TYPE,
+  computeLedger,
+  loyaltyStreamFor,
+  type Ledger,
+  type ProgramDefinedV1,
+  type ProgramVersion,
+  type RedeemedV1,
+  type RedemptionFact,
+} from '@cairn/domain';
+import { loadLedgerFacts } from '@cairn/projections';
+import { RUNTIME, type CairnRuntime } from '../runtime';
+
+export interface StreamRead<T> {
+  readonly items: T[];
+  /** Revision of the last event, or null when the stream does not exist. */
+  readonly revision: bigint | null;
+}
+
+export async function readStream<T>(client: EventStoreDBClient, stream: string, from: bigint | null, map: (e: { id: string; type: string; data: unknown }) => T | null): Promise<StreamRead<T>> {
+  const items: T[] = [];
+  let revision: bigint | null = from === null ? null : from - 1n;
+  try {
+    const read = client.readStream(stream, { direction: FORWARDS, fromRevision: from ?? START });
+    for await (const r of read) {
+      const e = r.event;
+      if (!e) continue;
+      revision = e.revision;
+      const item = map({ id: e.id, type: e.type, data: e.data });
+      if (item !== null) items.push(item);
+    }
+  } catch (err) {
+    if (err instanceof StreamNotFoundError) return { items, revision: from === null ? null : revision };
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${message}`);
+  }
+  return { items, revision };
+}
+
+export function redemptionOf(customerId: string, e: { id: string; type: string; data: unknown }): RedemptionFact | null {
+  if (e.type !== REDEEMED_TYPE) return null;
+  const d = e.data as RedeemedV1['data'];
+  return { kind: 'redemption', id: e.id, customerId, occurredAt: d.occurredAt, receivedAt: d.occurredAt, points: d.points, ...(d.reference !== undefined ? { reference: d.reference } : {}) };
+}
+
+/** `?asOf=`: an ISO-8601 instant with offset; now when absent. */
+export function parseAsOf(value: unknown, now = new Date()): string {
+  if (value === undefined || value === '') return now.toISOString();
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || !Number.isFinite(Date.parse(value))) {
+    throw new CairnError(ERROR_CODES.VALIDATION, 'asOf must be an ISO-8601 instant with an offset', { fields: [{ field: 'asOf', message: 'must be an ISO-8601 instant with an offset, e.g. 2026-11-28T10:00:00Z' }] });
+  }
+  return new Date(value).toISOString();
+}
+
+@Injectable()
+export class LoyaltyReader {
+  private versions: ProgramVersion[] = [];
+  private programRevision: bigint | null = null;
+  private refreshing: Promise<void> = Promise.resolve();
+
+  constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
+
+  /** Every program version, read forward from the last one seen (another process may have added some). */
+  async programs(): Promise<{ versions: readonly ProgramVersion[]; revision: bigint | null }> {
+    this.refreshing = this.refreshing.then(async () => {
+      const from = this.programRevision === null ? null : this.programRevision + 1n;
+      const read = await readStream(this.runtime.events.client, LOYALTY_PROGRAM_STREAM, from, (e) => {
+        if (e.type !== PROGRAM_DEFINED_TYPE) return null;
+        const d = e.data as ProgramDefinedV1['data'];
+        return { version: d.version, effectiveFrom: d.effectiveFrom, recordedAt: d.recordedAt, eventId: e.id, program: d.program };
+      });
+      this.versions = [...this.versions, ...read.items];
+      this.programRevision = read.revision;
+    });
+    await this.refreshing.catch(() => undefined);
+    await this.refreshing;
+    return { versions: this.versions, revision: this.programRevision };
+  }
+
+  async redemptions(customerId: string): Promise<StreamRead<RedemptionFact>> {
+    return readStream(this.runtime.events.client, loyaltyStreamFor(customerId), null, (e) => redemptionOf(customerId, e));
+  }
+
+  /** The customer's ledger as of `asOf`; 404 without a program or without any loyalty activity. */
+  async ledger(customerId: string, asOf: string, opts: { allowEmpty?: boolean } = {}): Promise<{ ledger: Ledger; revision: bigint | null; redemptionIds: Set<string> }> {
+    const [{ versions }, redemptions, facts] = await Promise.all([this.programs(), this.redemptions(customerId), loadLedgerFacts(this.runtime.readStore.db, customerId)]);
+    if (versions.length === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, 'no loyalty program is defined yet: PUT /v1/loyalty/program');
+    if (!opts.allowEmpty && redemptions.items.length === 0 && !facts.some((f) => f.customerId === customerId)) {
+      throw new CairnError(ERROR_CODES.NOT_FOUND, `no loyalty activity for customer '${customerId}'`, { customerId });
+    }
+    const ledger = computeLedger(customerId, [...facts, ...redemptions.items], versions, asOf);
+    return { ledger, revision: redemptions.revision, redemptionIds: new Set(redemptions.items.map((r) => r.id)) };
+  }
+}

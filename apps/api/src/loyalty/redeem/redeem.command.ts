@@ -1,0 +1,23 @@
+import { Command } from '@nestjs/cqrs';
+
+export interface Redeemed {
+  readonly redemptionId: string;
+  readonly customerId: string;
+  readonly points: number;
+  readonly occurredAt: string;
+  /** Available balance right after this redemption. */
+  readonly available: number;
+  /** True when this redemption id was already recorded (a retried request): nothing was appended. */
+  readonly duplicate: boolean;
+}
+
+export class RedeemCommand extends Command<Redeemed> {
+  constructor(
+    readonly customerId: string,
+    readonly redemptionId: string,
+    readonly points: number,
+    readonly reference: string | undefined,
+  ) {
+    super();
+  }
+}

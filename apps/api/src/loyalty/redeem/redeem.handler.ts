@@ -1,0 +1,53 @@
+import { setTimeout as sleep } from 'timers/promises';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
+import { CairnError, ERROR_CODES, REDEEMED_TYPE, loyaltyStreamFor, type RedeemedV1 } from '@cairn/domain';
+import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { LoyaltyReader } from '../loyalty.reader';
+import { RedeemCommand, type Redeemed } from './redeem.command';
+
+const MAX_ATTEMPTS = 50;
+
+/**
+ * Check-then-append with optimistic concurrency on `loyalty-<customerId>`: the balance is computed
+ * from the stream revision read, and the append expects exactly that revision. A concurrent
+ * redemption makes the append fail with WrongExpectedVersion; we re-read and re-check, so two
+ * redemptions can never both spend the same points.
+ */
+@CommandHandler(RedeemCommand)
+export class RedeemHandler implements ICommandHandler<RedeemCommand, Redeemed> {
+  constructor(
+    @Inject(RUNTIME) private readonly runtime: CairnRuntime,
+    @Inject(LoyaltyReader) private readonly reader: LoyaltyReader,
+  ) {}
+
+  async execute(c: RedeemCommand): Promise<Redeemed> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const occurredAt = new Date().toISOString();
+      const { ledger, revision, redemptionIds } = await this.reader.ledger(c.customerId, occurredAt, { allowEmpty: true });
+      const available = ledger.balance.available;
+      if (redemptionIds.has(c.redemptionId)) {
+        return { redemptionId: c.redemptionId, customerId: c.customerId, points: c.points, occurredAt, available, duplicate: true };
+      }
+      if (available < c.points) {
+        throw new CairnError(ERROR_CODES.INSUFFICIENT_POINTS, `customer '${c.customerId}' has ${available} points available, ${c.points} requested`, {
+          available,
+          requested: c.points,
+        });
+      }
+      const data: RedeemedV1['data'] = { customerId: c.customerId, points: c.points, occurredAt, ...(c.reference !== undefined ? { reference: c.reference } : {}) };
+      try {
+        await this.runtime.events.client.appendToStream(loyaltyStreamFor(c.customerId), jsonEvent({ id: c.redemptionId, type: REDEEMED_TYPE, data: data as never }), {
+          expectedRevision: revision ?? NO_STREAM,
+        });
+        return { redemptionId: c.redemptionId, customerId: c.customerId, points: c.points, occurredAt, available: available - c.points, duplicate: false };
+      } catch (err) {
+        if (!(err instanceof WrongExpectedVersionError)) throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err instanceof Error ? err.message : String(err)}`);
+        // Someone else appended first: back off a little (jittered) and re-check.
+        await sleep(Math.floor(Math.random() * Math.min(50, 2 + attempt * 3)));
+      }
+    }
+    throw new CairnError(ERROR_CODES.STREAM_CONFLICT, `too many concurrent redemptions for customer '${c.customerId}'; retry`, { customerId: c.customerId });
+  }
+}
