@@ -73,7 +73,8 @@ export class LoyaltyReader {
 
   /** Every program version, read forward from the last one seen (another process may have added some). */
   async programs(): Promise<{ versions: readonly ProgramVersion[]; revision: bigint | null }> {
-    this.refreshing = this.refreshing.then(async () => {
+    // Serialised; a failed refresh fails this call only (the chain continues from a settled promise).
+    this.refreshing = this.refreshing.catch(() => undefined).then(async () => {
       const from = this.programRevision === null ? null : this.programRevision + 1n;
       const read = await readStream(this.runtime.events.client, LOYALTY_PROGRAM_STREAM, from, (e) => {
         if (e.type !== PROGRAM_DEFINED_TYPE) return null;
@@ -83,7 +84,6 @@ export class LoyaltyReader {
       this.versions = [...this.versions, ...read.items];
       this.programRevision = read.revision;
     });
-    await this.refreshing.catch(() => undefined);
     await this.refreshing;
     return { versions: this.versions, revision: this.programRevision };
   }

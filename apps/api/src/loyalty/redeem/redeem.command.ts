@@ -17,6 +17,8 @@ export class RedeemCommand extends Command<Redeemed> {
     readonly redemptionId: string,
     readonly points: number,
     readonly reference: string | undefined,
+    /** Read-your-writes: wait until the read models include this log position (e.g. the purchase just ingested). */
+    readonly minPosition?: bigint,
   ) {
     super();
   }

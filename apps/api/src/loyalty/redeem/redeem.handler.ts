@@ -3,6 +3,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
 import { CairnError, ERROR_CODES, REDEEMED_TYPE, loyaltyStreamFor, type RedeemedV1 } from '@cairn/domain';
+import { awaitPosition } from '../../customers/read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { LoyaltyReader } from '../loyalty.reader';
 import { RedeemCommand, type Redeemed } from './redeem.command';
@@ -23,6 +24,7 @@ export class RedeemHandler implements ICommandHandler<RedeemCommand, Redeemed> {
   ) {}
 
   async execute(c: RedeemCommand): Promise<Redeemed> {
+    await awaitPosition(this.runtime, c.minPosition, false);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const occurredAt = new Date().toISOString();
       const { ledger, revision, redemptionIds } = await this.reader.ledger(c.customerId, occurredAt, { allowEmpty: true });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'crypto';
-import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, type FieldError } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
+import { parseMinPosition } from '../../customers/read-your-writes';
 import { RedeemCommand, type Redeemed } from './redeem.command';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -33,8 +34,9 @@ export class RedeemHttpController {
   @HttpCode(201)
   @RequireScope('ingest')
   @ApiOperation({ summary: 'Redeem points: never overspends under concurrency; 409 CAIRN.INSUFFICIENT_POINTS with the available balance' })
-  async redeem(@Param('customerId') customerId: string, @Body() body: unknown): Promise<Redeemed> {
+  @ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (409 CAIRN.STALE_READ after CAIRN_READ_WAIT_MS)' })
+  async redeem(@Param('customerId') customerId: string, @Body() body: unknown, @Query('minPosition') minPosition: unknown): Promise<Redeemed> {
     const r = parseRedeem(body);
-    return this.commands.execute(new RedeemCommand(customerId, r.id, r.points, r.reference));
+    return this.commands.execute(new RedeemCommand(customerId, r.id, r.points, r.reference, parseMinPosition(minPosition)));
   }
 }
