@@ -3,7 +3,8 @@
  * DTOs). Add a feature by adding its module here.
  */
 import type { Type } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module';
 import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, LoyaltyModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, LoyaltyModule, AdminModule];

@@ -4,7 +4,7 @@
  */
 import type { CairnConfig } from '@cairn/config';
 import type { CairnEventStore } from '@cairn/event-store';
-import type { ProjectorStatus } from '@cairn/projections';
+import type { CairnOperations, ProjectionRules, ProjectorStatus } from '@cairn/projections';
 import type { ReadStore } from '@cairn/read-models';
 import type { KeyRing, Logger } from '@cairn/runtime';
 
@@ -22,6 +22,8 @@ export interface CairnRuntime {
   readonly keys: KeyRing;
   readonly logger: Logger;
   readonly projections: ProjectionMonitor;
+  /** Rebuilds, replays, parked events, projection health (absent: the admin operations answer 503). */
+  readonly operations?: CairnOperations<ProjectionRules>;
 }
 
 export const RUNTIME = Symbol('CAIRN_RUNTIME');

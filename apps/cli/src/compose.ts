@@ -8,7 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'net';
 import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/api';
 import type { CairnConfig } from '@cairn/config';
-import { Projector, cairnProjections, type ProjectorStatus } from '@cairn/projections';
+import { CairnOperations, Projector, cairnProjections, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
 import { listCheckpoints, openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
 import { KeyRing, createLogger, openEventStore, type Logger, type OpenedEventStore } from '@cairn/runtime';
 
@@ -77,10 +77,10 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
 
     const { ring, created } = KeyRing.open(config.dataDir, config.adminKey);
 
-    const projections = cairnProjections(
-      { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit },
-      { events: store.events },
-    );
+    const projectionRules: ProjectionRules = { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit };
+    // Replays build the same projections under other rules (what-if), so the registry is kept as a function.
+    const projectionsFor = (rules: ProjectionRules) => cairnProjections(rules, { events: store.events });
+    const projections = projectionsFor(projectionRules);
     const projectors: Projector[] = [];
     if (options.projector) {
       for (const projection of projections) {
@@ -96,7 +96,19 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       }
     }
 
+    const operations = new CairnOperations({
+      events: store.events,
+      live: { store: readStore, url: config.readModelUrl },
+      rules: projectionRules,
+      projectionsFor,
+      projectors,
+      log: (level, msg, fields) => logger[level](fields ?? {}, msg),
+    });
+    // Closers run in reverse: running rebuilds stop (resumable) before the projectors and stores.
+    closers.push(() => operations.close());
+
     const runtime: CairnRuntime = {
+      operations,
       config,
       events: store.events,
       readStore,

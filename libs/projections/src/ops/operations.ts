@@ -164,6 +164,11 @@ export class CairnOperations<R = unknown> {
     };
   }
 
+  /** Interrupts this process's running rebuilds (resumable) and waits for them: call on shutdown. */
+  async close(): Promise<void> {
+    await Promise.all([...this.rebuilds.values()].map((job) => job.abort()));
+  }
+
   /** Waits for a rebuild started by this process (tests, CLI in-process). */
   async waitForRebuild(id: string): Promise<RebuildStatus> {
     const job = this.rebuilds.get(id);

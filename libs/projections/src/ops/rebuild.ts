@@ -87,6 +87,12 @@ export function rebuildJobId(names: readonly string[]): string {
   return base.length <= 40 ? base : `${base.slice(0, 28)}_${createHash('sha256').update(base).digest('hex').slice(0, 11)}`;
 }
 
+class Interrupted extends Error {
+  constructor() {
+    super('interrupted (shutdown); the next rebuild of the same projections resumes from here');
+  }
+}
+
 class PoisonInRebuild extends Error {
   constructor(
     readonly projection: Projection,
@@ -109,6 +115,7 @@ export class RebuildJob {
   private resumed = false;
   private keptTables: string[] = [];
   private lastBeat = 0;
+  private aborting = false;
   /** Settles when the job ends (switched or failed); never rejects. */
   readonly done: Promise<RebuildStatus>;
 
@@ -142,6 +149,12 @@ export class RebuildJob {
       for (const n of names) active.delete(n);
       throw err;
     }
+  }
+
+  /** Stops at the next batch boundary (phase `interrupted`): the shadow stays, a later start resumes. */
+  abort(): Promise<RebuildStatus> {
+    this.aborting = true;
+    return this.done;
   }
 
   status(): RebuildStatus {
@@ -214,7 +227,7 @@ export class RebuildJob {
       shadow = null;
       await dropShadow(this.ctx.live, this.shadowName);
     } catch (err) {
-      this.phase = 'failed';
+      this.phase = err instanceof Interrupted ? 'interrupted' : 'failed';
       this.finishedAt = new Date().toISOString();
       this.error = errorMessage(err);
       if (err instanceof PoisonInRebuild) {
@@ -234,6 +247,7 @@ export class RebuildJob {
   private async pass(shadow: ReadStore, checkpoints: Map<string, bigint | null>, written: Map<string, WrittenTables>, batchSize: number): Promise<number> {
     let read = 0;
     for await (const batch of readHistory(this.ctx.events, minCheckpoint(checkpoints), batchSize)) {
+      if (this.aborting && this.phase === 'building') throw new Interrupted();
       read += batch.length;
       try {
         await this.applyShadow(shadow, batch, checkpoints, written);

@@ -1,0 +1,26 @@
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../../auth/auth.guard';
+import { GetReplayQuery } from './get-replay.query';
+
+@ApiTags('admin')
+@ApiBearerAuth()
+@Controller('v1/admin/replays')
+export class GetReplayHttpController {
+  constructor(@Inject(QueryBus) private readonly queries: QueryBus) {}
+
+  /** The replay's state (running, done, failed), progress and, once done, its summary. */
+  @Get(':id')
+  @RequireScope('admin')
+  get(@Param('id') id: string): Promise<unknown> {
+    return this.queries.execute(new GetReplayQuery(id, false));
+  }
+
+  /** Once done: every output file (CSV and JSON per read model, diffs, summary.json) by relative path. */
+  @Get(':id/files')
+  @RequireScope('admin')
+  files(@Param('id') id: string): Promise<unknown> {
+    return this.queries.execute(new GetReplayQuery(id, true));
+  }
+}

@@ -1,0 +1,15 @@
+import { Inject } from '@nestjs/common';
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { ProjectionHealth } from '@cairn/projections';
+import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { operationsOf } from '../operations';
+import { ListProjectionHealthQuery } from './list-projection-health.query';
+
+@QueryHandler(ListProjectionHealthQuery)
+export class ListProjectionHealthHandler implements IQueryHandler<ListProjectionHealthQuery, { projections: ProjectionHealth[] }> {
+  constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
+
+  async execute(): Promise<{ projections: ProjectionHealth[] }> {
+    return { projections: await operationsOf(this.runtime).health() };
+  }
+}

@@ -1,0 +1,12 @@
+import { Command } from '@nestjs/cqrs';
+import type { RebuildStatus } from '@cairn/projections';
+
+export class StartRebuildCommand extends Command<RebuildStatus> {
+  constructor(
+    /** Projection names, or ['all']. */
+    readonly projections: readonly string[],
+    readonly keepOld: boolean,
+  ) {
+    super();
+  }
+}
