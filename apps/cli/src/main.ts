@@ -21,6 +21,18 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the embedded EventStoreDB-protocol node on its own',
     load: async () => (await import('@cairn/esdb-embedded')).esdbCommand,
   },
+  projections: {
+    summary: 'projection health and poison events of a running Cairn: status | parked | retry-parked [--projection P] --url URL --key KEY',
+    load: async () => (await import('./ops-commands')).projectionsCommand(),
+  },
+  rebuild: {
+    summary: 'rebuild <projection|all> without downtime, with progress [--keep-old] --url URL --key KEY',
+    load: async () => (await import('./ops-commands')).rebuildCommand(),
+  },
+  replay: {
+    summary: 'replay history into a scratch store: [--projections a,b] [--as-of T] [--known-at K] [--rules FILE] [--out DIR] --url URL --key KEY',
+    load: async () => (await import('./ops-commands')).replayCommand(),
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,99 @@
+/**
+ * `cairn projections | rebuild | replay` against an in-process Cairn over HTTP: tables and plain
+ * progress lines when not a TTY, a progress bar on a TTY, replay files written byte-identically.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { Writable } from 'stream';
+import { startCairn, type TestCairn } from '../../../test/support/cairn';
+import { projectionsCommand, rebuildCommand, replayCommand, type CliIo } from './ops-commands';
+
+function capture(isTTY = false): CliIo & { text: () => string } {
+  let text = '';
+  const out = Object.assign(
+    new Writable({
+      write(chunk, _enc, cb) {
+        text += chunk.toString();
+        cb();
+      },
+    }),
+    { isTTY, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true },
+  );
+  return { out, pollMs: 20, text: () => text };
+}
+
+function listFiles(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? listFiles(join(dir, d.name), `${prefix}${d.name}/`) : [`${prefix}${d.name}`])).sort();
+}
+
+describe('cairn operations commands', () => {
+  let cairn: TestCairn;
+  let dir: string;
+  const conn = () => ['--url', cairn.url, '--key', cairn.adminKey];
+
+  beforeAll(async () => {
+    cairn = await startCairn();
+    dir = mkdtempSync(join(tmpdir(), 'cairn-cli-ops-'));
+    const events = Array.from({ length: 20 }, (_, i) => ({
+      type: 'purchase',
+      customerId: `cli-${i % 4}`,
+      occurredAt: `2026-06-${String(1 + i).padStart(2, '0')}T10:00:00Z`,
+      channel: 'web',
+      orderId: `o${i}`,
+      currency: 'USD',
+      items: [{ productId: 'p', quantity: 1, unitPriceMinor: 1000 + i }],
+      totalMinor: 1000 + i,
+    }));
+    const res = await fetch(`${cairn.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${cairn.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+    const { position } = await res.json();
+    await fetch(`${cairn.url}/v1/customers/cli-0?minPosition=${position.commit}`, { headers: { authorization: `Bearer ${cairn.adminKey}` } });
+  });
+  afterAll(async () => {
+    await cairn?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('projections status | parked | retry-parked', async () => {
+    const status = capture();
+    await projectionsCommand(status)(['status', ...conn()]);
+    expect(status.text()).toMatch(/^projection\s+version\s+state/);
+    expect(status.text()).toMatch(/\nprofiles\s+v\d+\s+(live|catching-up)\s+\d+/);
+    const parked = capture();
+    await projectionsCommand(parked)(['parked', ...conn()]);
+    expect(parked.text()).toBe('no parked events\n');
+    const retry = capture();
+    await projectionsCommand(retry)(['retry-parked', '--projection', 'profiles', ...conn()]);
+    expect(retry.text()).toBe('profiles: 0 retried, 0 still failing\n');
+    await expect(projectionsCommand(capture())(['status', '--url', cairn.url, '--key', 'nope-nope-nope-nope'])).rejects.toThrow(/401 CAIRN.UNAUTHENTICATED/);
+  });
+
+  it('rebuild <projection>: plain lines off a TTY, a bar on one', async () => {
+    const plain = capture(false);
+    await rebuildCommand(plain)(['profiles', ...conn()]);
+    expect(plain.text()).toMatch(/^rebuild profiles started/);
+    expect(plain.text()).toMatch(/rebuild profiles switched: \d+ events\n$/);
+    const tty = capture(true);
+    await rebuildCommand(tty)(['all', '--keep-old', ...conn()]);
+    expect(tty.text()).toMatch(/events \| \d+ ev\/s \| ETA/);
+    expect(tty.text()).toMatch(/switched: \d+ events; old rows kept in /);
+    await expect(rebuildCommand(capture())(['nope', ...conn()])).rejects.toThrow(/400 CAIRN.VALIDATION unknown projection nope/);
+  });
+
+  it('replay --as-of --known-at --rules --out: byte-identical files on a second run', async () => {
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify({ currency: 'EUR' }));
+    const args = (out: string) => ['--projections', 'profiles', '--as-of', '2026-06-10T23:59:59Z', '--known-at', '2099-01-01T00:00:00Z', '--rules', rules, '--out', out, ...conn()];
+    const one = capture();
+    await replayCommand(one)(args(join(dir, 'one')));
+    await replayCommand(capture())(args(join(dir, 'two')));
+    expect(one.text()).toMatch(/replay written to .*one \(\d+ files\)/);
+    expect(one.text()).toMatch(/profiles: 4 rows \| what-if: \+0 -0 ~4/);
+    const files = listFiles(join(dir, 'one'));
+    expect(files).toEqual(expect.arrayContaining(['summary.json', 'baseline/profiles.csv', 'what-if/profiles.json', 'diff/profiles.json']));
+    expect(listFiles(join(dir, 'two'))).toEqual(files);
+    for (const f of files) expect(readFileSync(join(dir, 'two', f))).toEqual(readFileSync(join(dir, 'one', f)));
+    const summary = JSON.parse(readFileSync(join(dir, 'one', 'summary.json'), 'utf8'));
+    expect(summary.events.included).toBe(10);
+  });
+});

@@ -1,0 +1,241 @@
+/**
+ * Operations commands, talking to a running Cairn over HTTP (`--url`, `--key` with the admin scope):
+ *
+ *   cairn projections status|parked|retry-parked [--projection P] [--json]
+ *   cairn rebuild <projection|all> [--keep-old]
+ *   cairn replay [--projections a,b] [--as-of T] [--known-at K] [--rules FILE] [--out DIR]
+ *
+ * Long jobs show a progress bar on a terminal (done / total, rate, ETA) and plain log lines otherwise.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { dirname, join, resolve } from 'path';
+import { SingleBar } from 'cli-progress';
+import { parseFlags, splitPositional } from './flags';
+
+export interface CliIo {
+  readonly out: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Poll interval for jobs. */
+  readonly pollMs?: number;
+}
+
+const CONNECTION = ['url', 'key'];
+
+interface Client {
+  get(path: string): Promise<Record<string, unknown>>;
+  post(path: string, body: unknown): Promise<Record<string, unknown>>;
+}
+
+function client(flags: Record<string, string>): Client {
+  const base = (flags.url ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+  if (!flags.key) throw new Error('--key is required: an API key with the admin scope');
+  const headers = { authorization: `Bearer ${flags.key}`, 'content-type': 'application/json' };
+  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      throw new Error(`cannot reach Cairn at ${base}: ${(err as Error).message}`);
+    }
+    const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) {
+      const e = (json.error ?? {}) as { code?: string; message?: string; fields?: { field: string; message: string }[] };
+      const fields = e.fields?.map((f) => `\n  ${f.field}: ${f.message}`).join('') ?? '';
+      throw new Error(`${res.status} ${e.code ?? ''} ${e.message ?? res.statusText}${fields}`.trim());
+    }
+    return json;
+  };
+  return { get: (p) => call('GET', p), post: (p, b) => call('POST', p, b) };
+}
+
+const write = (io: CliIo, line: string) => io.out.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return '?';
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${Math.round(seconds % 60)}s`;
+  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
+}
+
+interface JobProgress {
+  done: number;
+  total: number;
+  rate: number;
+  etaSeconds: number | null;
+}
+
+/** A bar on a TTY, a log line per second otherwise. */
+function progressReporter(io: CliIo, label: string) {
+  if (io.out.isTTY) {
+    const bar = new SingleBar({
+      stream: io.out,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`,
+      hideCursor: true,
+    });
+    let started = false;
+    return {
+      update(p: JobProgress) {
+        if (!started) {
+          bar.start(Math.max(1, p.total), 0, { rate: 0 });
+          started = true;
+        }
+        bar.setTotal(Math.max(1, p.total, p.done));
+        bar.update(p.done, { rate: p.rate });
+      },
+      stop() {
+        if (started) bar.stop();
+      },
+    };
+  }
+  let last = 0;
+  return {
+    update(p: JobProgress, phase = '') {
+      if (Date.now() - last < 1000) return;
+      last = Date.now();
+      const pct = p.total > 0 ? Math.floor((100 * p.done) / p.total) : 0;
+      write(io, `${label}${phase ? ` ${phase}` : ''}: ${p.done}/${p.total} events (${pct}%), ${p.rate} ev/s, ETA ${duration(p.etaSeconds)}`);
+    },
+    stop() {},
+  };
+}
+
+export function projectionsCommand(io: CliIo = { out: process.stdout }) {
+  return async (args: string[]): Promise<void> => {
+    const { positional, rest } = splitPositional(args);
+    const sub = positional[0] ?? 'status';
+    const flags = parseFlags(rest, [...CONNECTION, 'projection', 'limit'], ['json']);
+    const api = client(flags);
+    const json = flags.json === 'true';
+    const query = flags.projection ? `projection=${encodeURIComponent(flags.projection)}` : '';
+    if (sub === 'status') {
+      const { projections } = (await api.get('/v1/admin/projections')) as { projections: Record<string, unknown>[] };
+      if (json) return void write(io, JSON.stringify(projections, null, 2));
+      const rows = [['projection', 'version', 'state', 'checkpoint', 'lag', 'lag (s)', 'rate', 'parked', 'last error']];
+      for (const p of projections) {
+        const lag = p.lag as { events: number; capped: boolean; seconds: number };
+        const rebuild = p.rebuild as { phase: string; done: number; total: number } | null;
+        rows.push([
+          String(p.name),
+          `v${p.version}${p.builtVersion !== null && p.builtVersion !== p.version ? ` (built by v${p.builtVersion})` : ''}`,
+          rebuild ? `${p.state} ${rebuild.done}/${rebuild.total}` : String(p.state),
+          String(p.checkpoint ?? '-'),
+          `${lag.events}${lag.capped ? '+' : ''}`,
+          lag.seconds.toFixed(1),
+          `${p.rate}/s`,
+          String(p.parked),
+          String(p.lastError ?? ''),
+        ]);
+      }
+      return void write(io, table(rows));
+    }
+    if (sub === 'parked') {
+      const limit = flags.limit ? `limit=${encodeURIComponent(flags.limit)}` : '';
+      const qs = [query, limit].filter(Boolean).join('&');
+      const { parked } = (await api.get(`/v1/admin/parked${qs ? `?${qs}` : ''}`)) as { parked: Record<string, unknown>[] };
+      if (json) return void write(io, JSON.stringify(parked, null, 2));
+      if (parked.length === 0) return void write(io, 'no parked events');
+      const rows = [['projection', 'version', 'event', 'position', 'type', 'attempts', 'parked at', 'error']];
+      for (const p of parked) rows.push([String(p.projection), `v${p.projectionVersion}`, String(p.eventId), String(p.position), String(p.type), String(p.attempts), String(p.parkedAt), String(p.error)]);
+      return void write(io, table(rows));
+    }
+    if (sub === 'retry-parked') {
+      const { results } = (await api.post('/v1/admin/parked/retry', flags.projection ? { projection: flags.projection } : {})) as {
+        results: { projection: string; retried: number; stillFailing: { eventId: string; error: string }[] }[];
+      };
+      if (json) return void write(io, JSON.stringify(results, null, 2));
+      for (const r of results) {
+        write(io, `${r.projection}: ${r.retried} retried, ${r.stillFailing.length} still failing`);
+        for (const f of r.stillFailing) write(io, `  ${f.eventId}: ${f.error}`);
+      }
+      if (results.some((r) => r.stillFailing.length > 0)) process.exitCode = 1;
+      return;
+    }
+    throw new Error(`unknown subcommand 'projections ${sub}' (status, parked, retry-parked)`);
+  };
+}
+
+export function rebuildCommand(io: CliIo = { out: process.stdout }) {
+  return async (args: string[]): Promise<void> => {
+    const { positional, rest } = splitPositional(args);
+    if (positional.length !== 1) throw new Error('usage: cairn rebuild <projection|all> [--keep-old] --url URL --key KEY');
+    const flags = parseFlags(rest, CONNECTION, ['keep-old']);
+    const api = client(flags);
+    const names = positional[0].split(',').map((s) => s.trim()).filter(Boolean);
+    const started = (await api.post('/v1/admin/rebuilds', { projections: names, keepOld: flags['keep-old'] === 'true' })) as unknown as { id: string; resumed: boolean };
+    write(io, `rebuild ${started.id} started${started.resumed ? ' (resuming)' : ''}`);
+    const bar = progressReporter(io, `rebuild ${started.id}`);
+    for (;;) {
+      const s = (await api.get(`/v1/admin/rebuilds/${encodeURIComponent(started.id)}`)) as unknown as JobProgress & {
+        phase: string;
+        error: string | null;
+        failedEvent: Record<string, string> | null;
+        keptTables?: string[];
+      };
+      if (s.phase === 'building' || s.phase === 'switching') {
+        bar.update(s, s.phase);
+        await sleep(io.pollMs ?? 250);
+        continue;
+      }
+      bar.update({ ...s, total: s.done }, s.phase);
+      bar.stop();
+      if (s.phase === 'switched') {
+        write(io, `rebuild ${started.id} switched: ${s.done} events${s.keptTables?.length ? `; old rows kept in ${s.keptTables.join(', ')}` : ''}`);
+        return;
+      }
+      const at = s.failedEvent ? ` at event ${s.failedEvent.id} (position ${s.failedEvent.position}, ${s.failedEvent.type}, projection ${s.failedEvent.projection})` : '';
+      throw new Error(`rebuild ${started.id} ${s.phase}${at}: ${s.error ?? ''}`);
+    }
+  };
+}
+
+export function replayCommand(io: CliIo = { out: process.stdout }) {
+  return async (args: string[]): Promise<void> => {
+    const flags = parseFlags(args, [...CONNECTION, 'projections', 'as-of', 'known-at', 'rules', 'out']);
+    const api = client(flags);
+    let rules: Record<string, unknown> | undefined;
+    if (flags.rules) {
+      try {
+        rules = JSON.parse(readFileSync(resolve(flags.rules), 'utf8')) as Record<string, unknown>;
+      } catch (err) {
+        throw new Error(`--rules ${flags.rules}: ${(err as Error).message}`);
+      }
+    }
+    const body = {
+      projections: flags.projections ? flags.projections.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      ...(flags['as-of'] ? { asOf: flags['as-of'] } : {}),
+      ...(flags['known-at'] ? { knownAt: flags['known-at'] } : {}),
+      ...(rules ? { rules } : {}),
+    };
+    const started = (await api.post('/v1/admin/replays', body)) as { id: string };
+    const bar = progressReporter(io, `replay ${started.id.slice(0, 8)}`);
+    let status: { state: string; error: string | null; progress: JobProgress & { phase: string }; summary: unknown };
+    for (;;) {
+      status = (await api.get(`/v1/admin/replays/${started.id}`)) as typeof status;
+      if (status.state !== 'running') break;
+      bar.update(status.progress, status.progress.phase);
+      await sleep(io.pollMs ?? 250);
+    }
+    bar.stop();
+    if (status.state !== 'done') throw new Error(`replay failed: ${status.error ?? 'unknown error'}`);
+    const { files } = (await api.get(`/v1/admin/replays/${started.id}/files`)) as { files: Record<string, string> };
+    const out = resolve(flags.out ?? 'replay');
+    for (const [path, content] of Object.entries(files)) {
+      const target = join(out, path);
+      if (!target.startsWith(out)) throw new Error(`refusing to write outside ${out}: ${path}`);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, content);
+    }
+    write(io, `replay written to ${out} (${Object.keys(files).length} files)`);
+    const summary = status.summary as { events: Record<string, number>; tables: Record<string, { rows: number }>; whatIf: { tables: Record<string, Record<string, number>> } | null };
+    write(io, `events: ${Object.entries(summary.events).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const [t, info] of Object.entries(summary.tables)) {
+      const d = summary.whatIf?.tables[t];
+      write(io, `  ${t}: ${info.rows} rows${d ? ` | what-if: +${d.added} -${d.removed} ~${d.changed}` : ''}`);
+    }
+  };
+}
