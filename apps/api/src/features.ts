@@ -6,5 +6,6 @@ import type { Type } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
+import { RfmModule } from './rfm/rfm.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, LoyaltyModule, AdminModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, LoyaltyModule, AdminModule];

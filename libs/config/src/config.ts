@@ -111,6 +111,16 @@ export class CairnConfig {
   @Max(3650)
   lifecycleLapsedDays = 180;
 
+  /** CAIRN_RFM_WINDOW_DAYS: RFM looks at orders within this many days before its as-of date. */
+  @IsInt()
+  @Min(1)
+  @Max(3650)
+  rfmWindowDays = 365;
+
+  /** CAIRN_RFM_SCHEDULE: 'daily' recomputes RFM once per shop-local day; 'off' only on demand. */
+  @IsIn(['daily', 'off'])
+  rfmSchedule = 'daily';
+
   /** The read-model URL actually used. */
   get readModelUrl(): string {
     return this.readModel ?? `sqlite:${resolve(this.dataDir, 'read-models.sqlite')}`;
@@ -138,8 +148,10 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   lifecycleNewDays: 'CAIRN_LIFECYCLE_NEW_DAYS',
   lifecycleActiveDays: 'CAIRN_LIFECYCLE_ACTIVE_DAYS',
   lifecycleLapsedDays: 'CAIRN_LIFECYCLE_LAPSED_DAYS',
+  rfmWindowDays: 'CAIRN_RFM_WINDOW_DAYS',
+  rfmSchedule: 'CAIRN_RFM_SCHEDULE',
 };
-const NUMERIC = new Set(['identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
+const NUMERIC = new Set(['rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.

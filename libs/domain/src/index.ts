@@ -5,3 +5,4 @@ export * from './profile';
 export * from './loyalty';
 export * from './identity/identity';
 export * from './analytics';
+export * from './rfm/rfm';

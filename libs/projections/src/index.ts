@@ -7,3 +7,4 @@ export * from './identity/identity-sync';
 export * from './ops';
 export * from './loyalty';
 export * from './analytics';
+export * from './rfm/rfm-runs';

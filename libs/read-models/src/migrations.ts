@@ -113,6 +113,44 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 101,
+    name: 'rfm',
+    up: (db, kind) => {
+      const key = (c: import('kysely').ColumnDefinitionBuilder) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c);
+      return [
+        db.schema
+          .createTable('rfm_runs')
+          .ifNotExists()
+          .addColumn('run_id', 'text', (c) => c.primaryKey())
+          .addColumn('as_of', 'text', (c) => c.notNull())
+          .addColumn('window_days', 'integer', (c) => c.notNull())
+          .addColumn('trigger', 'text', (c) => c.notNull())
+          .addColumn('local_date', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .addColumn('customers', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('duration_ms', 'integer'),
+        db.schema
+          .createTable('rfm_scores')
+          .ifNotExists()
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('customer_id', 'text', (c) => key(c).notNull())
+          .addColumn('r', 'integer', (c) => c.notNull())
+          .addColumn('f', 'integer', (c) => c.notNull())
+          .addColumn('m', 'integer', (c) => c.notNull())
+          .addColumn('segment', 'text', (c) => c.notNull())
+          .addColumn('recency_days', 'integer', (c) => c.notNull())
+          .addColumn('orders', 'integer', (c) => c.notNull())
+          .addColumn('net_minor', 'bigint', (c) => c.notNull())
+          .addColumn('last_order_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('rfm_scores_pk', ['run_id', 'customer_id']),
+        db.schema.createIndex('rfm_scores_segment').ifNotExists().on('rfm_scores').columns(['run_id', 'segment', 'customer_id']),
+        db.schema.createIndex('rfm_scores_customer').ifNotExists().on('rfm_scores').columns(['customer_id', 'run_id']),
+      ];
+    },
+  },
+  {
     version: 200,
     name: 'loyalty',
     up: (db, kind) => [

@@ -172,6 +172,37 @@ export interface AnalyticsFactsTable {
   referee_id: string | null;
 }
 
+/** RFM: one row per recomputation (kept: the history). */
+export interface RfmRunsTable {
+  run_id: string;
+  as_of: string;
+  window_days: number;
+  /** 'schedule' | 'demand' */
+  trigger: string;
+  /** The shop-local date of `as_of` (the daily schedule's key). */
+  local_date: string;
+  /** 'running' | 'done' | 'failed': only done runs are served. */
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  customers: number;
+  duration_ms: number | null;
+}
+
+/** RFM: each customer's scores per run. */
+export interface RfmScoresTable {
+  run_id: string;
+  customer_id: string;
+  r: number;
+  f: number;
+  m: number;
+  segment: string;
+  recency_days: number;
+  orders: number;
+  net_minor: number;
+  last_order_at: string;
+}
+
 export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
@@ -185,6 +216,8 @@ export interface ReadModelSchema {
   identity_links: IdentityLinksTable;
   identity_merges: IdentityMergesTable;
   identity_state: IdentityStateTable;
+  rfm_runs: RfmRunsTable;
+  rfm_scores: RfmScoresTable;
   loyalty_facts: LoyaltyFactsTable;
   loyalty_links: LoyaltyLinksTable;
   analytics_facts: AnalyticsFactsTable;

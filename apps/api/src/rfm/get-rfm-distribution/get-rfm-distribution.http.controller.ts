@@ -1,0 +1,22 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { RfmDistribution } from '@cairn/projections';
+import { RequireScope } from '../../auth/auth.guard';
+import { parseRunId } from '../rfm.params';
+import { GetRfmDistributionQuery } from './get-rfm-distribution.query';
+
+@ApiTags('rfm')
+@ApiBearerAuth()
+@Controller('v1/rfm')
+export class GetRfmDistributionHttpController {
+  constructor(@Inject(QueryBus) private readonly queries: QueryBus) {}
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({ summary: 'RFM distribution: grid[r-1][f-1] customer counts and the named segments of the latest (or given) run' })
+  @ApiQuery({ name: 'runId', required: false })
+  get(@Query('runId') runId: unknown): Promise<RfmDistribution> {
+    return this.queries.execute(new GetRfmDistributionQuery(parseRunId(runId)));
+  }
+}

@@ -1,0 +1,19 @@
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../../auth/auth.guard';
+import { GetRfmHistoryQuery, type RfmHistory } from './get-rfm-history.query';
+
+@ApiTags('rfm')
+@ApiBearerAuth()
+@Controller('v1/rfm/history')
+export class GetRfmHistoryHttpController {
+  constructor(@Inject(QueryBus) private readonly queries: QueryBus) {}
+
+  @Get(':customerId')
+  @RequireScope('read')
+  @ApiOperation({ summary: "A customer's RFM scores and segment in every finished run, oldest first" })
+  get(@Param('customerId') customerId: string): Promise<RfmHistory> {
+    return this.queries.execute(new GetRfmHistoryQuery(customerId));
+  }
+}

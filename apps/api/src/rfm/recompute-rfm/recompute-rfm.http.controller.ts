@@ -1,0 +1,24 @@
+import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { RfmRun } from '@cairn/projections';
+import { RequireScope } from '../../auth/auth.guard';
+import { RecomputeRfmCommand } from './recompute-rfm.command';
+import { RecomputeRfmRequestDto, parseRecomputeRequest } from './recompute-rfm.request.dto';
+
+@ApiTags('rfm')
+@ApiBearerAuth()
+@Controller('v1/rfm/runs')
+export class RecomputeRfmHttpController {
+  constructor(@Inject(CommandBus) private readonly commands: CommandBus) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Recompute RFM now (kept as a run in the history); answers the finished run' })
+  @ApiBody({ type: RecomputeRfmRequestDto, required: false })
+  recompute(@Body() body: unknown): Promise<RfmRun> {
+    const req = parseRecomputeRequest(body, new Date());
+    return this.commands.execute(new RecomputeRfmCommand(req.asOf, req.windowDays));
+  }
+}
