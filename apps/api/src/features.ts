@@ -4,8 +4,9 @@
  */
 import type { Type } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
+import { AnalyticsModule } from './analytics/analytics.module';
 import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
 import { RfmModule } from './rfm/rfm.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, LoyaltyModule, AdminModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, LoyaltyModule, AdminModule, AnalyticsModule];

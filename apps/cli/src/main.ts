@@ -17,6 +17,14 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run the projector only (set CAIRN_EVENTSTORE and CAIRN_READ_MODEL to the shared stores)',
     load: async () => (await import('./serve')).serveCommand({ api: false, projector: true }),
   },
+  import: {
+    summary: 'import a data set through the HTTP ingest path, idempotently: import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]',
+    load: async () => (await import('./import-cdnow')).importCommand,
+  },
+  clv: {
+    summary: 'fit the BG/NBD + Gamma-Gamma models: clv fit --calibration-end YYYY-MM-DD [--unit week|day] [--json] [--url URL] [--key KEY] [--file CDNOW_FILE]',
+    load: async () => (await import('./clv')).clvCommand,
+  },
   esdb: {
     summary: 'run the embedded EventStoreDB-protocol node on its own',
     load: async () => (await import('@cairn/esdb-embedded')).esdbCommand,

@@ -4,3 +4,4 @@ export * from './periods';
 export * from './summary';
 export * from './metrics';
 export * from './cdnow';
+export * from './clv';

@@ -1,0 +1,151 @@
+/**
+ * Answers the analytics endpoints from the read store (the analytics_facts table), never from the
+ * event store. The fitted CLV model is cached per (analytics checkpoint, calibration parameters).
+ */
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  calibrationSummaries,
+  CairnError,
+  cohortRetention,
+  computeKpis,
+  customerValue,
+  dayToIso,
+  ERROR_CODES,
+  fitClvModel,
+  uniqueOrders,
+  type ClvModel,
+  type CustomerSummary,
+  type CustomerValue,
+  type Kpis,
+  type LocalCalendar,
+  type PeriodUnit,
+  type RetentionRow,
+} from '@cairn/domain';
+import { loadAnalyticsFacts } from '@cairn/projections';
+import { RUNTIME, type CairnRuntime } from '../runtime';
+
+const DAY_MS = 86_400_000;
+
+export interface RetentionParams {
+  readonly period: 'week' | 'month';
+  readonly returning: 'purchase' | 'activity';
+  readonly mode: 'bounded' | 'unbounded';
+  readonly cohort: 'first' | 'recurring';
+  readonly calendar: LocalCalendar;
+  readonly asOfDay: number;
+}
+
+export interface ClvParams {
+  readonly calendar: LocalCalendar;
+  readonly calibrationEndDay: number;
+  readonly unit: 'day' | 'week';
+  readonly horizon: number;
+  readonly margin: number;
+  readonly annualDiscountRate: number;
+}
+
+export interface ClvReport {
+  readonly model: ClvModel;
+  readonly summaries: readonly CustomerSummary[];
+}
+
+@Injectable()
+export class AnalyticsReader {
+  private cache: { key: string; report: Promise<ClvReport> } | undefined;
+
+  constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
+
+  /** First instant after the local day `day` ends: facts strictly before it are "up to day". */
+  private endOf(calendar: LocalCalendar, day: number): number {
+    return calendar.startOfDay(day + 1) - 1;
+  }
+
+  async retention(p: RetentionParams): Promise<RetentionRow[]> {
+    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: this.endOf(p.calendar, p.asOfDay), activity: p.returning === 'activity' });
+    return cohortRetention(facts, p);
+  }
+
+  async kpis(calendar: LocalCalendar, fromDay: number, toDay: number, period: PeriodUnit): Promise<Kpis> {
+    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: this.endOf(calendar, toDay), activity: true });
+    return computeKpis(facts, { calendar, fromDay, toDay, period, currency: this.runtime.config.currency });
+  }
+
+  async clv(p: ClvParams): Promise<ClvReport> {
+    const cp = await this.runtime.readStore.db.selectFrom('checkpoints').select(['position', 'events_processed']).where('projection', '=', 'analytics').executeTakeFirst();
+    const key = [cp?.position ?? '-', cp?.events_processed ?? 0, p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
+    if (this.cache?.key !== key) {
+      const report = this.fit(p);
+      this.cache = { key, report };
+      report.catch(() => {
+        if (this.cache?.key === key) this.cache = undefined;
+      });
+    }
+    return this.cache!.report;
+  }
+
+  private async fit(p: ClvParams): Promise<ClvReport> {
+    const currency = this.runtime.config.currency;
+    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: this.endOf(p.calendar, p.calibrationEndDay), activity: false });
+    const summaries = calibrationSummaries(facts, { ...p, currency });
+    if (summaries.length === 0) {
+      throw new CairnError(ERROR_CODES.NOT_FOUND, `no purchases up to the calibration end ${dayToIso(p.calibrationEndDay)}`, {
+        fields: [{ field: 'calibrationEnd', message: 'no customer purchased before it' }],
+      });
+    }
+    return { model: fitClvModel(summaries, currency), summaries };
+  }
+
+  values(report: ClvReport, p: ClvParams): CustomerValue[] {
+    return report.summaries.map((s) => customerValue(report.model, s, p));
+  }
+
+  /** One customer's historic value (net revenue to date) and, when they bought before the calibration end, the predicted value. */
+  async customer(customerId: string, p: ClvParams, nowMs = Date.now()) {
+    const currency = this.runtime.config.currency;
+    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: nowMs, activity: false, customerId });
+    const orders = uniqueOrders(facts.orders).sort((a, b) => a.at - b.at);
+    if (orders.length === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, `no purchases by customer '${customerId}'`, { customerId });
+    const refunds = new Map<string, number>();
+    for (const r of facts.returns) refunds.set(r.orderId, (refunds.get(r.orderId) ?? 0) + r.refundMinor);
+    let gross = 0;
+    let refunded = 0;
+    for (const o of orders) {
+      if (o.currency !== currency) continue;
+      gross += o.totalMinor;
+      refunded += Math.min(refunds.get(o.orderId) ?? 0, o.totalMinor);
+    }
+    const report = await this.clv(p);
+    const summary = report.summaries.find((s) => s.customerId === customerId);
+    const v = summary ? customerValue(report.model, summary, p) : undefined;
+    return {
+      customerId,
+      currency,
+      historic: {
+        orders: orders.length,
+        grossMinor: gross,
+        refundedMinor: refunded,
+        netMinor: gross - refunded,
+        firstPurchaseAt: new Date(orders[0].at).toISOString(),
+        lastPurchaseAt: new Date(orders[orders.length - 1].at).toISOString(),
+      },
+      predicted: v ? customerValueView(v) : null,
+      model: { calibrationEnd: dayToIso(p.calibrationEndDay), unit: p.unit, horizon: p.horizon, margin: p.margin, discountRate: p.annualDiscountRate, timezone: p.calendar.timezone },
+    };
+  }
+}
+
+export function customerValueView(v: CustomerValue) {
+  return {
+    customerId: v.customerId,
+    frequency: v.x,
+    recency: v.tx,
+    T: v.T,
+    monetaryMinor: Math.round(v.monetaryMinor),
+    pAlive: v.pAlive,
+    churnRisk: v.churnRisk,
+    churnBand: v.churnBand,
+    expectedPurchases: v.expectedPurchases,
+    expectedSpendMinor: v.expectedSpendMinor === null ? null : Math.round(v.expectedSpendMinor),
+    predictedClvMinor: v.predictedClvMinor === null ? null : Math.round(v.predictedClvMinor),
+  };
+}

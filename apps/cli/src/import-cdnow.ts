@@ -1,0 +1,102 @@
+/**
+ * `cairn import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]`: sends the CDNOW transactions
+ * through the public HTTP ingest path (POST /v1/events, ≤ 500 events per request), idempotently:
+ * event ids are deterministic (UUID v5-style, SHA-1 of customer id + line number + line content),
+ * so a second run answers `duplicate` for every row and changes nothing.
+ *
+ * Each row becomes one purchase of customer `cdnow-<customer_id>`: orderId `cdnow-<customer_id>-<line>`,
+ * occurredAt the date at local noon in --tz (default UTC), currency USD, totalMinor = dollar_value
+ * parsed exactly as a decimal string, one item line (productId `cdnow-cds`, quantity 1,
+ * unitPriceMinor = total) so the total is exact; number_of_cds is kept in `context.cds`.
+ * 0.00 rows are valid purchases (free items).
+ */
+import { createHash } from 'crypto';
+import { readFileSync } from 'fs';
+import { isoToDay, LocalCalendar, parseCdnow, type CdnowRow } from '@cairn/domain';
+import { parseFlags, splitPositional } from './flags';
+
+const BATCH = 500;
+/** Fixed namespace for CDNOW event ids (itself a random v4 UUID, never to change). */
+const NAMESPACE = '5b0b7c1e-9a8e-4c1f-8d0e-6f3c2a9d4e71';
+
+/** UUID v5 (RFC 4122 §4.3): SHA-1 of namespace bytes + name, version and variant bits set. */
+export function uuidV5(name: string, namespace = NAMESPACE): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(ns).update(name, 'utf8').digest();
+  h[6] = (h[6] & 0x0f) | 0x50;
+  h[8] = (h[8] & 0x3f) | 0x80;
+  const hex = h.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function cdnowEvent(row: CdnowRow, calendar: LocalCalendar) {
+  return {
+    id: uuidV5(`cdnow:${row.customerId}:${row.line}:${row.raw}`),
+    type: 'purchase',
+    customerId: `cdnow-${row.customerId}`,
+    occurredAt: calendar.localNoonIso(isoToDay(row.date)!),
+    channel: 'web',
+    orderId: `cdnow-${row.customerId}-${row.line}`,
+    currency: 'USD',
+    items: [{ productId: 'cdnow-cds', quantity: 1, unitPriceMinor: row.totalMinor }],
+    totalMinor: row.totalMinor,
+    context: { source: 'cdnow', cds: row.cds },
+  };
+}
+
+export interface ImportSummary {
+  rows: number;
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  /** Commit position of the last batch: pass it as minPosition to read your writes. */
+  position: string | null;
+  errors: string[];
+}
+
+export async function importCdnow(file: string, opts: { url: string; key: string; timezone?: string; log?: (line: string) => void }): Promise<ImportSummary> {
+  const { rows, errors } = parseCdnow(readFileSync(file, 'utf8'));
+  if (errors.length > 0) throw new Error(`${file}: ${errors.length} bad lines, first: ${errors[0]}`);
+  const calendar = new LocalCalendar(opts.timezone ?? 'UTC');
+  const summary: ImportSummary = { rows: rows.length, accepted: 0, duplicate: 0, rejected: 0, position: null, errors: [] };
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const events = rows.slice(i, i + BATCH).map((r) => cdnowEvent(r, calendar));
+    const res = await fetch(`${opts.url.replace(/\/$/, '')}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ events }),
+    });
+    if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
+    const body = (await res.json()) as { results: { status: string; errors?: unknown }[]; position?: { commit?: string } };
+    body.results.forEach((r, j) => {
+      if (r.status === 'accepted') summary.accepted++;
+      else if (r.status === 'duplicate') summary.duplicate++;
+      else {
+        summary.rejected++;
+        if (summary.errors.length < 10) summary.errors.push(`line ${rows[i + j].line}: ${JSON.stringify(r.errors ?? r)}`);
+      }
+    });
+    if (body.position?.commit) summary.position = body.position.commit;
+    opts.log?.(`${Math.min(i + BATCH, rows.length)}/${rows.length}`);
+  }
+  return summary;
+}
+
+/** `cairn import cdnow <file> …` */
+export async function importCommand(args: string[]): Promise<void> {
+  const [source, ...rest] = args;
+  if (source !== 'cdnow') throw new Error(`usage: cairn import cdnow <file> [--url URL] [--key KEY] [--tz ZONE] (unknown source '${source ?? ''}')`);
+  const { positional, rest: flagArgs } = splitPositional(rest);
+  if (positional.length !== 1) throw new Error('usage: cairn import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]');
+  const flags = parseFlags(flagArgs, ['url', 'key', 'tz']);
+  if (!flags.key) throw new Error('--key is required (an API key with the ingest scope)');
+  const summary = await importCdnow(positional[0], {
+    url: flags.url ?? 'http://127.0.0.1:3000',
+    key: flags.key,
+    timezone: flags.tz,
+    log: (line) => process.stderr.write(`\r${line}`),
+  });
+  process.stderr.write('\n');
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (summary.rejected > 0) process.exitCode = 1;
+}
