@@ -11,11 +11,11 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   },
   api: {
     summary: 'run the HTTP API only (projections are read from the read store)',
-    load: async () => (await import('./serve')).serveCommand({ api: true, projector: false }),
+    load: async () => (await import('../../api/src/main')).apiCommand,
   },
   projector: {
     summary: 'run the projector only (set CAIRN_EVENTSTORE and CAIRN_READ_MODEL to the shared stores)',
-    load: async () => (await import('./serve')).serveCommand({ api: false, projector: true }),
+    load: async () => (await import('../../projector/src/main')).projectorCommand,
   },
   import: {
     summary: 'import a data set through the HTTP ingest path, idempotently: import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]',
