@@ -1,5 +1,9 @@
 import { randomUUID } from 'crypto';
+import { CairnError } from '@cairn/domain';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
+import { LoyaltyReader } from './loyalty.reader';
+import { RedeemCommand } from './redeem/redeem.command';
+import { RedeemHandler } from './redeem/redeem.handler';
 
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
@@ -131,6 +135,20 @@ describe('loyalty over HTTP', () => {
     const again = await (await call('POST', `/v1/loyalty/${c2}/redemptions`, { id, points: 60, reference: 'cart-1' })).json();
     expect(first).toMatchObject({ duplicate: false, available: 40 });
     expect(again).toMatchObject({ duplicate: true, available: 40 });
+  });
+
+  it('several API processes redeeming at once still never overspend (optimistic concurrency on the stream)', async () => {
+    const runtime = cairn.process.runtime;
+    // One handler + reader per simulated process: no shared in-process queue, only the stream revision.
+    const processes = [0, 1, 2, 3].map(() => new RedeemHandler(runtime, new LoyaltyReader(runtime)));
+    const c = `c-${randomUUID()}`;
+    const position = await ingest([purchase(c, 40, 100_000)]); // 1000 points
+    await call('GET', `/v1/loyalty/${c}?minPosition=${position}`);
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => processes[i % 4].execute(new RedeemCommand(c, randomUUID(), 100, undefined))));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as CairnError).code).toBe('CAIRN.INSUFFICIENT_POINTS');
+    const after = await (await call('GET', `/v1/loyalty/${c}`)).json();
+    expect(after.balance.available).toBe(0);
   });
 
   it('rewards a referral when the friend’s first order passes the return window, and withholds self-referrals', async () => {

@@ -14,7 +14,8 @@ const MAX_ATTEMPTS = 50;
  * Check-then-append with optimistic concurrency on `loyalty-<customerId>`: the balance is computed
  * from the stream revision read, and the append expects exactly that revision. A concurrent
  * redemption makes the append fail with WrongExpectedVersion; we re-read and re-check, so two
- * redemptions can never both spend the same points.
+ * redemptions can never both spend the same points — across processes too. Within this process,
+ * redemptions of one customer are queued, so a burst on one customer does not thrash on conflicts.
  */
 @CommandHandler(RedeemCommand)
 export class RedeemHandler implements ICommandHandler<RedeemCommand, Redeemed> {
@@ -23,8 +24,21 @@ export class RedeemHandler implements ICommandHandler<RedeemCommand, Redeemed> {
     @Inject(LoyaltyReader) private readonly reader: LoyaltyReader,
   ) {}
 
+  private readonly queues = new Map<string, Promise<unknown>>();
+
   async execute(c: RedeemCommand): Promise<Redeemed> {
     await awaitPosition(this.runtime, c.minPosition, false);
+    const previous = this.queues.get(c.customerId) ?? Promise.resolve();
+    const mine = previous.catch(() => undefined).then(() => this.redeem(c));
+    this.queues.set(c.customerId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.queues.get(c.customerId) === mine) this.queues.delete(c.customerId);
+    }
+  }
+
+  private async redeem(c: RedeemCommand): Promise<Redeemed> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const occurredAt = new Date().toISOString();
       const { ledger, revision, redemptionIds } = await this.reader.ledger(c.customerId, occurredAt, { allowEmpty: true });
