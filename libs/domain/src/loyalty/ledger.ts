@@ -236,6 +236,8 @@ export function referralOutcomes(customerId: string, facts: readonly LoyaltyFact
 
 interface Lot {
   readonly id: string;
+  /** The event id movements of this lot name as their cause. */
+  readonly cause: string;
   readonly earnedAt: number;
   readonly availableAt: number;
   expiresAt: number | null;
@@ -417,10 +419,11 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
     }
     return n - left;
   };
-  const addLot = (id: string, t: number, points: number, pv: ProgramVersion, pending: boolean): Lot => {
+  const addLot = (id: string, cause: string, t: number, points: number, pv: ProgramVersion, pending: boolean): Lot => {
     const p = pv.program;
     const lot: Lot = {
       id,
+      cause,
       earnedAt: t,
       availableAt: pending ? t + p.pendingDays * DAY_MS : t,
       expiresAt: p.expiry.mode === 'fixed' ? t + p.expiry.days * DAY_MS : null,
@@ -438,7 +441,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
     const repay = Math.min(debt, r);
     lot.remaining -= repay;
     debt -= repay;
-    move(t, 'available', -r, r, lot.id, lot.ruleVersion, repay > 0 ? `${note}; ${repay} repay a negative balance` : note);
+    move(t, 'available', -r, r, lot.cause, lot.ruleVersion, repay > 0 ? `${note}; ${repay} repay a negative balance` : note);
   };
   const activity = (t: number) => {
     lastActivity = t;
@@ -471,7 +474,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
       if (l.state === 'closed' || l.expiresAt === null || l.expiresAt > t) continue;
       const wasPending = l.state === 'pending';
       if (l.remaining > 0) {
-        move(l.expiresAt, 'expired', wasPending ? -l.remaining : 0, wasPending ? 0 : -l.remaining, l.id, l.ruleVersion, 'points expired (fixed period after earning)');
+        move(l.expiresAt, 'expired', wasPending ? -l.remaining : 0, wasPending ? 0 : -l.remaining, l.cause, l.ruleVersion, 'points expired (fixed period after earning)');
         expired += l.remaining;
       }
       l.remaining = 0;
@@ -503,7 +506,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
       if (!pv || !r) return void ignored.push({ at: iso(t), cause: o.referralId, reason: 'no referral bonus in the program in force', ruleVersion: pv?.version ?? null });
       const points = o.role === 'referrer' ? r.referrerPoints : r.friendPoints;
       if (points === 0) return;
-      const lot = addLot(`${o.referralId}/${o.friendId}`, t, points, pv, false);
+      const lot = addLot(`${o.referralId}/${o.friendId}`, o.role === 'referrer' ? o.referralId : o.orderEventId, t, points, pv, false);
       lifetimeEarned += points;
       move(t, 'earned', points, 0, o.role === 'referrer' ? o.referralId : o.orderEventId, pv.version,
         o.role === 'referrer' ? `referral bonus: friend ${o.friendId}'s first order passed the return window` : `welcome bonus: referred by ${o.referrerId}`);
@@ -523,7 +526,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         evaluateTier(t, 'before purchase', false);
         const level = p.tiers.levels[Math.max(0, Math.min(tier, p.tiers.levels.length - 1))];
         const { points, netSpendMinor } = purchasePoints(f, p, level.multiplier);
-        const lot = addLot(f.id, t, points, pv, true);
+        const lot = addLot(f.id, f.id, t, points, pv, true);
         orders.set(f.orderId, { lot, fact: f, points, netSpend: netSpendMinor, refunded: 0, taken: 0, spendTaken: 0 });
         lifetimeEarned += points;
         move(t, 'earned', points, 0, f.id, pv.version,
@@ -581,7 +584,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         if (reviewed.has(f.productId)) return void withheld.push({ at: f.occurredAt, cause: f.id, reason: `review bonus: product ${f.productId} was already rewarded`, ruleVersion: pv.version });
         if (r.requirePurchase && !purchasedProducts.has(f.productId)) return void withheld.push({ at: f.occurredAt, cause: f.id, reason: `review bonus: product ${f.productId} was not purchased before the review`, ruleVersion: pv.version });
         reviewed.add(f.productId);
-        const lot = addLot(f.id, t, r.points, pv, false);
+        const lot = addLot(f.id, f.id, t, r.points, pv, false);
         lifetimeEarned += r.points;
         move(t, 'earned', r.points, 0, f.id, pv.version, `review of product ${f.productId}`);
         makeAvailable(lot, t, 'review bonus is available at once');
