@@ -6,3 +6,4 @@ export * from './loyalty';
 export * from './identity/identity';
 export * from './analytics';
 export * from './rfm/rfm';
+export * from './segments/condition';

@@ -111,7 +111,19 @@ export interface ProfileState {
   readonly categoryViews: Readonly<Record<string, number>>;
   /** Distinct referee ids named by this customer's referrals, sorted. */
   readonly referees: readonly string[];
+  /**
+   * Dated non-order activity for rolling-window conditions (orders are dated in `orders`): views,
+   * returns, reviews, referrals within ACTIVITY_HORIZON_DAYS of `lastSeenAt`, sorted. Pruning is
+   * relative to the latest event, so it does not depend on arrival order.
+   */
+  readonly activity: readonly ActivityEntry[];
 }
+
+/** [occurredAt (UTC ISO), kind, category (views) or null, amount (base-currency refund of returns; rating of reviews; else 0)]. */
+export type ActivityEntry = readonly [string, 'view' | 'return' | 'review' | 'referral', string | null, number];
+
+/** Activity older than this before the latest event is dropped (rolling windows are at most 365 days). */
+export const ACTIVITY_HORIZON_DAYS = 400;
 
 /** What the fold needs of a recorded event. */
 export interface FoldableEvent {
@@ -151,7 +163,7 @@ function emptyCore(customerId: string, at: string, currency: string): Core {
     reviews: 0,
     referralsMade: 0,
     channels: [],
-    state: { orders: {}, refunds: {}, orderRefunds: {}, ratingSum: 0, ratings: [0, 0, 0, 0, 0], categoryViews: {}, referees: [] },
+    state: { orders: {}, refunds: {}, orderRefunds: {}, ratingSum: 0, ratings: [0, 0, 0, 0, 0], categoryViews: {}, referees: [], activity: [] },
   };
 }
 
@@ -250,6 +262,7 @@ function deriveProfile(core: Core): Profile {
     ratings: [...s.ratings] as unknown as ProfileState['ratings'],
     categoryViews: sortedRecord(s.categoryViews),
     referees: [...s.referees],
+    activity: pruneActivity(s.activity, core.lastSeenAt),
   };
   return {
     customerId: core.customerId,
@@ -307,7 +320,12 @@ export function evolveProfile(current: Profile | undefined, customerId: string, 
     lastSeenAt: at > base.lastSeenAt ? at : base.lastSeenAt,
     channels: base.channels.includes(channel) ? base.channels : [...base.channels, channel].sort(),
   };
-  const s = c.state;
+  let s = c.state;
+  const entry = activityEntry(event, at, rules.currency);
+  if (entry !== null) {
+    s = { ...s, activity: insertActivity(s.activity ?? [], entry) };
+    c = { ...c, state: s };
+  }
   switch (event.type) {
     case 'cairn.view.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.view.v1' }>['data'];
@@ -396,6 +414,7 @@ export function combineProfiles(profiles: readonly Profile[], customerId: string
         ratings: a.ratings.map((n, i) => n + (b.ratings[i] ?? 0)) as unknown as ProfileState['ratings'],
         categoryViews: sumRecords(a.categoryViews, b.categoryViews),
         referees: [...new Set([...a.referees, ...b.referees])].sort(),
+        activity: [...a.activity, ...b.activity].sort(compareActivity),
       },
     };
   }
@@ -430,4 +449,59 @@ export function lifecycleStage(p: Profile, asOf: Date, rules: LifecycleRules = D
 /** The profile of no events (all counts zero), keyed `customerId`, seen at `at`. */
 export function emptyProfile(customerId: string, at: string, currency: string): Profile {
   return deriveProfile(emptyCore(customerId, at, currency));
+}
+
+function compareActivity(a: ActivityEntry, b: ActivityEntry): number {
+  for (let i = 0; i < 4; i++) {
+    const x = a[i] ?? '';
+    const y = b[i] ?? '';
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
+}
+
+function insertActivity(list: readonly ActivityEntry[], e: ActivityEntry): ActivityEntry[] {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compareActivity(list[mid]!, e) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return [...list.slice(0, lo), e, ...list.slice(lo)];
+}
+
+function pruneActivity(list: readonly ActivityEntry[] | undefined, lastSeenAt: string): ActivityEntry[] {
+  if (list === undefined || list.length === 0) return [];
+  const horizon = new Date(Date.parse(lastSeenAt) - ACTIVITY_HORIZON_DAYS * DAY_MS).toISOString();
+  let i = 0;
+  while (i < list.length && list[i]![0] < horizon) i++;
+  return list.slice(i).map((e) => [e[0], e[1], e[2], e[3]] as const);
+}
+
+function activityEntry(event: FoldableEvent, at: string, currency: string): ActivityEntry | null {
+  switch (event.type) {
+    case 'cairn.view.v1': {
+      const d = event.data as Extract<CairnEvent, { type: 'cairn.view.v1' }>['data'];
+      return [at, 'view', d.category ?? null, 0];
+    }
+    case 'cairn.return.v1': {
+      const d = event.data as Extract<CairnEvent, { type: 'cairn.return.v1' }>['data'];
+      return [at, 'return', null, d.currency === currency ? d.refundMinor : 0];
+    }
+    case 'cairn.review.v1': {
+      const d = event.data as Extract<CairnEvent, { type: 'cairn.review.v1' }>['data'];
+      return [at, 'review', null, d.rating];
+    }
+    case 'cairn.referral.v1':
+      return [at, 'referral', null, 0];
+    case 'cairn.purchase.v1':
+    case 'cairn.identify.v1':
+      return null;
+    default: {
+      const unreachable: never = event.type;
+      throw new Error(`unknown event type ${String(unreachable)}`);
+    }
+  }
 }
