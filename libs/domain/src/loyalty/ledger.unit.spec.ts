@@ -321,3 +321,38 @@ describe('properties', () => {
     );
   });
 });
+
+describe('the worked example of docs/loyalty.md', () => {
+  const v = validateProgram({
+    currency: 'EUR',
+    earn: { pointsPerUnit: 1, unitMinor: 100, rounding: 'floor', categoryMultipliers: { shoes: 2 }, review: { points: 50, requirePurchase: true }, referral: { referrerPoints: 500, friendPoints: 200, maxPerWeek: 3 } },
+    pendingDays: 30,
+    expiry: { mode: 'fixed', days: 365 },
+    returns: { negativeBalance: 'allow' },
+    tiers: { basis: 'points', window: { kind: 'rolling', days: 365 }, downgrade: 'end-of-period', levels: [{ name: 'Bronze', threshold: 0 }, { name: 'Silver', threshold: 1000, multiplier: 1.25 }, { name: 'Gold', threshold: 3000, multiplier: 1.5 }] },
+  });
+  if (!v.ok) throw new Error('example program invalid');
+  const programs: ProgramVersion[] = [{ version: 1, effectiveFrom: '2026-01-01T00:00:00.000Z', recordedAt: '2026-01-01T00:00:00.000Z', eventId: 'prog-v1', program: v.program }];
+  const on = <F extends { occurredAt: string }>(f: F) => ({ receivedAt: f.occurredAt, ...f });
+  const facts: LoyaltyFact[] = [
+    on({ kind: 'purchase', id: 'evt-p1', customerId: 'ana', occurredAt: '2026-02-01T10:00:00.000Z', orderId: 'o-1', currency: 'EUR', items: [{ productId: 'boots', category: 'shoes', amountMinor: 40000 }, { productId: 'tee', category: 'shirts', amountMinor: 10000 }], discountMinor: 5000, totalMinor: 45000 }),
+    on({ kind: 'review', id: 'evt-rv1', customerId: 'ana', occurredAt: '2026-02-10T10:00:00.000Z', productId: 'boots' }),
+    on({ kind: 'referral', id: 'evt-ref1', customerId: 'ana', occurredAt: '2026-02-20T10:00:00.000Z', referralCode: 'ANA-10', refereeId: 'ben' }),
+    on({ kind: 'purchase', id: 'evt-b1', customerId: 'ben', occurredAt: '2026-02-25T10:00:00.000Z', orderId: 'o-b1', currency: 'EUR', items: [{ productId: 'cap', amountMinor: 8000 }], discountMinor: 0, totalMinor: 8000, referralCode: 'ANA-10' }),
+    on({ kind: 'purchase', id: 'evt-p2', customerId: 'ana', occurredAt: '2026-03-05T10:00:00.000Z', orderId: 'o-2', currency: 'EUR', items: [{ productId: 'jacket', category: 'coats', amountMinor: 30000 }], discountMinor: 0, totalMinor: 30000 }),
+    { kind: 'return', id: 'evt-r1', customerId: 'ana', occurredAt: '2026-03-10T10:00:00.000Z', receivedAt: '2026-04-10T09:00:00.000Z', orderId: 'o-1', currency: 'EUR', refundMinor: 9000 },
+    on({ kind: 'redemption', id: 'evt-x1', customerId: 'ana', occurredAt: '2026-04-01T10:00:00.000Z', points: 600, reference: 'cart-77' }),
+  ];
+
+  it('gives the documented figures on 2026-04-15 and, with no new event, on 2027-02-02', () => {
+    const l = computeLedger('ana', facts, programs, '2026-04-15T00:00:00Z');
+    expect(l).toMatchObject({ balance: { pending: 0, available: 898 }, lifetimeEarned: 1660, redeemed: 600, expired: 0, takenBack: 162 });
+    expect(l.tier).toMatchObject({ name: 'Silver', since: '2026-03-05T10:00:00.000Z', keptUntil: '2027-03-27T10:00:00.000Z', qualifying: 1498, next: { name: 'Gold', threshold: 3000, remaining: 1502 } });
+    expect(l.corrections).toEqual([{ at: '2026-04-10T09:00:00.000Z', cause: 'evt-r1', causes: ['evt-r1'], kind: 'late return', pending: 0, available: -162, lifetimeEarned: 0, tier: null }]);
+    expect(explainLedger(l).balance.summary).toBe('available 898, pending 0: lifetime earned 1660, taken back 162, redeemed 600, expired 0');
+    const later = computeLedger('ana', facts, programs, '2027-02-02T00:00:00Z');
+    expect(later.movements.filter((m) => m.type === 'expired')).toEqual([expect.objectContaining({ at: '2027-02-01T10:00:00.000Z', available: -48, cause: 'evt-p1' })]);
+    expect(later).toMatchObject({ balance: { available: 850 }, tier: { name: 'Silver', qualifying: 850 } });
+    expect(computeLedger('ben', facts, programs, '2026-04-15T00:00:00Z').balance.available).toBe(80 + 200);
+  });
+});
