@@ -62,6 +62,11 @@ describe('parseEvent (POST /v1/events validation)', () => {
     expect(fieldsOf(raw)).toContain(field);
   });
 
+  it('treats a JSON __proto__ key as an unknown field, never as a prototype', () => {
+    const raw = JSON.parse('{"type":"review","customerId":"c1","occurredAt":"2026-11-28T10:00:00Z","channel":"web","productId":"p","rating":9,"__proto__":{"rating":3}}');
+    expect(fieldsOf(raw)).toEqual(expect.arrayContaining(['rating', '__proto__']));
+  });
+
   it('accepts an occurredAt up to 24 hours ahead', () => {
     expect(fieldsOf({ ...base, type: 'view', productId: 'p', occurredAt: '2026-11-29T11:59:59Z' })).toEqual([]);
   });
