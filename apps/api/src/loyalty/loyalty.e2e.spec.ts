@@ -135,6 +135,15 @@ describe('loyalty over HTTP', () => {
     const again = await (await call('POST', `/v1/loyalty/${c2}/redemptions`, { id, points: 60, reference: 'cart-1' })).json();
     expect(first).toMatchObject({ duplicate: false, available: 40 });
     expect(again).toMatchObject({ duplicate: true, available: 40 });
+
+    // An admin adjustment is a movement with its reason; it then funds a redemption.
+    const bad = await call('POST', `/v1/loyalty/${c2}/adjustments`, { points: 0 });
+    expect((await bad.json()).error.fields.map((f: { field: string }) => f.field)).toEqual(['points', 'reason']);
+    expect((await call('POST', `/v1/loyalty/${c2}/adjustments`, { points: 25, reason: 'late delivery' })).status).toBe(201);
+    const adjusted = await (await call('GET', `/v1/loyalty/${c2}/ledger`)).json();
+    expect(adjusted.balance.available).toBe(65);
+    expect(adjusted.movements.at(-1)).toMatchObject({ type: 'adjusted', available: 25, note: 'manual adjustment: late delivery' });
+    expect((await call('POST', `/v1/loyalty/${c2}/redemptions`, { points: 65 })).status).toBe(201);
   });
 
   it('several API processes redeeming at once still never overspend (optimistic concurrency on the stream)', async () => {

@@ -8,11 +8,14 @@ import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@
 import {
   CairnError,
   ERROR_CODES,
+  ADJUSTED_TYPE,
   LOYALTY_PROGRAM_STREAM,
   PROGRAM_DEFINED_TYPE,
   REDEEMED_TYPE,
   computeLedger,
   loyaltyStreamFor,
+  type AdjustedV1,
+  type AdjustmentFact,
   type Ledger,
   type ProgramDefinedV1,
   type ProgramVersion,
@@ -48,7 +51,12 @@ export async function readStream<T>(client: EventStoreDBClient, stream: string, 
   return { items, revision };
 }
 
-export function redemptionOf(customerId: string, e: { id: string; type: string; data: unknown }): RedemptionFact | null {
+/** A fact of the customer's loyalty stream: a redemption or a manual adjustment. */
+export function redemptionOf(customerId: string, e: { id: string; type: string; data: unknown }): RedemptionFact | AdjustmentFact | null {
+  if (e.type === ADJUSTED_TYPE) {
+    const a = e.data as AdjustedV1['data'];
+    return { kind: 'adjustment', id: e.id, customerId, occurredAt: a.occurredAt, receivedAt: a.occurredAt, points: a.points, reason: a.reason };
+  }
   if (e.type !== REDEEMED_TYPE) return null;
   const d = e.data as RedeemedV1['data'];
   return { kind: 'redemption', id: e.id, customerId, occurredAt: d.occurredAt, receivedAt: d.occurredAt, points: d.points, ...(d.reference !== undefined ? { reference: d.reference } : {}) };
@@ -88,7 +96,8 @@ export class LoyaltyReader {
     return { versions: this.versions, revision: this.programRevision };
   }
 
-  async redemptions(customerId: string): Promise<StreamRead<RedemptionFact>> {
+  /** The customer's loyalty stream: redemptions and adjustments, with the stream revision. */
+  async redemptions(customerId: string): Promise<StreamRead<RedemptionFact | AdjustmentFact>> {
     return readStream(this.runtime.events.client, loyaltyStreamFor(customerId), null, (e) => redemptionOf(customerId, e));
   }
 

@@ -48,7 +48,7 @@ export function explainLedger(l: Ledger): Explanation {
   }
   const summary =
     `available ${l.balance.available}, pending ${l.balance.pending}: lifetime earned ${l.lifetimeEarned}, taken back ${l.takenBack}, ` +
-    `redeemed ${l.redeemed}, expired ${l.expired}` + (l.writtenOff > 0 ? `, written off ${l.writtenOff}` : '');
+    `redeemed ${l.redeemed}, expired ${l.expired}` + (l.adjusted !== 0 ? `, adjusted ${l.adjusted > 0 ? '+' : ''}${l.adjusted}` : '') + (l.writtenOff > 0 ? `, written off ${l.writtenOff}` : '');
   return {
     customerId: l.customerId,
     asOf: l.asOf,

@@ -12,6 +12,7 @@ import type { LoyaltyProgram } from './program';
 export const LOYALTY_PROGRAM_STREAM = 'loyalty-program';
 export const PROGRAM_DEFINED_TYPE = 'cairn.loyalty.program-defined.v1';
 export const REDEEMED_TYPE = 'cairn.loyalty.redeemed.v1';
+export const ADJUSTED_TYPE = 'cairn.loyalty.adjusted.v1';
 export const loyaltyStreamFor = (customerId: string): string => `loyalty-${customerId}`;
 
 export interface ProgramDefinedV1 {
@@ -21,6 +22,11 @@ export interface ProgramDefinedV1 {
 export interface RedeemedV1 {
   readonly type: typeof REDEEMED_TYPE;
   readonly data: { readonly customerId: string; readonly points: number; readonly occurredAt: string; readonly reference?: string };
+}
+
+export interface AdjustedV1 {
+  readonly type: typeof ADJUSTED_TYPE;
+  readonly data: { readonly customerId: string; readonly points: number; readonly reason: string; readonly occurredAt: string };
 }
 
 interface FactBase {
@@ -61,7 +67,13 @@ export interface RedemptionFact extends FactBase {
   readonly points: number;
   readonly reference?: string;
 }
-export type LoyaltyFact = PurchaseFact | ReturnFact | ReviewFact | ReferralFact | RedemptionFact;
+/** A manual correction by an admin: positive adds available points, negative removes them. */
+export interface AdjustmentFact extends FactBase {
+  readonly kind: 'adjustment';
+  readonly points: number;
+  readonly reason: string;
+}
+export type LoyaltyFact = PurchaseFact | ReturnFact | ReviewFact | ReferralFact | RedemptionFact | AdjustmentFact;
 
 /** The loyalty fact of a catalogue event, or null when loyalty ignores it (views, identify, anonymous). */
 export function toLoyaltyFact(e: { readonly id: string; readonly type: CairnEvent['type']; readonly data: CairnEvent['data']; readonly metadata?: { readonly receivedAt?: string } }): LoyaltyFact | null {

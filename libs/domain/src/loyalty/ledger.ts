@@ -17,7 +17,7 @@ export const LATE_MS = 3_600_000;
 /** At most this many (latest) arrival instants get a correction entry (each costs two replays). */
 export const MAX_CORRECTIONS = 50;
 
-export type MovementType = 'earned' | 'available' | 'expired' | 'taken-back' | 'redeemed' | 'written-off';
+export type MovementType = 'earned' | 'available' | 'expired' | 'taken-back' | 'redeemed' | 'adjusted' | 'written-off';
 
 export interface Movement {
   readonly at: string;
@@ -91,6 +91,8 @@ export interface Ledger {
   readonly redeemed: number;
   readonly expired: number;
   readonly takenBack: number;
+  /** Net of manual adjustments (signed). */
+  readonly adjusted: number;
   readonly writtenOff: number;
   readonly tier: TierStatus | null;
   readonly movements: readonly Movement[];
@@ -267,7 +269,7 @@ type Action =
   | { t: number; prio: number; id: string; kind: 'fact'; fact: LoyaltyFact }
   | { t: number; prio: number; id: string; kind: 'reward'; outcome: ReferralOutcome };
 
-const PRIORITY: Record<LoyaltyFact['kind'], number> = { purchase: 0, review: 1, referral: 2, return: 3, redemption: 4 };
+const PRIORITY: Record<LoyaltyFact['kind'], number> = { purchase: 0, review: 1, referral: 2, return: 3, adjustment: 4, redemption: 5 };
 
 function makeProgramAt(programs: readonly ProgramVersion[]): ProgramAt {
   const sorted = [...programs].sort((a, b) => ms(a.effectiveFrom) - ms(b.effectiveFrom) || a.version - b.version);
@@ -295,7 +297,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
   const reviewed = new Set<string>();
   const purchasedProducts = new Set<string>();
   let debt = 0;
-  let lifetimeEarned = 0, redeemed = 0, expired = 0, takenBack = 0, writtenOff = 0;
+  let lifetimeEarned = 0, redeemed = 0, expired = 0, takenBack = 0, writtenOff = 0, adjusted = 0;
   let lastActivity: number | null = null;
   let inactivityDone = false;
   let tier = -1;
@@ -601,6 +603,21 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         activity(t);
         return;
       }
+      case 'adjustment': {
+        adjusted += f.points;
+        if (f.points > 0 && pv) {
+          const lot = addLot(f.id, f.id, t, f.points, pv, false);
+          lot.state = 'available';
+        } else if (f.points > 0) {
+          // No program yet: the points are available and never expire.
+          lots.push({ id: f.id, cause: f.id, earnedAt: t, availableAt: t, expiresAt: null, remaining: f.points, state: 'available', ruleVersion: 0 });
+        } else {
+          const want = -f.points;
+          debt += want - consume(want);
+        }
+        move(t, 'adjusted', 0, f.points, f.id, pv?.version ?? null, `manual adjustment: ${f.reason}`);
+        return;
+      }
       case 'referral':
         return;
       default: {
@@ -675,6 +692,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
     redeemed,
     expired,
     takenBack,
+    adjusted,
     writtenOff,
     tier: tierStatus,
     movements,
@@ -740,7 +758,7 @@ export function computeLedger(customerId: string, facts: readonly LoyaltyFact[],
 }
 
 /** GET /v1/loyalty/:customerId */
-export type LoyaltySummary = Pick<Ledger, 'customerId' | 'asOf' | 'programVersion' | 'balance' | 'lifetimeEarned' | 'redeemed' | 'expired' | 'takenBack' | 'writtenOff'> & {
+export type LoyaltySummary = Pick<Ledger, 'customerId' | 'asOf' | 'programVersion' | 'balance' | 'lifetimeEarned' | 'redeemed' | 'expired' | 'takenBack' | 'adjusted' | 'writtenOff'> & {
   readonly tier: Omit<TierStatus, 'contributions'> | null;
   /** How many corrections / withheld rewards the ledger holds (details in /ledger and /explain). */
   readonly corrections: number;

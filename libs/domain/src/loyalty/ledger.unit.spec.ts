@@ -196,6 +196,16 @@ describe('tiers', () => {
   });
 });
 
+describe('manual adjustments', () => {
+  it('add available points or remove them, recorded as `adjusted` with the reason', () => {
+    const adj = (day: number, points: number): LoyaltyFact => ({ kind: 'adjustment', id: `adj${++seq}`, customerId: 'c', occurredAt: t(day), receivedAt: t(day), points, reason: 'goodwill' });
+    const l = computeLedger('c', [purchase('c', 0, 10_000), adj(1, 40), adj(40, -30)], [version(program())], t(41));
+    expect(l.balance).toEqual({ pending: 0, available: 110 });
+    expect(l.adjusted).toBe(10);
+    expect(l.movements.filter((m) => m.type === 'adjusted').map((m) => [m.available, m.note])).toEqual([[40, 'manual adjustment: goodwill'], [-30, 'manual adjustment: goodwill']]);
+  });
+});
+
 describe('review bonus', () => {
   const review = (customerId: string, day: number, productId: string): LoyaltyFact => ({ kind: 'review', id: `v${++seq}`, customerId, occurredAt: t(day), receivedAt: t(day), productId });
   it('rewards once per purchased product and records why others are withheld', () => {
@@ -282,6 +292,9 @@ describe('properties', () => {
       kind: 'referral' as const, id: `ref${++seq}`, customerId: c, occurredAt: t(day), receivedAt: t(day), referralCode: code, ...(friend ? { refereeId: friend } : {}),
     })),
     fc.record({ c: fc.constantFrom(...customers), day: fc.integer({ min: 0, max: 400 }), points: fc.integer({ min: 1, max: 500 }) }).map(({ c, day, points }) => redemption(c, day, points)),
+    fc.record({ c: fc.constantFrom(...customers), day: fc.integer({ min: 0, max: 400 }), points: fc.integer({ min: -300, max: 300 }).filter((n) => n !== 0) }).map(({ c, day, points }) => ({
+      kind: 'adjustment' as const, id: `adj${++seq}`, customerId: c, occurredAt: t(day), receivedAt: t(day), points, reason: 'goodwill',
+    })),
   );
   const programArb = fc.record({
     expiry: fc.constantFrom({ mode: 'none' }, { mode: 'fixed', days: 120 }, { mode: 'inactivity', days: 90 }),
@@ -313,8 +326,8 @@ describe('properties', () => {
           expect(l.movements.reduce((s, m) => s + m.pending, 0)).toBe(l.balance.pending);
           expect(l.movements.reduce((s, m) => s + m.available, 0)).toBe(l.balance.available);
           expect(l.balance.pending).toBeGreaterThanOrEqual(0);
-          expect(l.lifetimeEarned - l.takenBack - l.redeemed - l.expired).toBe(l.balance.pending + l.balance.available);
-          if (prog.program.returns.negativeBalance === 'floor-at-zero' && !facts.some((f) => f.kind === 'redemption')) expect(l.balance.available).toBeGreaterThanOrEqual(0);
+          expect(l.lifetimeEarned - l.takenBack - l.redeemed - l.expired + l.adjusted).toBe(l.balance.pending + l.balance.available);
+          if (prog.program.returns.negativeBalance === 'floor-at-zero' && !facts.some((f) => f.kind === 'redemption' || f.kind === 'adjustment')) expect(l.balance.available).toBeGreaterThanOrEqual(0);
         }
       }),
       { numRuns: 150 },

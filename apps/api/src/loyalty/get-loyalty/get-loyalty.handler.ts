@@ -27,6 +27,7 @@ export class GetLoyaltyHandler implements IQueryHandler<GetLoyaltyQuery, { resul
         redeemed: l.redeemed,
         expired: l.expired,
         takenBack: l.takenBack,
+        adjusted: l.adjusted,
         writtenOff: l.writtenOff,
         tier,
         corrections: l.corrections.length,
