@@ -8,3 +8,5 @@ export * from './ops';
 export * from './loyalty';
 export * from './analytics';
 export * from './rfm/rfm-runs';
+export * from './segments/segment-engine';
+export * from './segments/segment-definitions';

@@ -151,6 +151,47 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 102,
+    name: 'segments',
+    up: (db, kind) => {
+      const key = (c: import('kysely').ColumnDefinitionBuilder) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c);
+      return [
+        db.schema
+          .createTable('segments')
+          .ifNotExists()
+          .addColumn('segment_id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('condition', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('deleted', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('needs_sweep', 'integer', (c) => c.notNull().defaultTo(1)),
+        db.schema
+          .createTable('segment_members')
+          .ifNotExists()
+          .addColumn('segment_id', 'text', (c) => c.notNull())
+          .addColumn('customer_id', 'text', (c) => key(c).notNull())
+          .addColumn('since', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('segment_members_pk', ['segment_id', 'customer_id']),
+        db.schema.createIndex('segment_members_customer').ifNotExists().on('segment_members').column('customer_id'),
+        db.schema
+          .createTable('segment_dirty')
+          .ifNotExists()
+          .addColumn('customer_id', 'text', (c) => c.primaryKey())
+          .addColumn('token', 'text', (c) => c.notNull()),
+        db.schema
+          .createTable('segment_outbox')
+          .ifNotExists()
+          .addColumn('seq', 'text', (c) => key(c).primaryKey())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('segment_id', 'text', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull()),
+      ];
+    },
+  },
+  {
     version: 200,
     name: 'loyalty',
     up: (db, kind) => [

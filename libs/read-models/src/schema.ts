@@ -203,6 +203,42 @@ export interface RfmScoresTable {
   last_order_at: string;
 }
 
+/** Segments: rule-based segment definitions (the events in `segment-<id>` are the record). */
+export interface SegmentsTable {
+  segment_id: string;
+  name: string;
+  version: number;
+  /** The condition JSON. */
+  condition: string;
+  created_at: string;
+  updated_at: string;
+  deleted: number;
+  /** 1 until every profile has been evaluated against the current version. */
+  needs_sweep: number;
+}
+
+/** Segments: current members. */
+export interface SegmentMembersTable {
+  segment_id: string;
+  customer_id: string;
+  since: string;
+}
+
+/** Segments: persons whose profile changed since their last evaluation (written by the profile projection). */
+export interface SegmentDirtyTable {
+  customer_id: string;
+  token: string;
+}
+
+/** Segments: membership changes waiting to be appended to `segment-members-<id>`. */
+export interface SegmentOutboxTable {
+  seq: string;
+  event_id: string;
+  segment_id: string;
+  type: string;
+  data: string;
+}
+
 export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
@@ -218,6 +254,10 @@ export interface ReadModelSchema {
   identity_state: IdentityStateTable;
   rfm_runs: RfmRunsTable;
   rfm_scores: RfmScoresTable;
+  segments: SegmentsTable;
+  segment_members: SegmentMembersTable;
+  segment_dirty: SegmentDirtyTable;
+  segment_outbox: SegmentOutboxTable;
   loyalty_facts: LoyaltyFactsTable;
   loyalty_links: LoyaltyLinksTable;
   analytics_facts: AnalyticsFactsTable;

@@ -2,15 +2,24 @@
  * Arrival order does not matter (property, fast-check, real SQLite): for generated event sets with
  * anonymous and known customers, identifies, events carrying both ids and admin merges/unmerges,
  * every arrival order, every split into batches and a projector crash/restart in between (a batch
- * rolled back and redelivered to a fresh projection instance) leave the same bytes in the profile
- * and identity tables as folding everything in one go.
+ * rolled back and redelivered to a fresh projection instance) leave the same bytes in the profile,
+ * identity and segment-membership tables (memberships evaluated per batch at a fixed as-of) as
+ * folding everything in one go and sweeping once.
  */
 import fc from 'fast-check';
-import { IDENTITY_MERGED, IDENTITY_UNMERGED, type EventInput, type IdentityEvent, type RecordedCairnEvent } from '@cairn/domain';
+import { IDENTITY_MERGED, IDENTITY_UNMERGED, type Condition, type EventInput, type IdentityEvent, type RecordedCairnEvent } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
 import { profileProjection } from '../profile.projection';
 import { memoryIdentityLog } from './identity-log';
-import { dump, record } from './identity.test-support';
+import { evaluateDirty, sweepSegments } from '../segments/segment-engine';
+import { defineSegmentRow, dump, record } from './identity.test-support';
+
+const AS_OF = { asOf: new Date('2026-07-03T00:00:00Z') };
+const SEGMENTS: [string, Condition][] = [
+  ['lapsed', { all: [{ count: { type: 'purchase', withinDays: 60 }, op: '=', value: 0 }, { field: 'orders', op: '>=', value: 1 }] }],
+  ['shoe-browsers', { all: [{ count: { type: 'view', withinDays: 30, category: 'shoes' }, op: '>=', value: 1 }, { field: 'orders', op: '=', value: 0 }] }],
+  ['big-spenders', { any: [{ sum: { type: 'purchase', field: 'totalMinor', withinDays: 120 }, op: '>', value: 40000 }, { field: 'channels', op: 'contains', value: 'store' }] }],
+];
 
 const customers = ['c1', 'c2', 'c3', 'c4', 'c5'];
 const anons = ['a1', 'a2', 'a3'];
@@ -60,10 +69,11 @@ const adminLog: fc.Arbitrary<IdentityEvent[]> = fc
     return out;
   });
 
-async function project(store: ReadStore, batches: RecordedCairnEvent[][], admin: IdentityEvent[], adminAfter: number[], crashAt: number): Promise<string> {
+async function project(store: ReadStore, batches: RecordedCairnEvent[][], admin: IdentityEvent[], adminAfter: number[], crashAt: number, sweep: boolean): Promise<string> {
   const log = memoryIdentityLog();
   const rules = { currency: 'USD', sharedDeviceLimit: 2 };
   let projection = profileProjection(rules, { identityLog: log });
+  for (const [id, condition] of SEGMENTS) await defineSegmentRow(store, id, condition);
   for (let b = 0; b < batches.length; b++) {
     admin.forEach((e, i) => {
       if (adminAfter[i] === b) log.append(e);
@@ -79,11 +89,15 @@ async function project(store: ReadStore, batches: RecordedCairnEvent[][], admin:
       projection = profileProjection(rules, { identityLog: log });
     }
     await store.transaction((trx) => projection.applyBatch(trx, batches[b]!));
+    // Memberships follow each batch (dirty persons), at the fixed as-of.
+    await evaluateDirty(store, AS_OF);
   }
   admin.forEach((e, i) => {
     if (adminAfter[i]! >= batches.length) log.append(e);
   });
   await store.transaction((trx) => projection.applyBatch(trx, []));
+  while ((await evaluateDirty(store, AS_OF)) > 0);
+  if (sweep) await sweepSegments(store, AS_OF);
   return dump(store);
 }
 
@@ -111,11 +125,12 @@ describe('profiles and identity do not depend on arrival order (property)', () =
         const reference = await openReadStore(':memory:');
         const shuffled = await openReadStore(':memory:');
         try {
-          const expected = await project(reference, [events], admin, admin.map(() => 0), -1);
+          const expected = await project(reference, [events], admin, admin.map(() => 0), -1, true);
           const permuted = order.map((i) => events[i]!);
           const bounds = [...new Set([0, ...cuts, permuted.length])].sort((a, b) => a - b);
           const batches = bounds.slice(1).map((end, i) => permuted.slice(bounds[i], end));
-          const actual = await project(shuffled, batches, admin, adminAfter, crashAt);
+          // No final sweep here: the per-event path alone must reach the same memberships.
+          const actual = await project(shuffled, batches, admin, adminAfter, crashAt, false);
           expect(actual).toBe(expected);
         } finally {
           await Promise.all([reference.close(), shuffled.close()]);

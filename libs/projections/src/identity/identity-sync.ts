@@ -28,6 +28,7 @@ import {
 } from '@cairn/domain';
 import { loadProfiles, saveProfiles, type ReadModelSchema } from '@cairn/read-models';
 import type { IdentityLog } from './identity-log';
+import { markSegmentsDirty } from '../segments/segment-engine';
 
 export interface IdentityRules extends ProfileRules {
   /** An anonymous id linked to more customers than this is a shared device (default 3). */
@@ -164,6 +165,8 @@ export async function syncIdentity(
   await saveProfiles(trx, profiles);
   const stale = [...graph.oldPersons].filter((p) => p.startsWith('customer-')).map((p) => parseSource(p).id).filter((id) => !livePersons.has(id));
   for (const part of chunks(stale)) await trx.deleteFrom('profiles').where('customer_id', 'in', part).execute();
+  // Rule-based segments re-evaluate these persons (and drop the ones merged away) within moments.
+  await markSegmentsDirty(trx, [...livePersons, ...stale]);
 }
 
 interface LoadedGraph {

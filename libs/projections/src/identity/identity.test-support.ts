@@ -1,6 +1,6 @@
 /** Helpers for the identity specs: recorded events from inputs, and a byte dump of the tables. */
 import { randomUUID } from 'crypto';
-import { streamFor, toStoredEvent, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
+import { streamFor, toStoredEvent, type Condition, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
 import type { ReadStore } from '@cairn/read-models';
 
 let position = 0n;
@@ -17,7 +17,18 @@ export async function dump(store: ReadStore): Promise<string> {
     sources: await db.selectFrom('identity_sources').selectAll().orderBy('source_id').execute(),
     links: await db.selectFrom('identity_links').selectAll().orderBy('anonymous_id').orderBy('customer_id').execute(),
     merges: await db.selectFrom('identity_merges').selectAll().orderBy('merge_id').execute(),
+    members: await db.selectFrom('segment_members').selectAll().orderBy('segment_id').orderBy('customer_id').execute(),
   };
   return JSON.stringify(tables);
+}
+
+
+export async function defineSegmentRow(store: ReadStore, id: string, condition: Condition): Promise<void> {
+  await store.transaction((trx) =>
+    trx
+      .insertInto('segments')
+      .values({ segment_id: id, name: id, version: 1, condition: JSON.stringify(condition), created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z', deleted: 0, needs_sweep: 1 })
+      .execute(),
+  );
 }
 
