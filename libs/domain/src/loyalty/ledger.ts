@@ -370,15 +370,15 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         kept = null;
         break;
       case 'end-of-period':
-        if (a > current || (a === current && a > 0 && qualifyingEvent)) {
-          next = a;
-          kept = a > current ? periodEnd(t, p) : Math.max(keptUntil ?? 0, periodEnd(t, p));
-        } else if (current < 0) {
-          next = a;
-          kept = null;
-        } else if (a < current && (keptUntil === null || t >= keptUntil)) {
+        if (current < 0 || a > current) {
           next = a;
           kept = a > 0 ? periodEnd(t, p) : null;
+        } else if (keptUntil !== null && t >= keptUntil) {
+          // The review at the end of the period: the tier now qualified for, for another period.
+          next = a;
+          kept = a > 0 ? periodEnd(t, p) : null;
+        } else if (a === current && a > 0 && qualifyingEvent) {
+          kept = Math.max(keptUntil ?? 0, periodEnd(t, p));
         }
         if (next === 0) kept = null;
         break;

@@ -188,6 +188,13 @@ describe('tiers', () => {
     expect(computeLedger('c', facts, [never], t(2000)).tier).toMatchObject({ name: 'Silver', keptUntil: null });
   });
 
+  it('at the end of the period the tier then qualified for is kept for another period', () => {
+    const v1 = version(program({ tiers: { ...PROGRAM.tiers, downgrade: 'end-of-period' } }), 1);
+    const v2 = version(program({ tiers: { ...PROGRAM.tiers, downgrade: 'end-of-period', window: { kind: 'rolling', days: 730 } } }), 2, t(100));
+    const l = computeLedger('c', [purchase('c', 0, 100_000)], [v1, v2], t(400));
+    expect(l.tier).toMatchObject({ name: 'Silver', keptUntil: t(365 + 730), qualifying: 1000 });
+  });
+
   it('a return lowers the qualifying amount at the order date', () => {
     const p1 = purchase('c', 0, 100_000);
     const l = computeLedger('c', [p1, ret('c', 5, p1.orderId, 50_000)], [version(program())], t(10));
