@@ -10,8 +10,8 @@
  *    last events into the shadow, and SWITCHES in one live transaction: each table the projections
  *    wrote (tracked from their queries) is emptied and refilled from the shadow, and their
  *    checkpoints are set to the shadow's. Readers see the old model until the commit and the new
- *    one after it, never a half-built one (PostgreSQL: MVCC; SQLite: the transaction holds the
- *    store's only connection, so readers queue for the duration of the copy);
+ *    one after it, never a half-built one (PostgreSQL: MVCC; SQLite: queries read on their own
+ *    connection in WAL mode, which sees the last committed state);
  * 3. resumes the live projectors from the new checkpoints and drops the shadow. The old rows are
  *    dropped too, or kept as `<table>__old_<stamp>` tables when asked.
  *
@@ -48,6 +48,8 @@ export interface RebuildStatus {
   readonly error: string | null;
   readonly failedEvent: { projection: string; id: string; position: string; type: string; streamId: string } | null;
   readonly keptTables: string[];
+  /** Milliseconds spent in each projection's applyBatch (where a rebuild's time goes). */
+  readonly applyMs: Record<string, number>;
 }
 
 /** Where the live read store is, so the shadow can be put beside it. */
@@ -116,6 +118,7 @@ export class RebuildJob {
   private keptTables: string[] = [];
   private lastBeat = 0;
   private aborting = false;
+  private readonly applyMs: Record<string, number> = {};
   /** Settles when the job ends (switched or failed); never rejects. */
   readonly done: Promise<RebuildStatus>;
 
@@ -174,6 +177,7 @@ export class RebuildJob {
       error: this.error,
       failedEvent: this.failedEvent,
       keptTables: this.keptTables,
+      applyMs: { ...this.applyMs },
     };
   }
 
@@ -216,7 +220,7 @@ export class RebuildJob {
           paused.push(p.name);
         }
         await this.pass(shadow, checkpoints, written, batchSize);
-        this.keptTables = await switchToShadow(this.ctx.live.store, shadow, this.projections, this.id, this.opts.keepOld ?? false);
+        this.keptTables = await switchToShadow(this.ctx.live.store, shadow, this.shadowName, this.projections, this.id, this.opts.keepOld ?? false);
       } finally {
         for (const name of paused) await this.ctx.resumeLive?.(name);
       }
@@ -246,30 +250,44 @@ export class RebuildJob {
   /** One read from the lowest shadow checkpoint to the current end of the log. Returns events read. */
   private async pass(shadow: ReadStore, checkpoints: Map<string, bigint | null>, written: Map<string, WrittenTables>, batchSize: number): Promise<number> {
     let read = 0;
-    for await (const batch of readHistory(this.ctx.events, minCheckpoint(checkpoints), batchSize)) {
-      if (this.aborting && this.phase === 'building') throw new Interrupted();
-      read += batch.length;
-      try {
-        await this.applyShadow(shadow, batch, checkpoints, written);
-      } catch (err) {
-        if (err instanceof PoisonInRebuild) throw err;
-        // Find the event: one event per transaction up to the one that throws.
-        for (const e of batch) {
-          await this.applyShadow(shadow, [e], checkpoints, written, true);
-          if (this.progress) this.progress.done += 1;
-          this.position = e.position;
+    // One batch of read-ahead: the next batch streams in while this one is folded.
+    const source = readHistory(this.ctx.events, minCheckpoint(checkpoints), batchSize);
+    let ahead = source.next();
+    try {
+      for (;;) {
+        const step = await ahead;
+        if (step.done) break;
+        const batch = step.value;
+        ahead = source.next();
+        // A failure below leaves `ahead` unawaited: mark it handled (the finally closes the read).
+        ahead.catch(() => undefined);
+        if (this.aborting && this.phase === 'building') throw new Interrupted();
+        read += batch.length;
+        try {
+          await this.applyShadow(shadow, batch, checkpoints, written);
+        } catch (err) {
+          if (err instanceof PoisonInRebuild) throw err;
+          // Find the event: one event per transaction up to the one that throws.
+          for (const e of batch) {
+            await this.applyShadow(shadow, [e], checkpoints, written, true);
+            if (this.progress) this.progress.done += 1;
+            this.position = e.position;
+          }
+          throw err;
         }
-        throw err;
+        const last = batch[batch.length - 1].position;
+        if (this.progress) {
+          this.progress.done += batch.length;
+          if (last > this.progress.head) this.progress.head = last;
+        }
+        this.position = last;
+        await this.heartbeat();
+        this.emit();
+        await this.opts.afterBatch?.(this.status());
       }
-      const last = batch[batch.length - 1].position;
-      if (this.progress) {
-        this.progress.done += batch.length;
-        if (last > this.progress.head) this.progress.head = last;
-      }
-      this.position = last;
-      await this.heartbeat();
-      this.emit();
-      await this.opts.afterBatch?.(this.status());
+    } finally {
+      // Ends the read (after the pending read-ahead, if any) instead of leaving the gRPC call open.
+      void source.return(undefined).catch(() => undefined);
     }
     return read;
   }
@@ -289,8 +307,10 @@ export class RebuildJob {
         if (mine.length === 0) continue;
         const tracker = written.get(p.name)!;
         const before = tracker.tables.size;
+        const t0 = performance.now();
         try {
           await p.applyBatch(trx.withPlugin(tracker), mine);
+          this.applyMs[p.name] = Math.round((this.applyMs[p.name] ?? 0) + performance.now() - t0);
         } catch (err) {
           if (single) throw new PoisonInRebuild(p, mine[0], errorMessage(err));
           throw err;
@@ -397,7 +417,7 @@ async function dropShadow(live: LiveStore, name: string): Promise<void> {
  * shadow's (keeping the old ones as a renamed copy when asked), and set the checkpoints and the
  * recorded versions. Returns the names of the kept tables.
  */
-async function switchToShadow(live: ReadStore, shadow: ReadStore, projections: readonly Projection[], jobId: string, keepOld: boolean): Promise<string[]> {
+async function switchToShadow(live: ReadStore, shadow: ReadStore, shadowName: string, projections: readonly Projection[], jobId: string, keepOld: boolean): Promise<string[]> {
   const names = projections.map((p) => p.name);
   const tableRows = names.length === 0 ? [] : await shadow.db.selectFrom('projection_tables').select('table_name').where('projection', 'in', names).execute();
   const tables = [...new Set(tableRows.map((r) => r.table_name))].sort();
@@ -409,6 +429,11 @@ async function switchToShadow(live: ReadStore, shadow: ReadStore, projections: r
   const cps = await shadow.db.selectFrom('checkpoints').selectAll().where('projection', 'in', names).execute();
   const stamp = new Date().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
   const kept: string[] = [];
+  // PostgreSQL: the shadow is a schema of the same database, so one INSERT … SELECT per table.
+  // SQLite: rows travel through JS in keyset pages (ATTACH would land on the store's read
+  // connection, not the writer). Readers are not blocked meanwhile: they read the last committed
+  // state on their own connection (WAL) until the switch commits.
+  const direct = live.kind === 'postgres';
   await live.transaction(async (trx) => {
     for (const t of tables) {
       const { columns, order, keyed } = shapes.get(t)!;
@@ -418,7 +443,12 @@ async function switchToShadow(live: ReadStore, shadow: ReadStore, projections: r
         kept.push(copy);
       }
       await sql`delete from ${sql.id(t)}`.execute(trx);
-      await copyRows(shadow.db, trx, t, columns, order, keyed);
+      if (direct) {
+        const cols = sql.join(columns.map((c) => sql.id(c)));
+        await sql`insert into ${sql.id(t)} (${cols}) select ${cols} from ${sql.id(shadowName, t)}`.execute(trx);
+      } else {
+        await copyRows(shadow.db, trx, t, columns, order, keyed);
+      }
     }
     for (const c of cps) {
       await trx

@@ -1,0 +1,181 @@
+/**
+ * `npm run bench -- rebuild`: a rebuild of every registered projection together, against the raw
+ * `readAll` rate of the same log in the same run, and the memory of the rebuild.
+ *
+ * The embedded node runs in a child process (as a real EventStoreDB would be another process), so
+ * this process's RSS is the rebuild's own: projections, shadow store, client decoding.
+ *
+ *  - readAll: the Cairn events of the log read forwards through the real client (filtered by type
+ *    prefix server-side, as the rebuild reads them), nothing else done with them: the ceiling;
+ *  - rebuild: RebuildJob over `cairnProjections(...)` into a fresh SQLite read store (shadow file,
+ *    then the switch), events per second from start to switched, and for the build phase alone;
+ *  - machinery: the same rebuild with a projection that does nothing, against the same baseline;
+ *  - memory: peak RSS during the rebuild, and its growth from 20% of the build to the switch (flat = small).
+ *
+ * Events: CAIRN_BENCH_REBUILD_EVENTS (default 1,000,000) over 50,000 customers, a commerce mix.
+ */
+import { spawn, type ChildProcess } from 'child_process';
+import { randomUUID } from 'crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import { FORWARDS, START, eventTypeFilter } from '@eventstore/db-client';
+import { CAIRN_EVENT_TYPE_PREFIX, streamFor, toStoredEvent, type EventInput } from '@cairn/domain';
+import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
+import { RebuildJob, cairnProjections } from '@cairn/projections';
+import { openReadStore } from '@cairn/read-models';
+import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
+
+const ROOT = resolve(__dirname, '..', '..');
+const NODE_ENTRY = join(ROOT, 'dist', 'libs', 'esdb-embedded', 'src', 'index.js');
+const EVENTS = Number(process.env.CAIRN_BENCH_REBUILD_EVENTS ?? 1_000_000);
+const CUSTOMERS = 50_000;
+
+const NODE_SCRIPT = `
+const { startEmbeddedNode } = require(process.argv[1]);
+startEmbeddedNode({ dataDir: process.argv[2], port: 0 }).then((node) => {
+  process.stdout.write(node.connectionString + '\\n');
+  process.on('SIGTERM', () => node.close().then(() => process.exit(0)));
+});`;
+
+function startNode(dataDir: string): Promise<{ proc: ChildProcess; connectionString: string; stop: () => Promise<void> }> {
+  return new Promise((resolvePromise, reject) => {
+    const proc = spawn(process.execPath, ['-e', NODE_SCRIPT, NODE_ENTRY, dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.startsWith('esdb://'));
+      if (line) {
+        resolvePromise({
+          proc,
+          connectionString: line.trim(),
+          stop: () =>
+            new Promise<void>((r) => {
+              proc.once('exit', () => r());
+              proc.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`node exited early with ${code}`)));
+  });
+}
+
+function rssMb(): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 1048576;
+}
+
+function generate(from: number, count: number): EventToAppend[] {
+  const out: EventToAppend[] = [];
+  for (let i = from; i < from + count; i++) {
+    let x = (i * 2654435761) >>> 0;
+    const rnd = (n: number) => ((x = (x * 1103515245 + 12345) >>> 0), x % n);
+    const customerId = `c${rnd(CUSTOMERS)}`;
+    const occurredAt = new Date(Date.UTC(2025, 0, 1) + rnd(600) * 86_400_000 + rnd(86_400) * 1000).toISOString();
+    const kind = rnd(20);
+    const price = 500 + rnd(20_000);
+    const input: EventInput =
+      kind < 10
+        ? { type: 'view', customerId, occurredAt, channel: 'web', productId: `p${rnd(500)}`, category: `cat${rnd(20)}` }
+        : kind < 15
+          ? { type: 'purchase', customerId, occurredAt, channel: 'app', orderId: `o${i}`, currency: 'USD', items: [{ productId: `p${rnd(500)}`, category: `cat${rnd(20)}`, quantity: 1, unitPriceMinor: price }], totalMinor: price }
+          : kind < 16
+            ? { type: 'return', customerId, occurredAt, channel: 'web', orderId: `o${i - 20}`, items: [{ productId: 'p1', quantity: 1 }], refundMinor: rnd(500), currency: 'USD' }
+            : kind < 18
+              ? { type: 'review', customerId, occurredAt, channel: 'email', productId: `p${rnd(500)}`, rating: 1 + rnd(5) }
+              : kind < 19
+                ? { type: 'referral', customerId, occurredAt, channel: 'social', referralCode: `R${rnd(1000)}` }
+                : { type: 'identify', customerId, anonymousId: `a${rnd(CUSTOMERS * 2)}`, occurredAt, channel: 'web', traits: { country: 'DE' } };
+    out.push({ id: randomUUID(), streamId: streamFor(input), event: toStoredEvent(input), metadata: { receivedAt: occurredAt, correlationId: 'bench' } });
+  }
+  return out;
+}
+
+export const run: BenchSuite = async (log) => {
+  const figures: BenchFigure[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'cairn-rebuild-bench-'));
+  const node = await startNode(join(dir, 'esdb'));
+  const events = CairnEventStore.connect(node.connectionString);
+  try {
+    log(`appending ${EVENTS.toLocaleString('en-US')} events over ${CUSTOMERS.toLocaleString('en-US')} customers`);
+    const t0 = Date.now();
+    const BATCH = 2000;
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < EVENTS; i += BATCH) {
+      inFlight.push(events.append(generate(i, Math.min(BATCH, EVENTS - i))));
+      if (inFlight.length >= 4) await inFlight.shift();
+      if (i % 100_000 === 0 && i > 0) log(`  ${i.toLocaleString('en-US')} appended`);
+    }
+    await Promise.all(inFlight);
+    log(`appended in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+    // Baseline: the raw filtered readAll, nothing done with the events.
+    let n = 0;
+    const r0 = process.hrtime.bigint();
+    const read = events.client.readAll({ direction: FORWARDS, fromPosition: START, maxCount: Number.MAX_SAFE_INTEGER, filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }) } as never);
+    for await (const _ of read) n++;
+    const readSecs = Number(process.hrtime.bigint() - r0) / 1e9;
+    if (n !== EVENTS) throw new Error(`readAll returned ${n} events, expected ${EVENTS}`);
+    const readRate = n / readSecs;
+    log(`readAll: ${Math.round(readRate).toLocaleString('en-US')} events/s`);
+
+    // The rebuild of every registered projection together, into a fresh SQLite store.
+    const url = `sqlite:${join(dir, 'read-models.sqlite')}`;
+    const store = await openReadStore(url);
+    const projections = cairnProjections({ currency: 'USD', timezone: 'UTC' }, { events });
+    log(`rebuilding ${projections.map((p) => `${p.name} v${p.version}`).join(', ')}`);
+    const rssBefore = rssMb();
+    let peak = rssBefore;
+    let at20: number | null = null;
+    let buildEnd = 0;
+    let lastLog = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 100);
+    const b0 = Date.now();
+    const job = await RebuildJob.start({ events, live: { store, url } }, projections, {
+      batchSize: 1000,
+      onProgress: (s) => {
+        const rss = rssMb();
+        peak = Math.max(peak, rss);
+        if (at20 === null && s.done >= EVENTS * 0.2) at20 = rss;
+        if (s.phase === 'switching' && buildEnd === 0) buildEnd = Date.now();
+        if (Date.now() - lastLog > 5000) {
+          lastLog = Date.now();
+          log(`  ${s.phase} ${s.done.toLocaleString('en-US')}/${s.total.toLocaleString('en-US')} ${s.rate.toLocaleString('en-US')} ev/s, RSS ${Math.round(rss)} MB`);
+        }
+      },
+    });
+    const status = await job.done;
+    clearInterval(sampler);
+    const secs = (Date.now() - b0) / 1000;
+    if (status.phase !== 'switched') throw new Error(`rebuild ended ${status.phase}: ${status.error}`);
+    const buildSecs = ((buildEnd || Date.now()) - b0) / 1000;
+    const rssEnd = rssMb();
+    await store.close();
+    log(`time in applyBatch per projection (ms): ${JSON.stringify(status.applyMs)}`);
+    log(`rebuild: ${secs.toFixed(1)} s (build ${buildSecs.toFixed(1)} s, switch ${(secs - buildSecs).toFixed(1)} s), peak RSS ${Math.round(peak)} MB`);
+
+    // The machinery alone: the same rebuild with a projection that does nothing.
+    const noopUrl = `sqlite:${join(dir, 'noop.sqlite')}`;
+    const noopStore = await openReadStore(noopUrl);
+    const n0 = Date.now();
+    const noop = await (await RebuildJob.start({ events, live: { store: noopStore, url: noopUrl } }, [{ name: 'noop', version: 1, applyBatch: async () => undefined }], { batchSize: 1000 })).done;
+    const noopSecs = (Date.now() - n0) / 1000;
+    await noopStore.close();
+    if (noop.phase !== 'switched') throw new Error(`no-op rebuild ended ${noop.phase}: ${noop.error}`);
+    log(`no-op rebuild: ${noopSecs.toFixed(1)} s`);
+
+    const base = { name: 'raw readAll (Cairn events, filtered)', value: readRate };
+    figures.push(ratio('rebuild machinery alone (a no-op projection)', EVENTS / noopSecs, 'events/s', base, { atLeast: 0.9 }));
+    figures.push(ratio(`rebuild all projections (${projections.length}), start → switched`, EVENTS / secs, 'events/s', base, { atLeast: 0.9 }));
+    figures.push(ratio('rebuild all projections, build phase only', EVENTS / buildSecs, 'events/s', base, { atLeast: 0.9 }));
+    figures.push(figure(`peak RSS during the rebuild of ${EVENTS.toLocaleString('en-US')} events`, peak, 'MB', { atMost: 300 }));
+    figures.push(figure('RSS before the rebuild (after generating the log)', rssBefore, 'MB'));
+    figures.push(figure('RSS growth from 20% of the build to switched', rssEnd - (at20 ?? rssBefore), 'MB'));
+    return figures;
+  } finally {
+    await events.close();
+    await node.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
