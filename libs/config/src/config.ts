@@ -121,6 +121,18 @@ export class CairnConfig {
   @IsIn(['daily', 'off'])
   rfmSchedule = 'daily';
 
+  /** CAIRN_SEGMENT_INTERVAL_MS: every segment is re-evaluated over all profiles this often (rolling windows flip as time passes). */
+  @IsInt()
+  @Min(1000)
+  @Max(86_400_000)
+  segmentIntervalMs = 60_000;
+
+  /** CAIRN_SEGMENT_POLL_MS: how often changed profiles, new definitions and membership events are processed. */
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  segmentPollMs = 500;
+
   /** The read-model URL actually used. */
   get readModelUrl(): string {
     return this.readModel ?? `sqlite:${resolve(this.dataDir, 'read-models.sqlite')}`;
@@ -150,8 +162,10 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   lifecycleLapsedDays: 'CAIRN_LIFECYCLE_LAPSED_DAYS',
   rfmWindowDays: 'CAIRN_RFM_WINDOW_DAYS',
   rfmSchedule: 'CAIRN_RFM_SCHEDULE',
+  segmentIntervalMs: 'CAIRN_SEGMENT_INTERVAL_MS',
+  segmentPollMs: 'CAIRN_SEGMENT_POLL_MS',
 };
-const NUMERIC = new Set(['rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
+const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.

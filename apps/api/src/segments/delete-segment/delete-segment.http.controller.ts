@@ -1,0 +1,20 @@
+import { Controller, Delete, Inject, Param } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequireScope } from '../../auth/auth.guard';
+import { parseSegmentId } from '../segments.params';
+import { DeleteSegmentCommand, type DeleteSegmentResult } from './delete-segment.command';
+
+@ApiTags('segments')
+@ApiBearerAuth()
+@Controller('v1/segments')
+export class DeleteSegmentHttpController {
+  constructor(@Inject(CommandBus) private readonly commands: CommandBus) {}
+
+  @Delete(':id')
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Delete a segment (recorded as an event); every member exits' })
+  remove(@Param('id') id: string): Promise<DeleteSegmentResult> {
+    return this.commands.execute(new DeleteSegmentCommand(parseSegmentId(id), new Date()));
+  }
+}
