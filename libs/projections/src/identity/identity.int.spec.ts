@@ -2,6 +2,8 @@
  * Identity through the profile projection on a real SQLite read store: retroactive linking, merge →
  * unmerge restoring every identity/profile table to its earlier bytes, and the shared-device guard.
  */
+import { randomUUID } from 'crypto';
+import { sql } from 'kysely';
 import { IDENTITY_MERGED, IDENTITY_UNMERGED, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
 import { getProfile, openReadStore, type ReadStore } from '@cairn/read-models';
 import { dump, record } from './identity.test-support';
@@ -22,16 +24,23 @@ const purchase = (customerId: string, orderId: string, at: string, total = 1000)
   totalMinor: total,
 });
 
-describe('identity in the profile projection', () => {
+const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const dialects: [string, () => Promise<ReadStore>][] = [
+  ['SQLite', () => openReadStore(':memory:')],
+  ['PostgreSQL', () => openReadStore(PG_URL, { schema: `t_identity_${randomUUID().replace(/-/g, '').slice(0, 12)}` })],
+];
+
+describe.each(dialects)('identity in the profile projection (%s)', (_name, open) => {
   let store: ReadStore;
   const log = memoryIdentityLog();
   const projection = profileProjection({ currency: 'USD', sharedDeviceLimit: 3 }, { identityLog: log });
   const apply = (events: RecordedCairnEvent[]) => store.transaction((trx) => projection.applyBatch(trx, events));
 
   beforeEach(async () => {
-    store = await openReadStore(':memory:');
+    store = await open();
   });
   afterEach(async () => {
+    if (store.kind === 'postgres') await sql`drop schema if exists ${sql.id(await currentSchema(store))} cascade`.execute(store.db);
     await store.close();
   });
 
@@ -109,3 +118,8 @@ describe('profiles folded before identity existed', () => {
     }
   });
 });
+
+async function currentSchema(store: ReadStore): Promise<string> {
+  const r = await sql<{ s: string }>`select current_schema() as s`.execute(store.db);
+  return r.rows[0]!.s;
+}

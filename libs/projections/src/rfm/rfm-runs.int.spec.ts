@@ -1,3 +1,5 @@
+import { randomUUID } from 'crypto';
+import { sql } from 'kysely';
 import { evolveProfile, type FoldableEvent, type Profile } from '@cairn/domain';
 import { openReadStore, saveProfiles, type ReadStore } from '@cairn/read-models';
 import { latestRfmRun, rfmDistribution, rfmHistory, rfmSegmentMembers, runRfm, scheduledRunDue } from './rfm-runs';
@@ -12,17 +14,32 @@ function profile(id: string, orders: { at: string; total: number }[]): Profile {
     .reduce<Profile | undefined>((p, e) => evolveProfile(p, id, e, { currency: 'USD' }), undefined)!;
 }
 
-describe('RFM runs on a real SQLite read store', () => {
+
+const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const dialects: [string, () => Promise<ReadStore>][] = [
+  ['SQLite', () => openReadStore(':memory:')],
+  ['PostgreSQL', () => openReadStore(PG_URL, { schema: `t_seg_${randomUUID().replace(/-/g, '').slice(0, 12)}` })],
+];
+
+async function dropAndClose(store: ReadStore): Promise<void> {
+  if (store.kind === 'postgres') {
+    const r = await sql<{ s: string }>`select current_schema() as s`.execute(store.db);
+    await sql`drop schema if exists ${sql.id(r.rows[0]!.s)} cascade`.execute(store.db);
+  }
+  await store.close();
+}
+
+describe.each(dialects)('RFM runs on a real read store (%s)', (_name, open) => {
   let store: ReadStore;
   beforeEach(async () => {
-    store = await openReadStore(':memory:');
+    store = await open();
     const profiles = Array.from({ length: 25 }, (_, i) =>
       profile(`c${String(i).padStart(2, '0')}`, Array.from({ length: 1 + (i % 5) }, (_, k) => ({ at: new Date(Date.UTC(2026, i % 12, 1 + k)).toISOString(), total: 100 * (i + 1) }))),
     );
     profiles.push(profile('outside', [{ at: '2020-01-01T00:00:00Z', total: 100 }]));
     await store.transaction((trx) => saveProfiles(trx, profiles));
   });
-  afterEach(() => store.close());
+  afterEach(() => dropAndClose(store));
 
   it('computes a run, serves the grid, segment members page by page and the history', async () => {
     await expect(rfmDistribution(store.db)).rejects.toMatchObject({ code: 'CAIRN.NOT_FOUND' });

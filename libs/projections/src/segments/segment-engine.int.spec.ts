@@ -1,3 +1,5 @@
+import { randomUUID } from 'crypto';
+import { sql } from 'kysely';
 import type { Condition, EventInput } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
 import { profileProjection } from '../profile.projection';
@@ -9,7 +11,22 @@ const purchase = (customerId: string, orderId: string, occurredAt: string): Even
   type: 'purchase', customerId, occurredAt, channel: 'web', orderId, currency: 'USD', items: [{ productId: 'p', quantity: 1, unitPriceMinor: 100 }], totalMinor: 100,
 });
 
-describe('segment membership on a real SQLite read store', () => {
+
+const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const dialects: [string, () => Promise<ReadStore>][] = [
+  ['SQLite', () => openReadStore(':memory:')],
+  ['PostgreSQL', () => openReadStore(PG_URL, { schema: `t_seg_${randomUUID().replace(/-/g, '').slice(0, 12)}` })],
+];
+
+async function dropAndClose(store: ReadStore): Promise<void> {
+  if (store.kind === 'postgres') {
+    const r = await sql<{ s: string }>`select current_schema() as s`.execute(store.db);
+    await sql`drop schema if exists ${sql.id(r.rows[0]!.s)} cascade`.execute(store.db);
+  }
+  await store.close();
+}
+
+describe.each(dialects)('segment membership on a real read store (%s)', (_name, open) => {
   let store: ReadStore;
   const projection = profileProjection({ currency: 'USD' });
   const apply = (events: EventInput[]) => store.transaction((trx) => projection.applyBatch(trx, events.map((e) => record(e))));
@@ -17,9 +34,9 @@ describe('segment membership on a real SQLite read store', () => {
   const outbox = async () => (await store.db.selectFrom('segment_outbox').selectAll().orderBy('seq').execute()).map((r) => [r.type, JSON.parse(r.data).customerId]);
 
   beforeEach(async () => {
-    store = await openReadStore(':memory:');
+    store = await open();
   });
-  afterEach(() => store.close());
+  afterEach(() => dropAndClose(store));
 
   it('evaluates a new segment over existing profiles, then on each event, then as time passes', async () => {
     await apply([purchase('a', 'a1', '2026-01-01T00:00:00Z'), purchase('b', 'b1', '2026-03-01T00:00:00Z')]);
