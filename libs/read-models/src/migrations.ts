@@ -285,6 +285,12 @@ export const MIGRATIONS: readonly Migration[] = [
         .addPrimaryKeyConstraint('projection_tables_pk', ['projection', 'table_name']),
     ],
   },
+  {
+    version: 401,
+    name: 'rebuild_owner',
+    // host:pid of the process running a rebuild: a dead owner on this host means resumable at once.
+    up: (db) => [db.schema.alterTable('rebuilds').addColumn('owner', 'text')],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations.
 ];

@@ -87,6 +87,8 @@ export interface RebuildsTable {
   position: string | null;
   /** Decimal string: the log head when last measured. */
   head: string | null;
+  /** `host:pid` of the process running it (migration 401). */
+  owner: string | null;
 }
 
 /** Operations: which version built the rows a projection serves now (set by a rebuild's switch). */

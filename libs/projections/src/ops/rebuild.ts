@@ -22,6 +22,7 @@
  */
 import { createHash } from 'crypto';
 import { existsSync, rmSync } from 'fs';
+import { hostname } from 'os';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { CairnError, ERROR_CODES, type RecordedCairnEvent } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
@@ -380,15 +381,37 @@ async function acquire(store: ReadStore, id: string, names: readonly string[], s
     for (const r of running) {
       const overlap = r.projections.split(',').filter((n) => names.includes(n));
       if (overlap.length === 0) continue;
-      if (r.updated_at >= staleBefore) throw conflict(overlap, `(job ${r.job_id}, heartbeat ${r.updated_at})`);
+      if (r.updated_at >= staleBefore && ownerAlive(r.owner)) throw conflict(overlap, `(job ${r.job_id}, heartbeat ${r.updated_at})`);
       if (r.job_id !== id) await trx.updateTable('rebuilds').set({ status: 'interrupted', finished_at: now }).where('job_id', '=', r.job_id).execute();
     }
     await trx
       .insertInto('rebuilds')
-      .values({ job_id: id, projections: names.join(','), status: 'building', shadow, keep_old: opts.keepOld ? 1 : 0, started_at: now, updated_at: now, finished_at: null, error: null, events_done: 0, position: null, head: null })
-      .onConflict((oc) => oc.column('job_id').doUpdateSet({ status: 'building', shadow, keep_old: opts.keepOld ? 1 : 0, updated_at: now, finished_at: null, error: null }))
+      .values({ job_id: id, projections: names.join(','), status: 'building', shadow, keep_old: opts.keepOld ? 1 : 0, started_at: now, updated_at: now, finished_at: null, error: null, events_done: 0, position: null, head: null, owner: OWNER })
+      .onConflict((oc) => oc.column('job_id').doUpdateSet({ status: 'building', shadow, keep_old: opts.keepOld ? 1 : 0, updated_at: now, finished_at: null, error: null, owner: OWNER }))
       .execute();
   });
+}
+
+const OWNER = `${hostname()}:${process.pid}`;
+
+/**
+ * Whether the process that registered a running job may still be running it. On this host a dead
+ * pid (or this very process, which would have the job in `active`) means no; on another host only
+ * the heartbeat can tell.
+ */
+function ownerAlive(owner: string | null): boolean {
+  if (owner === null) return true;
+  const i = owner.lastIndexOf(':');
+  const host = owner.slice(0, i);
+  const pid = Number(owner.slice(i + 1));
+  if (host !== hostname() || !Number.isSafeInteger(pid)) return true;
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function shadowLocation(live: LiveStore, id: string): string {
