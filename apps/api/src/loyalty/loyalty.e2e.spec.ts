@@ -71,6 +71,8 @@ describe('loyalty over HTTP', () => {
     const put = await call('PUT', '/v1/loyalty/program', { program: PROGRAM, effectiveFrom: ago(400) });
     expect(put.status).toBe(200);
     expect(await put.json()).toMatchObject({ version: 1 });
+    const listed = await (await call('GET', '/v1/loyalty/program')).json();
+    expect(listed.versions).toEqual([expect.objectContaining({ version: 1, program: expect.objectContaining({ currency: 'EUR', pendingDays: 30 }) })]);
 
     const c = `c-${randomUUID()}`;
     const p1 = purchase(c, 60, 120_000);
