@@ -6,7 +6,8 @@ import { startEmbeddedNode, type EmbeddedNode } from '@cairn/esdb-embedded';
 import { CairnEventStore } from '@cairn/event-store';
 import { profileProjection } from '../profile.projection';
 import type { Projection } from '../projection';
-import { runReplay } from './replay';
+import { sql } from 'kysely';
+import { runReplay, type ReplayAware } from './replay';
 import { countingProjection, purchaseEvent, viewEvent } from './test-support';
 
 type Rules = { currency: string };
@@ -74,6 +75,25 @@ describe('replays', () => {
     const two = await runReplay(events, projectionsFor, { currency: 'USD' }, req);
     expect([...one.files.keys()]).toEqual([...two.files.keys()]);
     for (const [k, v] of one.files) expect(two.files.get(k)).toBe(v);
+  });
+
+  it("adds an area's own summary and what-if diff when its projection exposes the hooks", async () => {
+    type Hooked = Projection & ReplayAware;
+    const withHooks = (rules: Rules): Projection[] => {
+      const counts: Hooked = {
+        ...countingProjection(),
+        replaySummary: async (db, ctx) => ({
+          customers: Number((await sql<{ n: number }>`select count(*) as n from ops_test_counts`.execute(db)).rows[0].n),
+          asOf: ctx.asOf,
+          currency: (ctx.rules as Rules).currency,
+        }),
+        replayDiff: async (_b, _w, ctx) => ({ from: (ctx.rules as Rules).currency, to: (ctx.whatIfRules as Rules).currency }),
+      };
+      return [profileProjection(rules), counts];
+    };
+    const r = await runReplay(events, withHooks, { currency: 'USD' }, { projections: ['test-counts'], asOf: '2026-06-30T23:59:59Z', rules: { currency: 'EUR' } });
+    expect(r.summary.areas).toEqual({ 'test-counts': { customers: 2, asOf: '2026-06-30T23:59:59.000Z', currency: 'USD' } });
+    expect(r.summary.whatIf!.areas).toEqual({ 'test-counts': { from: 'USD', to: 'EUR' } });
   });
 
   it('refuses unknown projections and malformed instants with the field', async () => {

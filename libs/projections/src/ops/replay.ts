@@ -20,12 +20,27 @@ import { Progress, headPosition, readHistory } from './history';
 import { errorMessage } from './parked';
 import { WrittenTables, diffRows, dumpTable, stableJson, tableShape, toCsv, type TableDiff } from './tables';
 
-/** Optional hooks a projection may expose for replays (duck-typed: `Projection` itself is unchanged). */
+/** What a replay hook is told: the instants and the rules each scratch store was built under. */
+export interface ReplayHookContext {
+  /** ISO UTC, or null when not limited. */
+  readonly asOf: string | null;
+  readonly knownAt: string | null;
+  /** The live rules (baseline). */
+  readonly rules: unknown;
+  /** With what-if: the merged rules; else null. */
+  readonly whatIfRules: unknown;
+}
+
+/**
+ * Optional hooks a projection may expose for replays (duck-typed: `Projection` itself is unchanged).
+ * Areas whose read model is rule-free (facts) and apply their rules on read use the rules passed
+ * here to compute their summary under each.
+ */
 export interface ReplayAware {
-  /** An area summary of one replayed read model (e.g. customers per tier, points liability). */
-  replaySummary?(db: Kysely<ReadModelSchema>): Promise<unknown>;
-  /** What changed from baseline to what-if, in the area's terms (promoted/demoted per tier…). */
-  replayDiff?(baseline: Kysely<ReadModelSchema>, whatIf: Kysely<ReadModelSchema>): Promise<unknown>;
+  /** An area summary of the baseline read model (e.g. customers per tier, points liability). */
+  replaySummary?(db: Kysely<ReadModelSchema>, context: ReplayHookContext): Promise<unknown>;
+  /** What changed from baseline to what-if in the area's terms (promoted/demoted per tier with lists, liability change, segment entries/exits). */
+  replayDiff?(baseline: Kysely<ReadModelSchema>, whatIf: Kysely<ReadModelSchema>, context: ReplayHookContext): Promise<unknown>;
 }
 
 export interface ReplayRequest {
@@ -188,9 +203,15 @@ export async function runReplay<R>(
     }
     const areas: Record<string, unknown> = {};
     const whatIfAreas: Record<string, unknown> = {};
-    for (const p of baseline.projections as (Projection & ReplayAware)[]) {
-      if (p.replaySummary) areas[p.name] = await p.replaySummary(baseline.store.db);
-      if (whatIf && p.replayDiff) whatIfAreas[p.name] = await p.replayDiff(baseline.store.db, whatIf.store.db);
+    const context: ReplayHookContext = {
+      asOf: asOf === null ? null : new Date(asOf).toISOString(),
+      knownAt: knownAt === null ? null : new Date(knownAt).toISOString(),
+      rules: liveRules,
+      whatIfRules,
+    };
+    for (const p of (whatIf?.projections ?? baseline.projections) as (Projection & ReplayAware)[]) {
+      if (p.replaySummary) areas[p.name] = await p.replaySummary(baseline.store.db, context);
+      if (whatIf && p.replayDiff) whatIfAreas[p.name] = await p.replayDiff(baseline.store.db, whatIf.store.db, context);
     }
     const summary: ReplaySummary = {
       projections: baseline.projections.map((p) => ({ name: p.name, version: p.version })),
