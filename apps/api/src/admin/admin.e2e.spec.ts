@@ -56,6 +56,22 @@ describe('admin operations over HTTP', () => {
     expect((await post('/v1/admin/parked/retry', {})).body.results.every((r: { retried: number }) => r.retried === 0)).toBe(true);
   });
 
+  it('shows a rebuild running in another process as state rebuilding', async () => {
+    const db = cairn.process.runtime.readStore.db;
+    const now = new Date().toISOString();
+    await db
+      .insertInto('rebuilds')
+      .values({ job_id: 'elsewhere', projections: 'profiles', status: 'building', shadow: 'x', keep_old: 0, started_at: now, updated_at: now, finished_at: null, error: null, events_done: 42, position: null, head: null, owner: 'another-host:1' })
+      .execute();
+    try {
+      const profiles = (await get('/v1/admin/projections')).body.projections.find((p: { name: string }) => p.name === 'profiles');
+      expect(profiles).toMatchObject({ state: 'rebuilding', rebuild: { id: 'elsewhere', phase: 'building', done: 42 } });
+      expect((await post('/v1/admin/rebuilds', { projections: ['profiles'] })).status).toBe(409);
+    } finally {
+      await db.deleteFrom('rebuilds').where('job_id', '=', 'elsewhere').execute();
+    }
+  });
+
   it('needs the admin scope', async () => {
     const { body } = await post('/v1/admin/keys', { name: 'reader', scopes: ['read'] });
     expect((await get('/v1/admin/projections', body.key)).status).toBe(403);

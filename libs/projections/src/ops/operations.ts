@@ -83,7 +83,10 @@ export class CairnOperations<R = unknown> {
 
   async health(): Promise<ProjectionHealth[]> {
     const db = this.deps.live.store.db;
-    const [checkpoints, parked, built] = await Promise.all([listCheckpoints(db), countParked(db), builtVersions(db)]);
+    const [checkpoints, parked, built, recorded] = await Promise.all([listCheckpoints(db), countParked(db), builtVersions(db), listRebuilds(db, 100)]);
+    // Rebuilds run by another process show through their row while its heartbeat is fresh.
+    const freshAfter = new Date(Date.now() - 15_000).toISOString();
+    const elsewhere = recorded.filter((r) => (r.status === 'building' || r.status === 'switching') && r.updated_at >= freshAfter);
     const now = Date.now();
     return Promise.all(
       this.projections().map(async (p): Promise<ProjectionHealth> => {
@@ -91,7 +94,10 @@ export class CairnOperations<R = unknown> {
         const stored = checkpoints.find((c) => c.projection === p.name);
         const checkpoint = local ? local.checkpoint : (stored?.position ?? null);
         const lag = await this.deps.events.countCairnEventsAfter(checkpoint, LAG_CAP);
-        const job = this.runningRebuild(p.name)?.status();
+        const row = elsewhere.find((r) => r.projections.split(',').includes(p.name));
+        const job =
+          this.runningRebuild(p.name)?.status() ??
+          (row ? { id: row.job_id, phase: row.status as RebuildStatus['phase'], done: Number(row.events_done), total: 0, rate: 0, etaSeconds: null } : undefined);
         return {
           name: p.name,
           version: p.version,
