@@ -201,8 +201,9 @@ export class RebuildJob {
       if (this.resumed) this.log('info', 'resuming rebuild from the shadow checkpoints', { done: eventsDone });
       const written = new Map(this.projections.map((p) => [p.name, new WrittenTables()]));
       const head = (await headPosition(this.ctx.events)) ?? 0n;
-      this.progress = new Progress(0n, head, eventsDone);
       this.position = minCheckpoint(checkpoints);
+      // The estimate of the total extrapolates from what is left after the resume point.
+      this.progress = new Progress(this.position ?? 0n, head, eventsDone);
 
       // Build until a pass over the log finds little left: the shadow is close to live.
       const batchSize = this.opts.batchSize ?? 1000;
@@ -230,7 +231,10 @@ export class RebuildJob {
       this.log('info', 'rebuild switched', { done: this.status().done, keptTables: this.keptTables });
       await shadow.close();
       shadow = null;
-      await dropShadow(this.ctx.live, this.shadowName);
+      // Switched is switched: a shadow that cannot be dropped is only logged.
+      await dropShadow(this.ctx.live, this.shadowName).catch((err) =>
+        this.log('warn', 'could not drop the shadow; drop it by hand', { shadow: this.shadowName, error: errorMessage(err) }),
+      );
     } catch (err) {
       this.phase = err instanceof Interrupted ? 'interrupted' : 'failed';
       this.finishedAt = new Date().toISOString();
