@@ -262,7 +262,7 @@ function deriveProfile(core: Core): Profile {
     ratings: [...s.ratings] as unknown as ProfileState['ratings'],
     categoryViews: sortedRecord(s.categoryViews),
     referees: [...s.referees],
-    activity: pruneActivity(s.activity, core.lastSeenAt),
+    activity: pruneActivity([...s.activity].sort(compareActivity), core.lastSeenAt),
   };
   return {
     customerId: core.customerId,
@@ -302,7 +302,7 @@ function coreOf(p: Profile): Core {
     referralsMade: p.referralsMade,
     channels: p.channels,
     // Profiles stored before the extension lack some state: default it.
-    state: { ...emptyCore('', '', '').state, ...p.state },
+    state: { ...emptyCore('', '', '').state, ...p.state, activity: [...(p.state.activity ?? [])] },
   };
 }
 
@@ -311,8 +311,20 @@ function coreOf(p: Profile): Core {
  * a customer id, or a visitor's source key); events of other subjects must not be passed in.
  */
 export function evolveProfile(current: Profile | undefined, customerId: string, event: FoldableEvent, rules: ProfileRules): Profile {
+  return evolveProfileMany(current, customerId, [event], rules);
+}
+
+/** `events.reduce(evolveProfile)`, but the derived fields are computed once, at the end (batches). */
+export function evolveProfileMany(current: Profile | undefined, customerId: string, events: readonly FoldableEvent[], rules: ProfileRules): Profile {
+  let c: Core | undefined = current === undefined ? undefined : coreOf(current);
+  for (const e of events) c = foldCore(c ?? emptyCore(customerId, toUtcIso(e.data.occurredAt), rules.currency), e, rules);
+  if (c === undefined) throw new Error('evolveProfileMany needs a profile or at least one event');
+  return deriveProfile(c);
+}
+
+/** One event into the folded core. The core is private to the evolve call: its activity list is appended in place. */
+function foldCore(base: Core, event: FoldableEvent, rules: ProfileRules): Core {
   const at = toUtcIso(event.data.occurredAt);
-  const base = current === undefined ? emptyCore(customerId, at, rules.currency) : coreOf(current);
   const channel = event.data.channel;
   let c: Core = {
     ...base,
@@ -320,12 +332,9 @@ export function evolveProfile(current: Profile | undefined, customerId: string, 
     lastSeenAt: at > base.lastSeenAt ? at : base.lastSeenAt,
     channels: base.channels.includes(channel) ? base.channels : [...base.channels, channel].sort(),
   };
-  let s = c.state;
+  const s = c.state;
   const entry = activityEntry(event, at, rules.currency);
-  if (entry !== null) {
-    s = { ...s, activity: insertActivity(s.activity ?? [], entry) };
-    c = { ...c, state: s };
-  }
+  if (entry !== null) (s.activity as ActivityEntry[]).push(entry);
   switch (event.type) {
     case 'cairn.view.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.view.v1' }>['data'];
@@ -378,7 +387,7 @@ export function evolveProfile(current: Profile | undefined, customerId: string, 
       throw new Error(`unknown event type ${String(unreachable)}`);
     }
   }
-  return deriveProfile(c);
+  return c;
 }
 
 /**
@@ -387,6 +396,8 @@ export function evolveProfile(current: Profile | undefined, customerId: string, 
  */
 export function combineProfiles(profiles: readonly Profile[], customerId: string): Profile {
   if (profiles.length === 0) throw new Error('combineProfiles needs at least one profile');
+  // Every profile leaves deriveProfile, which is idempotent: one profile under its own key is already the answer.
+  if (profiles.length === 1 && profiles[0]!.customerId === customerId) return profiles[0]!;
   const cores = profiles.map(coreOf);
   let acc: Core = { ...cores[0]!, customerId };
   for (const c of cores.slice(1)) {
@@ -459,17 +470,6 @@ function compareActivity(a: ActivityEntry, b: ActivityEntry): number {
     if (x > y) return 1;
   }
   return 0;
-}
-
-function insertActivity(list: readonly ActivityEntry[], e: ActivityEntry): ActivityEntry[] {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (compareActivity(list[mid]!, e) <= 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return [...list.slice(0, lo), e, ...list.slice(lo)];
 }
 
 function pruneActivity(list: readonly ActivityEntry[] | undefined, lastSeenAt: string): ActivityEntry[] {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { combineProfiles, emptyProfile, evolveProfile, lifecycleStage, type FoldableEvent, type Profile } from '../profile';
+import { combineProfiles, emptyProfile, evolveProfile, evolveProfileMany, lifecycleStage, type FoldableEvent, type Profile } from '../profile';
 import { resolveIdentities } from './identity';
 
 describe('resolveIdentities', () => {
@@ -85,6 +85,8 @@ describe('profile extension', () => {
         const whole = fold(events, 'p');
         const parts = combineProfiles([fold(events.slice(k), 'x'), fold(events.slice(0, k), 'y')], 'p');
         expect(JSON.stringify(parts)).toBe(JSON.stringify(whole));
+        // Folding a batch at once (derived fields computed once) gives the same bytes.
+        expect(JSON.stringify(evolveProfileMany(fold(events.slice(0, k), 'p'), 'p', events.slice(k), { currency: 'USD' }))).toBe(JSON.stringify(whole));
       }),
     );
   });

@@ -15,7 +15,7 @@ import {
   IDENTITY_UNMERGED,
   combineProfiles,
   customerSource,
-  evolveProfile,
+  evolveProfileMany,
   parseSource,
   resolveIdentities,
   streamFor,
@@ -132,9 +132,8 @@ export async function syncIdentity(
   }
   for (const [source, list] of bySource) {
     const key = source.startsWith('customer-') ? parseSource(source).id : source;
-    let p = docs.get(source)?.profile;
-    for (const e of list) p = evolveProfile(p, key, e, rules);
-    docs.set(source, { person: docs.get(source)?.person ?? null, profile: p! });
+    const p = evolveProfileMany(docs.get(source)?.profile, key, list, rules);
+    docs.set(source, { person: docs.get(source)?.person ?? null, profile: p });
     changedDocs.add(source);
   }
 
