@@ -1,6 +1,7 @@
 import { randomUUID } from 'crypto';
 import { sql } from 'kysely';
-import type { Condition, EventInput } from '@cairn/domain';
+import { IDENTITY_MERGED, IDENTITY_UNMERGED, type Condition, type EventInput } from '@cairn/domain';
+import { memoryIdentityLog } from '../identity/identity-log';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
 import { profileProjection } from '../profile.projection';
 import { defineSegmentRow, record } from '../identity/identity.test-support';
@@ -58,5 +59,26 @@ describe.each(dialects)('segment membership on a real read store (%s)', (_name, 
       ['cairn.segment.entered.v1', 'b'],
     ]);
     expect((await store.db.selectFrom('segments').select('needs_sweep').executeTakeFirstOrThrow()).needs_sweep).toBe(0);
+  });
+
+  it('follows merges and unmerges: the absorbed id exits, the survivor is re-evaluated, unmerge restores the member set', async () => {
+    const log = memoryIdentityLog();
+    const withLog = profileProjection({ currency: 'USD' }, { identityLog: log });
+    const applyLog = () => store.transaction((trx) => withLog.applyBatch(trx, []));
+    await defineSegmentRow(store, 'two-orders', { field: 'orders', op: '>=', value: 2 });
+    await defineSegmentRow(store, 'one-order', { field: 'orders', op: '=', value: 1 });
+    await apply([purchase('x', 'x1', '2026-01-01T00:00:00Z'), purchase('y', 'y1', '2026-01-02T00:00:00Z')]);
+    const ctx = { asOf: new Date('2026-02-01T00:00:00Z') };
+    await sweepSegments(store, ctx);
+    while ((await evaluateDirty(store, ctx)) > 0);
+    expect([await members('one-order'), await members('two-orders')]).toEqual([['x', 'y'], []]);
+    log.append({ type: IDENTITY_MERGED, data: { mergeId: 'm', survivorId: 'y', mergedId: 'x', requestedAt: '2026-02-01T00:00:00Z' } });
+    await applyLog();
+    while ((await evaluateDirty(store, ctx)) > 0);
+    expect([await members('one-order'), await members('two-orders')]).toEqual([[], ['y']]);
+    log.append({ type: IDENTITY_UNMERGED, data: { mergeId: 'm', requestedAt: '2026-02-02T00:00:00Z' } });
+    await applyLog();
+    while ((await evaluateDirty(store, ctx)) > 0);
+    expect([await members('one-order'), await members('two-orders')]).toEqual([['x', 'y'], []]);
   });
 });
