@@ -71,16 +71,25 @@ export function parseAsOf(value: unknown, now = new Date()): string {
   return new Date(value).toISOString();
 }
 
+/** A program version PUT through another API process is seen within this long. */
+export const PROGRAM_CACHE_MS = 1000;
+
 @Injectable()
 export class LoyaltyReader {
   private versions: ProgramVersion[] = [];
   private programRevision: bigint | null = null;
   private refreshing: Promise<void> = Promise.resolve();
+  private refreshedAt = -Infinity;
 
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
-  /** Every program version, read forward from the last one seen (another process may have added some). */
-  async programs(): Promise<{ versions: readonly ProgramVersion[]; revision: bigint | null }> {
+  /**
+   * Every program version, read forward from the last one seen. Reused for PROGRAM_CACHE_MS (a
+   * stream read is a third of a ledger query); `fresh` reads now (the PUT path, to version exactly).
+   */
+  async programs(opts: { fresh?: boolean } = {}): Promise<{ versions: readonly ProgramVersion[]; revision: bigint | null }> {
+    if (!opts.fresh && Date.now() - this.refreshedAt < PROGRAM_CACHE_MS) return { versions: this.versions, revision: this.programRevision };
+    const started = Date.now();
     // Serialised; a failed refresh fails this call only (the chain continues from a settled promise).
     this.refreshing = this.refreshing.catch(() => undefined).then(async () => {
       const from = this.programRevision === null ? null : this.programRevision + 1n;
@@ -91,6 +100,7 @@ export class LoyaltyReader {
       });
       this.versions = [...this.versions, ...read.items];
       this.programRevision = read.revision;
+      this.refreshedAt = started;
     });
     await this.refreshing;
     return { versions: this.versions, revision: this.programRevision };

@@ -17,13 +17,14 @@ export class PutProgramHandler implements ICommandHandler<PutProgramCommand, Pro
   /** Versions are 1, 2, 3…: appended with the expected revision, re-read on a concurrent PUT. */
   async execute(c: PutProgramCommand): Promise<ProgramDefined> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const { versions, revision } = await this.reader.programs();
+      const { versions, revision } = await this.reader.programs({ fresh: true });
       const recordedAt = c.now.toISOString();
       const data: ProgramDefinedV1['data'] = { version: versions.length + 1, effectiveFrom: c.effectiveFrom ?? recordedAt, recordedAt, program: c.program };
       try {
         await this.runtime.events.client.appendToStream(LOYALTY_PROGRAM_STREAM, jsonEvent({ id: randomUUID(), type: PROGRAM_DEFINED_TYPE, data: data as never }), {
           expectedRevision: revision ?? NO_STREAM,
         });
+        await this.reader.programs({ fresh: true }); // this process answers with the new version at once
         return { version: data.version, effectiveFrom: data.effectiveFrom, recordedAt };
       } catch (err) {
         if (err instanceof WrongExpectedVersionError) continue;

@@ -50,7 +50,7 @@ export class PutProgramHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Every version of the loyalty program' })
   async get(): Promise<{ versions: readonly ProgramVersion[] }> {
-    const { versions } = await this.reader.programs();
+    const { versions } = await this.reader.programs({ fresh: true });
     if (versions.length === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, 'no loyalty program is defined yet: PUT /v1/loyalty/program');
     return { versions };
   }
