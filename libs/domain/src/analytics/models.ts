@@ -61,10 +61,51 @@ function group<T>(customers: readonly T[], key: (c: T) => string): { c: T; n: nu
 export function fitBgNbd(customers: readonly RfmInput[]): BgNbdFit {
   if (customers.length === 0) throw new RangeError('fitBgNbd needs at least one customer');
   const groups = group(customers, (c) => `${c.x}|${c.tx}|${c.T}`);
+  // Struct-of-arrays for the hot loop; the x-only terms (A1 + A2 below) are computed once per distinct x.
+  const n = groups.length;
+  const xs = new Float64Array(n);
+  const txs = new Float64Array(n);
+  const Ts = new Float64Array(n);
+  const ws = new Float64Array(n);
+  const xIndex = new Int32Array(n);
+  const distinctX: number[] = [];
+  const xPos = new Map<number, number>();
+  groups.forEach((g, i) => {
+    xs[i] = g.c.x;
+    txs[i] = g.c.tx;
+    Ts[i] = g.c.T;
+    ws[i] = g.n;
+    let k = xPos.get(g.c.x);
+    if (k === undefined) {
+      k = distinctX.length;
+      distinctX.push(g.c.x);
+      xPos.set(g.c.x, k);
+    }
+    xIndex[i] = k;
+  });
+  const xTerm = new Float64Array(distinctX.length);
   const negLL = (v: number[]): number => {
-    const p = { r: exp(v[0]), alpha: exp(v[1]), a: exp(v[2]), b: exp(v[3]) };
+    const r = exp(v[0]);
+    const alpha = exp(v[1]);
+    const a = exp(v[2]);
+    const b = exp(v[3]);
+    const base = -lgamma(r) + r * log(alpha) + lgamma(a + b) - lgamma(b);
+    for (let k = 0; k < distinctX.length; k++) {
+      const x = distinctX[k];
+      xTerm[k] = base + lgamma(r + x) + lgamma(b + x) - lgamma(a + b + x);
+    }
+    const logA = log(a);
     let s = 0;
-    for (const g of groups) s += g.n * bgnbdLogLikelihood(p, g.c);
+    for (let i = 0; i < n; i++) {
+      const x = xs[i];
+      const a3 = -(r + x) * log(alpha + Ts[i]);
+      let term = a3;
+      if (x > 0) {
+        const a4 = logA - log(b + x - 1) - (r + x) * log(alpha + txs[i]);
+        term = a3 > a4 ? a3 + log(1 + exp(a4 - a3)) : a4 + log(1 + exp(a3 - a4));
+      }
+      s += ws[i] * (xTerm[xIndex[i]] + term);
+    }
     return -s;
   };
   const meanT = customers.reduce((s, c) => s + c.T, 0) / customers.length;

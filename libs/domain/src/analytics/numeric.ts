@@ -113,15 +113,18 @@ export function nelderMead(f: (x: number[]) => number, start: readonly number[],
   return { x: simplex[0].x, fx: simplex[0].fx, iterations: it };
 }
 
-/** Runs Nelder–Mead from each start and keeps the best (restarting once from each optimum). */
+/**
+ * Runs Nelder–Mead from each start to a coarse tolerance, then polishes the best of them to the
+ * full tolerance (restarting the simplex once more from that optimum guards against a collapsed simplex).
+ */
 export function minimizeMultiStart(f: (x: number[]) => number, starts: readonly (readonly number[])[]): MinimizeResult {
   let best: MinimizeResult | undefined;
   for (const s of starts) {
-    const first = nelderMead(f, s);
-    const polished = nelderMead(f, first.x, { step: 0.05 });
-    const r = polished.fx <= first.fx ? polished : first;
+    const r = nelderMead(f, s, { tol: 1e-7, xtol: 1e-3 });
     if (best === undefined || r.fx < best.fx) best = r;
   }
   if (best === undefined) throw new RangeError('minimizeMultiStart needs at least one start');
-  return best;
+  const polished = nelderMead(f, best.x, { step: 0.1 });
+  const again = nelderMead(f, polished.x, { step: 0.02 });
+  return again.fx <= polished.fx ? again : polished;
 }
