@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { sql } from 'kysely';
 import { cohortRetention, isoToDay, LocalCalendar, type RecordedCairnEvent } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
 import { analyticsProjection, loadAnalyticsFacts } from './analytics.projection';
@@ -75,5 +76,34 @@ describe('analytics projection (SQLite)', () => {
       }),
       { numRuns: 25 },
     );
+  });
+});
+
+describe('analytics projection (PostgreSQL): same rows and facts as SQLite', () => {
+  const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `analytics_it_${process.pid}_${Date.now().toString(36)}`;
+  afterAll(async () => {
+    const admin = await openReadStore(PG_URL);
+    await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(admin.db);
+    await admin.close();
+  });
+
+  it('projects, reloads and types the rows identically', async () => {
+    const p = analyticsProjection();
+    const lite = await openReadStore(':memory:');
+    const pg = await openReadStore(PG_URL, { schema });
+    try {
+      await lite.transaction((trx) => p.applyBatch(trx, EVENTS));
+      await pg.transaction((trx) => p.applyBatch(trx, [...EVENTS].reverse()));
+      await pg.transaction((trx) => p.applyBatch(trx, EVENTS));
+      const q = (s: ReadStore) => s.db.selectFrom('analytics_facts').selectAll().orderBy('event_id').execute();
+      expect(await q(pg)).toEqual(await q(lite));
+      const until = { untilMs: Date.parse('2026-03-01T00:00:00Z'), activity: true };
+      const sortFacts = (f: Awaited<ReturnType<typeof loadAnalyticsFacts>>) => JSON.stringify([...f.orders].sort((a, b) => a.orderId.localeCompare(b.orderId))) + JSON.stringify(f.returns);
+      expect(sortFacts(await loadAnalyticsFacts(pg.db, until))).toEqual(sortFacts(await loadAnalyticsFacts(lite.db, until)));
+    } finally {
+      await lite.close();
+      await pg.close();
+    }
   });
 });
