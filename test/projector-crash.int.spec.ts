@@ -15,7 +15,7 @@ import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
 import { loadConfig } from '@cairn/config';
 import { composeCairn } from '../apps/cli/src/compose';
 
-const EVENTS = 20_000;
+const EVENTS = 10_000;
 const RUNNER = join(__dirname, 'support', 'run-cairn-from-source.js');
 
 function makeEvents(n: number): EventToAppend[] {
@@ -99,7 +99,7 @@ describe('projector crash safety (SIGKILL during catch-up)', () => {
     const cleanFile = join(dir, 'clean.sqlite');
     const cleanConfig = loadConfig({ CAIRN_LOG_LEVEL: 'silent' }, { eventStore: node.connectionString, readModel: `sqlite:${cleanFile}`, dataDir: join(dir, 'clean') });
     const clean = await composeCairn(cleanConfig, { api: false, projector: true });
-    for (const p of clean.projectors) expect(await p.waitFor(head, 60_000)).toBe(true);
+    for (const p of clean.projectors) expect(await p.waitFor(head, 240_000)).toBe(true);
     const names = clean.projectors.map((p) => p.projection.name);
     await clean.close();
 
@@ -129,7 +129,7 @@ describe('projector crash safety (SIGKILL during catch-up)', () => {
       await Promise.race([started, exited]);
       if (child.exitCode !== null) throw new Error(`projector exited early (${child.exitCode}): ${stderr}`);
       if (last) {
-        const deadline = Date.now() + 60_000;
+        const deadline = Date.now() + 240_000;
         while (!caughtUp() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         child.kill('SIGTERM');
         expect(await exited).toBe(0);
@@ -145,5 +145,5 @@ describe('projector crash safety (SIGKILL during catch-up)', () => {
     expect(caughtUp()).toBe(true);
     expect(kills.length).toBeGreaterThanOrEqual(3);
     expect(dump(crashFile)).toEqual(dump(cleanFile));
-  }, 300_000);
+  }, 600_000);
 });
