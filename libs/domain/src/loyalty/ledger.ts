@@ -331,15 +331,35 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
   actions.sort((a, b) => a.t - b.t || a.prio - b.prio || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   // --- tiers
-  const qualifying = (t: number, p: LoyaltyProgram): number => {
-    let q = 0;
-    const w = p.tiers.window;
-    for (const c of contributions) {
-      if (c.effectiveAt > t || c.date > t) continue;
-      const inside = w.kind === 'rolling' ? c.date > t - w.days * DAY_MS : yearOf(c.date) === yearOf(t);
-      if (inside) q += p.tiers.basis === 'points' ? c.points : c.spend;
+  // Contributions by date with prefix sums: every contribution is dated and effective no later than
+  // the replay's current instant, so the window sum is a suffix sum found by binary search.
+  const byDate: number[] = [];
+  const prefix = { points: [0], spend: [0] };
+  const firstAfter = (x: number): number => {
+    let lo = 0;
+    let hi = byDate.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (byDate[mid] <= x) lo = mid + 1;
+      else hi = mid;
     }
-    return q;
+    return lo;
+  };
+  const contribute = (c: Contrib) => {
+    contributions.push(c);
+    const at = firstAfter(c.date);
+    byDate.splice(at, 0, c.date);
+    for (const basis of ['points', 'spend'] as const) {
+      const pre = prefix[basis];
+      pre.splice(at + 1, 0, pre[at] + c[basis]);
+      for (let i = at + 2; i < pre.length; i++) pre[i] += c[basis];
+    }
+  };
+  const windowStart = (t: number, p: LoyaltyProgram): number =>
+    p.tiers.window.kind === 'rolling' ? t - p.tiers.window.days * DAY_MS : Date.UTC(yearOf(t), 0, 1) - 1;
+  const qualifying = (t: number, p: LoyaltyProgram): number => {
+    const pre = prefix[p.tiers.basis];
+    return pre[byDate.length] - pre[firstAfter(windowStart(t, p))];
   };
   const achieved = (q: number, p: LoyaltyProgram): number => {
     let a = 0;
@@ -398,27 +418,77 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
     if (p.tiers.downgrade !== 'immediate') return null;
     const w = p.tiers.window;
     if (w.kind === 'calendar-year') return Date.UTC(yearOf(now) + 1, 0, 1);
-    let best: number | null = null;
-    for (const c of contributions) {
-      const exit = c.date + w.days * DAY_MS;
-      if (exit > now && c.effectiveAt <= now && (best === null || exit < best)) best = exit;
-    }
-    return best;
+    // The earliest contribution still inside the window leaves it first.
+    const i = firstAfter(now - w.days * DAY_MS);
+    return i < byDate.length ? byDate[i] + w.days * DAY_MS : null;
   };
 
   // --- balances
-  const availableLots = (prefer?: Lot) =>
-    lots
-      .filter((l) => l.state === 'available' && l.remaining > 0)
-      .sort((a, b) => (a === prefer ? -1 : b === prefer ? 1 : 0) || (a.expiresAt ?? Infinity) - (b.expiresAt ?? Infinity) || a.earnedAt - b.earnedAt || (a.id < b.id ? -1 : 1));
+  // Lots that may hold spendable points, and lots that still have something scheduled (becoming
+  // available, expiring): both kept short, so a customer with thousands of facts stays fast.
+  const spendable: Lot[] = [];
+  // Lot timers in a binary min-heap; an entry whose lot has moved on is skipped when it surfaces.
+  type Timer = { at: number; lot: Lot; kind: 'available' | 'expire' };
+  const timers: Timer[] = [];
+  const timerLess = (a: Timer, b: Timer) => a.at < b.at || (a.at === b.at && a.kind === 'available' && b.kind === 'expire');
+  const pushTimer = (x: Timer) => {
+    timers.push(x);
+    for (let i = timers.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (!timerLess(timers[i], timers[parent])) break;
+      [timers[i], timers[parent]] = [timers[parent], timers[i]];
+      i = parent;
+    }
+  };
+  const popTimer = (): Timer | undefined => {
+    const top = timers[0];
+    const last = timers.pop();
+    if (timers.length > 0 && last !== undefined) {
+      timers[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < timers.length && timerLess(timers[l], timers[m])) m = l;
+        if (r < timers.length && timerLess(timers[r], timers[m])) m = r;
+        if (m === i) break;
+        [timers[i], timers[m]] = [timers[m], timers[i]];
+        i = m;
+      }
+    }
+    return top;
+  };
+  const live = (x: Timer) => (x.kind === 'available' ? x.lot.state === 'pending' : x.lot.state !== 'closed');
+  const nextTimer = (): number | null => {
+    while (timers.length > 0 && !live(timers[0])) popTimer();
+    return timers.length > 0 ? timers[0].at : null;
+  };
+  // Spendable lots in consumption order (soonest expiry, then oldest); exhausted ones are dropped
+  // from the front as consumption reaches them.
+  const lotBefore = (a: Lot, b: Lot) => (a.expiresAt ?? Infinity) - (b.expiresAt ?? Infinity) || a.earnedAt - b.earnedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const addSpendable = (lot: Lot) => {
+    let lo = 0;
+    let hi = spendable.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (lotBefore(spendable[mid], lot) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    spendable.splice(lo, 0, lot);
+  };
+  const usable = (l: Lot) => l.state === 'available' && l.remaining > 0;
   const consume = (n: number, prefer?: Lot): number => {
     let left = n;
-    for (const l of availableLots(prefer)) {
-      if (left === 0) break;
+    const take = (l: Lot) => {
       const x = Math.min(left, l.remaining);
       l.remaining -= x;
       left -= x;
-    }
+    };
+    if (prefer !== undefined && usable(prefer)) take(prefer);
+    for (let i = 0; left > 0 && i < spendable.length; i++) if (usable(spendable[i])) take(spendable[i]);
+    let k = 0;
+    while (k < spendable.length && !usable(spendable[k])) k++;
+    if (k > 0) spendable.splice(0, k);
     return n - left;
   };
   const addLot = (id: string, cause: string, t: number, points: number, pv: ProgramVersion, pending: boolean): Lot => {
@@ -434,12 +504,15 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
       ruleVersion: pv.version,
     };
     lots.push(lot);
+    if (pending) pushTimer({ at: lot.availableAt, lot, kind: 'available' });
+    if (lot.expiresAt !== null) pushTimer({ at: lot.expiresAt, lot, kind: 'expire' });
     return lot;
   };
   const makeAvailable = (lot: Lot, t: number, note: string) => {
     const r = lot.remaining;
     lot.state = r > 0 ? 'available' : 'closed';
     if (r === 0) return;
+    addSpendable(lot);
     const repay = Math.min(debt, r);
     lot.remaining -= repay;
     debt -= repay;
@@ -460,10 +533,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
     const consider = (t: number | null) => {
       if (t !== null && (best === null || t < best)) best = t;
     };
-    for (const l of lots) {
-      if (l.state === 'pending') consider(l.availableAt);
-      if (l.state !== 'closed' && l.expiresAt !== null) consider(l.expiresAt);
-    }
+    consider(nextTimer());
     consider(inactivityDeadline());
     const review = nextTierReview();
     consider(review !== null && review > now ? review : null);
@@ -471,12 +541,15 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
   };
   const runScheduled = (t: number) => {
     now = t;
-    for (const l of lots) if (l.state === 'pending' && l.availableAt <= t) makeAvailable(l, l.availableAt, 'return window passed');
-    for (const l of lots) {
-      if (l.state === 'closed' || l.expiresAt === null || l.expiresAt > t) continue;
+    const due: Timer[] = [];
+    while (nextTimer() !== null && timers[0].at <= t) due.push(popTimer()!);
+    for (const x of due) if (x.kind === 'available' && live(x)) makeAvailable(x.lot, x.lot.availableAt, 'return window passed');
+    for (const x of due) {
+      const l = x.lot;
+      if (x.kind !== 'expire' || l.state === 'closed') continue;
       const wasPending = l.state === 'pending';
       if (l.remaining > 0) {
-        move(l.expiresAt, 'expired', wasPending ? -l.remaining : 0, wasPending ? 0 : -l.remaining, l.cause, l.ruleVersion, 'points expired (fixed period after earning)');
+        move(x.at, 'expired', wasPending ? -l.remaining : 0, wasPending ? 0 : -l.remaining, l.cause, l.ruleVersion, 'points expired (fixed period after earning)');
         expired += l.remaining;
       }
       l.remaining = 0;
@@ -513,7 +586,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
       move(t, 'earned', points, 0, o.role === 'referrer' ? o.referralId : o.orderEventId, pv.version,
         o.role === 'referrer' ? `referral bonus: friend ${o.friendId}'s first order passed the return window` : `welcome bonus: referred by ${o.referrerId}`);
       makeAvailable(lot, t, 'referral bonus is available at once');
-      contributions.push({ cause: o.referralId, date: t, effectiveAt: t, points, spend: 0, note: 'referral bonus' });
+      contribute({ cause: o.referralId, date: t, effectiveAt: t, points, spend: 0, note: 'referral bonus' });
       activity(t);
       evaluateTier(t, 'referral bonus');
       return;
@@ -534,7 +607,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         move(t, 'earned', points, 0, f.id, pv.version,
           `order ${f.orderId}: net spend ${netSpendMinor} × ${p.earn.pointsPerUnit}/${p.earn.unitMinor} × tier ${level.name} ×${level.multiplier} (category multipliers applied, ${p.earn.rounding})`);
         if (p.pendingDays === 0) makeAvailable(lot, t, 'no return window');
-        contributions.push({ cause: f.id, date: t, effectiveAt: t, points, spend: netSpendMinor, note: `order ${f.orderId}` });
+        contribute({ cause: f.id, date: t, effectiveAt: t, points, spend: netSpendMinor, note: `order ${f.orderId}` });
         activity(t);
         evaluateTier(t, `order ${f.orderId}`);
         return;
@@ -549,7 +622,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         o.taken = target;
         const spendDelta = Math.min(add, o.netSpend - o.spendTaken);
         o.spendTaken += spendDelta;
-        if (delta > 0 || spendDelta > 0) contributions.push({ cause: f.id, date: ms(o.fact.occurredAt), effectiveAt: t, points: -delta, spend: -spendDelta, note: `refund on order ${f.orderId}` });
+        if (delta > 0 || spendDelta > 0) contribute({ cause: f.id, date: ms(o.fact.occurredAt), effectiveAt: t, points: -delta, spend: -spendDelta, note: `refund on order ${f.orderId}` });
         if (delta > 0) {
           const share = `${o.refunded}/${o.fact.totalMinor} of order ${f.orderId} refunded`;
           takenBack += delta;
@@ -590,7 +663,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         lifetimeEarned += r.points;
         move(t, 'earned', r.points, 0, f.id, pv.version, `review of product ${f.productId}`);
         makeAvailable(lot, t, 'review bonus is available at once');
-        contributions.push({ cause: f.id, date: t, effectiveAt: t, points: r.points, spend: 0, note: `review of ${f.productId}` });
+        contribute({ cause: f.id, date: t, effectiveAt: t, points: r.points, spend: 0, note: `review of ${f.productId}` });
         activity(t);
         evaluateTier(t, 'review bonus');
         return;
@@ -608,9 +681,12 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         if (f.points > 0 && pv) {
           const lot = addLot(f.id, f.id, t, f.points, pv, false);
           lot.state = 'available';
+          addSpendable(lot);
         } else if (f.points > 0) {
           // No program yet: the points are available and never expire.
-          lots.push({ id: f.id, cause: f.id, earnedAt: t, availableAt: t, expiresAt: null, remaining: f.points, state: 'available', ruleVersion: 0 });
+          const lot: Lot = { id: f.id, cause: f.id, earnedAt: t, availableAt: t, expiresAt: null, remaining: f.points, state: 'available', ruleVersion: 0 };
+          lots.push(lot);
+          addSpendable(lot);
         } else {
           const want = -f.points;
           debt += want - consume(want);
