@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { sql } from 'kysely';
 import { computeLedger, validateProgram, type RecordedCairnEvent, type ProgramVersion } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
@@ -95,5 +96,29 @@ describe.each([
     const reversed = [...EVENTS].reverse();
     expect(await ledgers(await project(reversed, 1))).toEqual(reference);
     expect(await ledgers(await project([...EVENTS.slice(4), ...EVENTS, ...EVENTS.slice(0, 4)], 2))).toEqual(reference);
+  });
+});
+
+describe('loyalty projection: arrival order (property, SQLite)', () => {
+  it('any permutation, batching and redelivery of the events gives the same rows', async () => {
+    const dump = async (store: ReadStore) => ({
+      facts: await store.db.selectFrom('loyalty_facts').selectAll().orderBy('customer_id').orderBy('fact_id').execute(),
+      links: await store.db.selectFrom('loyalty_links').selectAll().orderBy('kind').orderBy('key').orderBy('customer_id').orderBy('fact_id').execute(),
+    });
+    const build = async (events: RecordedCairnEvent[], batch: number) => {
+      const store = await openReadStore(':memory:');
+      const p = loyaltyProjection();
+      for (let i = 0; i < events.length; i += batch) await store.transaction((trx) => p.applyBatch(trx, events.slice(i, i + batch)));
+      const rows = await dump(store);
+      await store.close();
+      return rows;
+    };
+    const reference = await build(EVENTS, EVENTS.length);
+    await fc.assert(
+      fc.asyncProperty(fc.shuffledSubarray(EVENTS, { minLength: EVENTS.length }), fc.array(fc.constantFrom(...EVENTS), { maxLength: 4 }), fc.integer({ min: 1, max: 5 }), async (order, again, batch) => {
+        expect(await build([...order, ...again], batch)).toEqual(reference);
+      }),
+      { numRuns: 40 },
+    );
   });
 });
