@@ -414,7 +414,7 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
     const pv = programAt(now);
     if (!pv || tier <= 0) return null;
     const p = pv.program;
-    if (p.tiers.downgrade === 'end-of-period') return keptUntil !== null && keptUntil > now ? keptUntil : keptUntil;
+    if (p.tiers.downgrade === 'end-of-period') return keptUntil;
     if (p.tiers.downgrade !== 'immediate') return null;
     const w = p.tiers.window;
     if (w.kind === 'calendar-year') return Date.UTC(yearOf(now) + 1, 0, 1);
