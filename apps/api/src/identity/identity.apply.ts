@@ -8,5 +8,5 @@ import type { CairnRuntime } from '../runtime';
  */
 export async function applyIdentityNow(runtime: CairnRuntime): Promise<void> {
   const rules = { currency: runtime.config.currency, sharedDeviceLimit: runtime.config.identitySharedDeviceLimit };
-  await runtime.readStore.transaction((trx) => syncIdentity(trx, [], rules, eventStoreIdentityLog(runtime.events)));
+  await runtime.readStore.transaction((trx) => syncIdentity(trx, [], rules, eventStoreIdentityLog(runtime.events, { minIntervalMs: 0 })));
 }

@@ -17,9 +17,20 @@ export interface IdentityLog {
   readAfter(revision: bigint | null): Promise<RecordedIdentityEvent[]>;
 }
 
-export function eventStoreIdentityLog(events: CairnEventStore): IdentityLog {
+/**
+ * The log in EventStoreDB. Reads are throttled to one per `minIntervalMs` (a read in between
+ * answers "nothing new yet", picked up by a later batch): admin merges are rare, and the command
+ * that records one applies it at once itself, so the projection's read is only the backstop (and
+ * what a rebuild replays). This keeps small projector batches from paying a round trip each.
+ */
+export function eventStoreIdentityLog(events: CairnEventStore, opts: { minIntervalMs?: number } = {}): IdentityLog {
+  const minIntervalMs = opts.minIntervalMs ?? 1000;
+  let lastRead = -Infinity;
   return {
     async readAfter(revision) {
+      const now = Date.now();
+      if (now - lastRead < minIntervalMs) return [];
+      lastRead = now;
       const out: RecordedIdentityEvent[] = [];
       try {
         const read = events.client.readStream(IDENTITY_STREAM, { direction: FORWARDS, fromRevision: revision === null ? START : revision + 1n });
