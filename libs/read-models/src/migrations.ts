@@ -238,6 +238,15 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 301,
+    name: 'analytics_facts_seq',
+    // The fact's log position: readers keep the facts in memory and top up with `seq > last seen`.
+    up: (db) => [
+      db.schema.alterTable('analytics_facts').addColumn('seq', 'bigint'),
+      db.schema.createIndex('analytics_facts_seq').ifNotExists().on('analytics_facts').column('seq'),
+    ],
+  },
+  {
     version: 400,
     name: 'operations',
     up: (db, kind) => [

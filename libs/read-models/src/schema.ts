@@ -172,6 +172,8 @@ export interface AnalyticsFactsTable {
   /** Referral code (referral; purchase's referralCode). */
   code: string | null;
   referee_id: string | null;
+  /** Commit position in $all (as a number): readers top up in-memory copies with `seq > last`. */
+  seq: number | null;
 }
 
 /** RFM: one row per recomputation (kept: the history). */

@@ -14,6 +14,7 @@ import {
   fitClvModel,
   uniqueOrders,
   type ClvModel,
+  type Facts,
   type CustomerSummary,
   type CustomerValue,
   type Kpis,
@@ -21,7 +22,7 @@ import {
   type PeriodUnit,
   type RetentionRow,
 } from '@cairn/domain';
-import { loadAnalyticsFacts } from '@cairn/projections';
+import { loadAnalyticsFacts, type LoadedFacts } from '@cairn/projections';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
 const DAY_MS = 86_400_000;
@@ -55,24 +56,55 @@ export class AnalyticsReader {
 
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
-  /** First instant after the local day `day` ends: facts strictly before it are "up to day". */
-  private endOf(calendar: LocalCalendar, day: number): number {
-    return calendar.startOfDay(day + 1) - 1;
+  /**
+   * Every fact, kept in memory and topped up from the read store with the rows projected since
+   * (`seq` > the last seen). Reloaded from scratch when the table shrank (a rebuild). The metric
+   * functions filter by their own as-of dates, so one copy serves every query.
+   */
+  private memory: (LoadedFacts & { count: number }) | undefined;
+  private topUp: Promise<Facts> | undefined;
+
+  allFacts(): Promise<Facts> {
+    const next = (this.topUp ?? Promise.resolve(undefined)).catch(() => undefined).then(() => this.refresh());
+    this.topUp = next;
+    return next;
+  }
+
+  private async refresh(): Promise<Facts> {
+    const db = this.runtime.readStore.db;
+    const { n } = await db.selectFrom('analytics_facts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = Number(n);
+    const m = this.memory;
+    if (m === undefined || count < m.count) {
+      const loaded = await loadAnalyticsFacts(db, { activity: true });
+      this.memory = { ...loaded, count: loaded.rows };
+    } else if (count > m.count) {
+      const more = await loadAnalyticsFacts(db, { activity: true, afterSeq: m.maxSeq });
+      for (const o of more.orders) m.orders.push(o);
+      for (const r of more.returns) m.returns.push(r);
+      for (const a of more.activity) m.activity.push(a);
+      m.maxSeq = more.maxSeq;
+      m.count += more.rows;
+      // Rows without a position (or a top-up that missed some) would leave the counts apart: reload.
+      if (m.count !== count) {
+        const loaded = await loadAnalyticsFacts(db, { activity: true });
+        this.memory = { ...loaded, count: loaded.rows };
+      }
+    }
+    return this.memory!;
   }
 
   async retention(p: RetentionParams): Promise<RetentionRow[]> {
-    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: this.endOf(p.calendar, p.asOfDay), activity: p.returning === 'activity' });
-    return cohortRetention(facts, p);
+    return cohortRetention(await this.allFacts(), p);
   }
 
   async kpis(calendar: LocalCalendar, fromDay: number, toDay: number, period: PeriodUnit): Promise<Kpis> {
-    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: this.endOf(calendar, toDay), activity: true });
-    return computeKpis(facts, { calendar, fromDay, toDay, period, currency: this.runtime.config.currency });
+    return computeKpis(await this.allFacts(), { calendar, fromDay, toDay, period, currency: this.runtime.config.currency });
   }
 
   async clv(p: ClvParams): Promise<ClvReport> {
-    const cp = await this.runtime.readStore.db.selectFrom('checkpoints').select(['position', 'events_processed']).where('projection', '=', 'analytics').executeTakeFirst();
-    const key = [cp?.position ?? '-', cp?.events_processed ?? 0, p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
+    await this.allFacts();
+    const key = [this.memory?.maxSeq, this.memory?.count, p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
     if (this.cache?.key !== key) {
       const report = this.fit(p);
       this.cache = { key, report };
@@ -85,7 +117,7 @@ export class AnalyticsReader {
 
   private async fit(p: ClvParams): Promise<ClvReport> {
     const currency = this.runtime.config.currency;
-    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: this.endOf(p.calendar, p.calibrationEndDay), activity: false });
+    const facts = await this.allFacts();
     const summaries = calibrationSummaries(facts, { ...p, currency });
     if (summaries.length === 0) {
       throw new CairnError(ERROR_CODES.NOT_FOUND, `no purchases up to the calibration end ${dayToIso(p.calibrationEndDay)}`, {

@@ -44,7 +44,7 @@ describe('analytics projection (SQLite)', () => {
       ['r1', 'return'],
       ['v1', 'view'],
     ]);
-    expect(rows.find((r) => r.event_id === 'p1')).toMatchObject({ customer_id: 'a', order_id: 'o-p1', amount_minor: 1000, currency: 'USD', occurred_at: '2026-01-05T09:00:00.000Z', occurred_ms: Date.parse('2026-01-05T09:00:00Z') });
+    expect(rows.find((r) => r.event_id === 'p1')).toMatchObject({ seq: 10, customer_id: 'a', order_id: 'o-p1', amount_minor: 1000, currency: 'USD', occurred_at: '2026-01-05T09:00:00.000Z', occurred_ms: Date.parse('2026-01-05T09:00:00Z') });
 
     const facts = await loadAnalyticsFacts(store.db, { untilMs: Date.parse('2026-03-01T00:00:00Z'), activity: true });
     expect(facts.orders).toHaveLength(3);

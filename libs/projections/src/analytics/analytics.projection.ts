@@ -29,6 +29,7 @@ export function toAnalyticsFact(e: RecordedCairnEvent): AnalyticsFactsTable | un
     rating: null,
     code: null,
     referee_id: null,
+    seq: Number(e.position),
   };
   const type = e.type as string;
   switch (type) {
@@ -76,24 +77,26 @@ export function analyticsProjection(): Projection {
   };
 }
 
+export type LoadedFacts = { orders: Facts['orders'][number][]; returns: Facts['returns'][number][]; activity: Facts['activity'][number][]; maxSeq: number; rows: number };
+
 /**
- * Reads the facts the metrics need, up to an instant: purchases and returns always, other activity
- * when asked. One customer only when `customerId` is given.
+ * Reads the facts the metrics need: up to an instant (untilMs), after a log position (afterSeq,
+ * for topping up an in-memory copy), for one customer, and with or without non-purchase activity.
  */
 export async function loadAnalyticsFacts(
   db: Kysely<ReadModelSchema>,
-  opts: { untilMs: number; activity: boolean; customerId?: string },
-): Promise<Facts> {
-  let q = db
-    .selectFrom('analytics_facts')
-    .select(['kind', 'customer_id', 'anonymous_id', 'occurred_ms', 'order_id', 'amount_minor', 'currency', 'rating', 'code', 'referee_id'])
-    .where('occurred_ms', '<=', opts.untilMs);
+  opts: { untilMs?: number; activity: boolean; customerId?: string; afterSeq?: number },
+): Promise<LoadedFacts> {
+  let q = db.selectFrom('analytics_facts').select(['kind', 'customer_id', 'anonymous_id', 'occurred_ms', 'order_id', 'amount_minor', 'currency', 'rating', 'code', 'referee_id', 'seq']);
+  if (opts.untilMs !== undefined) q = q.where('occurred_ms', '<=', opts.untilMs);
   if (!opts.activity) q = q.where('kind', 'in', ['purchase', 'return']);
   if (opts.customerId !== undefined) q = q.where('customer_id', '=', opts.customerId);
+  if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);
   const rows = await q.execute();
-  const facts: { orders: Facts['orders'][number][]; returns: Facts['returns'][number][]; activity: Facts['activity'][number][] } = { orders: [], returns: [], activity: [] };
+  const facts: LoadedFacts = { orders: [], returns: [], activity: [], maxSeq: opts.afterSeq ?? -1, rows: rows.length };
   for (const r of rows) {
     const at = Number(r.occurred_ms);
+    if (r.seq !== null && Number(r.seq) > facts.maxSeq) facts.maxSeq = Number(r.seq);
     switch (r.kind) {
       case 'purchase':
         if (r.customer_id !== null) facts.orders.push({ customerId: r.customer_id, orderId: r.order_id ?? '', at, totalMinor: Number(r.amount_minor), currency: r.currency ?? '', referralCode: r.code });
