@@ -19,7 +19,7 @@ describe('RFM over HTTP', () => {
   it('runs the daily schedule at boot, recomputes on demand, serves the grid, segments and history', async () => {
     // The scheduler made today's run at boot (empty: no orders yet).
     let boot = await get('/v1/rfm');
-    for (let i = 0; i < 50 && boot.status !== 200; i++) {
+    for (let i = 0; i < 150 && boot.status !== 200; i++) {
       await new Promise((r) => setTimeout(r, 100));
       boot = await get('/v1/rfm');
     }
