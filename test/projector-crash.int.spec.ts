@@ -148,8 +148,10 @@ describe('projector crash safety (SIGKILL during catch-up)', () => {
     const cleanRows = dump(cleanFile);
     expect(Object.keys(crashed)).toEqual(Object.keys(cleanRows));
     for (const table of Object.keys(cleanRows)) {
-      const missing = cleanRows[table].filter((r) => !crashed[table].includes(r)).slice(0, 3);
-      const extra = crashed[table].filter((r) => !cleanRows[table].includes(r)).slice(0, 3);
+      const got = new Set(crashed[table]);
+      const want = new Set(cleanRows[table]);
+      const missing = cleanRows[table].filter((r) => !got.has(r)).slice(0, 3);
+      const extra = crashed[table].filter((r) => !want.has(r)).slice(0, 3);
       expect({ table, rows: crashed[table].length, missing, extra }).toEqual({ table, rows: cleanRows[table].length, missing: [], extra: [] });
     }
   }, 600_000);
