@@ -15,6 +15,7 @@ import {
   uniqueOrders,
   type ClvModel,
   type Facts,
+  type OrderFact,
   type CustomerSummary,
   type CustomerValue,
   type Kpis,
@@ -61,7 +62,7 @@ export class AnalyticsReader {
    * (`seq` > the last seen). Reloaded from scratch when the table shrank (a rebuild). The metric
    * functions filter by their own as-of dates, so one copy serves every query.
    */
-  private memory: (LoadedFacts & { count: number }) | undefined;
+  private memory: { facts: LoadedFacts & { unique: true }; count: number; orderIndex: Map<string, number> } | undefined;
   private topUp: Promise<Facts> | undefined;
 
   allFacts(): Promise<Facts> {
@@ -74,24 +75,26 @@ export class AnalyticsReader {
     const db = this.runtime.readStore.db;
     const { n } = await db.selectFrom('analytics_facts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const count = Number(n);
-    const m = this.memory;
+    let m = this.memory;
+    if (m !== undefined && count > m.count) {
+      const more = await loadAnalyticsFacts(db, { activity: true, afterSeq: m.facts.maxSeq });
+      m.count += more.rows;
+      if (m.count === count) {
+        addOrders(m.facts.orders, m.orderIndex, more.orders);
+        for (const r of more.returns) m.facts.returns.push(r);
+        for (const a of more.activity) m.facts.activity.push(a);
+        m.facts.maxSeq = more.maxSeq;
+      } else m = undefined; // rows without a position, or a race with a rebuild: reload
+    }
     if (m === undefined || count < m.count) {
       const loaded = await loadAnalyticsFacts(db, { activity: true });
-      this.memory = { ...loaded, count: loaded.rows };
-    } else if (count > m.count) {
-      const more = await loadAnalyticsFacts(db, { activity: true, afterSeq: m.maxSeq });
-      for (const o of more.orders) m.orders.push(o);
-      for (const r of more.returns) m.returns.push(r);
-      for (const a of more.activity) m.activity.push(a);
-      m.maxSeq = more.maxSeq;
-      m.count += more.rows;
-      // Rows without a position (or a top-up that missed some) would leave the counts apart: reload.
-      if (m.count !== count) {
-        const loaded = await loadAnalyticsFacts(db, { activity: true });
-        this.memory = { ...loaded, count: loaded.rows };
-      }
+      const orders: OrderFact[] = [];
+      const orderIndex = new Map<string, number>();
+      addOrders(orders, orderIndex, loaded.orders);
+      m = { facts: { ...loaded, orders, unique: true }, count: loaded.rows, orderIndex };
     }
-    return this.memory!;
+    this.memory = m;
+    return m.facts;
   }
 
   async retention(p: RetentionParams): Promise<RetentionRow[]> {
@@ -104,7 +107,7 @@ export class AnalyticsReader {
 
   async clv(p: ClvParams): Promise<ClvReport> {
     await this.allFacts();
-    const key = [this.memory?.maxSeq, this.memory?.count, p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
+    const key = [this.memory?.facts.maxSeq, this.memory?.count, p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
     if (this.cache?.key !== key) {
       const report = this.fit(p);
       this.cache = { key, report };
@@ -180,4 +183,19 @@ export function customerValueView(v: CustomerValue) {
     expectedSpendMinor: v.expectedSpendMinor === null ? null : Math.round(v.expectedSpendMinor),
     predictedClvMinor: v.predictedClvMinor === null ? null : Math.round(v.predictedClvMinor),
   };
+}
+
+/** Keeps one order per (customerId, orderId): the earliest, as uniqueOrders does. */
+function addOrders(into: OrderFact[], index: Map<string, number>, more: readonly OrderFact[]): void {
+  for (const o of more) {
+    const k = `${o.customerId}\u0000${o.orderId}`;
+    const i = index.get(k);
+    if (i === undefined) {
+      index.set(k, into.length);
+      into.push(o);
+    } else {
+      const cur = into[i];
+      if (o.at < cur.at || (o.at === cur.at && o.totalMinor < cur.totalMinor)) into[i] = o;
+    }
+  }
 }

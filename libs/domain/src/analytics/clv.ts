@@ -68,7 +68,7 @@ export function minorToMajor(currency: string): number {
  * a day is the sum of its orders in the shop currency.
  */
 export function calibrationSummaries(facts: Facts, o: Pick<ClvReportOptions, 'calendar' | 'calibrationEndDay' | 'unit' | 'currency'>): CustomerSummary[] {
-  const purchases = uniqueOrders(facts.orders).map((x) => ({ customerId: x.customerId, day: o.calendar.day(x.at), totalMinor: x.currency === o.currency ? x.totalMinor : 0 }));
+  const purchases = (facts.unique ? facts.orders : uniqueOrders(facts.orders)).map((x) => ({ customerId: x.customerId, day: o.calendar.day(x.at), totalMinor: x.currency === o.currency ? x.totalMinor : 0 }));
   return summarizeCustomers(purchases, o.calibrationEndDay, UNIT_DAYS[o.unit]);
 }
 

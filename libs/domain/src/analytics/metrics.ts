@@ -30,6 +30,8 @@ export interface ActivityFact {
   readonly refereeId?: string | null;
 }
 export interface Facts {
+  /** true when `orders` holds each (customerId, orderId) once already (see uniqueOrders). */
+  readonly unique?: boolean;
   readonly orders: readonly OrderFact[];
   readonly returns: readonly RefundFact[];
   readonly activity: readonly ActivityFact[];
@@ -87,7 +89,7 @@ export function cohortRetention(facts: Facts, o: RetentionOptions): RetentionRow
     if (!s) m.set(id, (s = new Set()));
     s.add(p);
   };
-  for (const ord of uniqueOrders(facts.orders)) {
+  for (const ord of facts.unique ? facts.orders : uniqueOrders(facts.orders)) {
     const day = o.calendar.day(ord.at);
     if (day > o.asOfDay) continue;
     const p = periodOf(day, unit);
@@ -206,27 +208,47 @@ const ratio = (a: number, b: number): number | null => (b === 0 ? null : a / b);
 export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
   const cal = o.calendar;
   const inWindow = (day: number) => day >= o.fromDay && day <= o.toDay;
-  const orders = uniqueOrders(facts.orders).map((x) => ({ ...x, day: cal.day(x.at) }));
-  orders.sort((a, b) => a.at - b.at || (a.orderId < b.orderId ? -1 : 1));
+  const all = facts.unique ? facts.orders : uniqueOrders(facts.orders);
+  // Orders up to the window's end with their local day (no per-order copies, no global sort).
+  const orders: OrderFact[] = [];
+  const dayList: number[] = [];
+  for (const x of all) {
+    const d = cal.day(x.at);
+    if (d > o.toDay) continue;
+    orders.push(x);
+    dayList.push(d);
+  }
+  const days = Int32Array.from(dayList);
   const firstDay = new Map<string, number>();
   const daysOf = new Map<string, number[]>();
-  for (const x of orders) {
-    if (x.day > o.toDay) continue;
-    if (!firstDay.has(x.customerId)) firstDay.set(x.customerId, x.day);
-    let d = daysOf.get(x.customerId);
-    if (!d) daysOf.set(x.customerId, (d = []));
-    if (d[d.length - 1] !== x.day) d.push(x.day);
+  const firstOrder = new Map<string, number>(); // customer → index of the first order (by at, then orderId)
+  const window: number[] = [];
+  for (let i = 0; i < orders.length; i++) {
+    const x = orders[i];
+    const d = days[i];
+    const f = firstDay.get(x.customerId);
+    if (f === undefined || d < f) firstDay.set(x.customerId, d);
+    const fo = firstOrder.get(x.customerId);
+    if (fo === undefined || x.at < orders[fo].at || (x.at === orders[fo].at && x.orderId < orders[fo].orderId)) firstOrder.set(x.customerId, i);
+    let list = daysOf.get(x.customerId);
+    if (!list) daysOf.set(x.customerId, (list = []));
+    list.push(d);
+    if (inWindow(d)) window.push(i);
   }
-  const window = orders.filter((x) => inWindow(x.day));
   const perCustomer = new Map<string, number>();
-  for (const x of window) perCustomer.set(x.customerId, (perCustomer.get(x.customerId) ?? 0) + 1);
+  for (const i of window) perCustomer.set(orders[i].customerId, (perCustomer.get(orders[i].customerId) ?? 0) + 1);
   const customers = perCustomer.size;
   let newCustomers = 0;
   for (const id of perCustomer.keys()) if (inWindow(firstDay.get(id)!)) newCustomers++;
   let repeaters = 0;
   for (const n of perCustomer.values()) if (n >= 2) repeaters++;
-  const base = window.filter((x) => x.currency === o.currency);
-  const gross = base.reduce((s, x) => s + x.totalMinor, 0);
+  let baseOrders = 0;
+  let gross = 0;
+  for (const i of window) {
+    if (orders[i].currency !== o.currency) continue;
+    baseOrders++;
+    gross += orders[i].totalMinor;
+  }
 
   // Returns up to the window's end, on orders placed in the window.
   const refundsByOrder = new Map<string, number>();
@@ -237,7 +259,8 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
   }
   let returnedOrders = 0;
   let refunded = 0;
-  for (const x of window) {
+  for (const i of window) {
+    const x = orders[i];
     const r = refundsByOrder.get(`${x.customerId}\u0000${x.orderId}`);
     if (r === undefined) continue;
     returnedOrders++;
@@ -245,7 +268,10 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
   }
 
   const gaps: number[] = [];
-  for (const days of daysOf.values()) for (let i = 1; i < days.length; i++) if (inWindow(days[i - 1]) && inWindow(days[i])) gaps.push(days[i] - days[i - 1]);
+  for (const list of daysOf.values()) {
+    const ds = [...new Set(list)].sort((a, b) => a - b);
+    for (let i = 1; i < ds.length; i++) if (inWindow(ds[i - 1]) && inWindow(ds[i])) gaps.push(ds[i] - ds[i - 1]);
+  }
 
   // Conversion: distinct viewers in the window (anonymous viewers linked by identify count as their customer).
   const link = new Map<string, string>();
@@ -267,12 +293,10 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
     list.push(i);
     byCode.set(i.referralCode ?? '', list);
   }
-  const firstOrder = new Map<string, (typeof orders)[number]>();
-  for (const x of orders) if (!firstOrder.has(x.customerId)) firstOrder.set(x.customerId, x);
   const used = new Set<(typeof invites)[number]>();
   const cycle: number[] = [];
-  for (const [customerId, first] of firstOrder) {
-    if (first.day > o.toDay) continue;
+  for (const [customerId, fi] of firstOrder) {
+    const first = orders[fi];
     const candidates = [...(byCode.get(first.referralCode ?? '\u0000') ?? []), ...invites.filter((i) => i.refereeId === customerId)];
     const invite = candidates
       .filter((i) => !used.has(i) && i.customerId !== customerId && i.at <= first.at && (!i.refereeId || i.refereeId === customerId))
@@ -303,7 +327,6 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
   let clvNet = 0;
   const clvCustomers = new Set<string>();
   for (const x of orders) {
-    if (x.day > o.toDay) continue;
     clvCustomers.add(x.customerId);
     if (x.currency !== o.currency) continue;
     clvNet += x.totalMinor - Math.min(refundsByOrder.get(`${x.customerId}\u0000${x.orderId}`) ?? 0, x.totalMinor);
@@ -318,7 +341,7 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
     netMinor: gross - refunded,
     repeatPurchaseRate: ratio(repeaters, customers),
     purchaseFrequency: ratio(window.length, customers),
-    aovMinor: base.length === 0 ? null : Math.round(gross / base.length),
+    aovMinor: baseOrders === 0 ? null : Math.round(gross / baseOrders),
     medianDaysBetweenPurchases: median(gaps),
     returnRateByOrders: ratio(returnedOrders, window.length),
     returnRateByValue: ratio(refunded, gross),
@@ -335,7 +358,7 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
     },
     reviews: { count: reviewCount, distribution: dist, average: reviewCount === 0 ? null : ratingSum / reviewCount },
     historicClv: { customers: clvCustomers.size, netMinor: clvNet, averageNetMinor: clvCustomers.size === 0 ? null : clvNet / clvCustomers.size },
-    lifecycle: lifecycle(orders, o),
+    lifecycle: lifecycle(orders, days, o),
   };
 }
 
@@ -344,14 +367,13 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
  * returning = active in p and p−1 (not new); resurrecting = active in p, not in p−1, but before;
  * dormant = active in p−1, not in p. churnRate = dormant / active(p−1).
  */
-function lifecycle(orders: readonly { customerId: string; day: number }[], o: KpiOptions): LifecycleRow[] {
+function lifecycle(orders: readonly OrderFact[], days: Int32Array, o: KpiOptions): LifecycleRow[] {
   const unit = o.period;
   const periods = new Map<string, Set<number>>();
-  for (const x of orders) {
-    if (x.day > o.toDay) continue;
-    let s = periods.get(x.customerId);
-    if (!s) periods.set(x.customerId, (s = new Set()));
-    s.add(periodOf(x.day, unit));
+  for (let i = 0; i < orders.length; i++) {
+    let s = periods.get(orders[i].customerId);
+    if (!s) periods.set(orders[i].customerId, (s = new Set()));
+    s.add(periodOf(days[i], unit));
   }
   const firstPeriod = new Map<string, number>();
   for (const [id, s] of periods) firstPeriod.set(id, Math.min(...s));

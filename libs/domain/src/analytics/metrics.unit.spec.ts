@@ -205,3 +205,12 @@ describe('calibration summaries', () => {
     expect(s).toEqual([{ customerId: 'a', firstDay: 0, x: 2, tx: 3, T: 4, monetaryMinor: 250 }]);
   });
 });
+
+describe('month periods without Date', () => {
+  it('agrees with the UTC calendar for every day from 1899 to 2101', () => {
+    for (let d = isoToDay('1899-12-01')!; d <= isoToDay('2101-03-01')!; d++) {
+      const date = new Date(d * 86_400_000);
+      expect(periodOf(d, 'month')).toBe(date.getUTCFullYear() * 12 + date.getUTCMonth());
+    }
+  });
+});

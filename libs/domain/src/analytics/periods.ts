@@ -111,8 +111,16 @@ export function periodOf(day: number, unit: PeriodUnit): number {
       // 1970-01-01 was a Thursday: Monday-based weeks start at day ≡ 4 (mod 7).
       return day - ((((day + 3) % 7) + 7) % 7);
     case 'month': {
-      const d = new Date(day * DAY_MS);
-      return d.getUTCFullYear() * 12 + d.getUTCMonth();
+      // Civil-from-days (H. Hinnant), no Date object: this runs once per order.
+      const z = day + 719468;
+      const era = Math.floor(z / 146097);
+      const doe = z - era * 146097;
+      const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+      const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+      const mp = Math.floor((5 * doy + 2) / 153);
+      const month = mp < 10 ? mp + 2 : mp - 10; // 0-based
+      const year = yoe + era * 400 + (month <= 1 ? 1 : 0);
+      return year * 12 + month;
     }
     default: {
       const never: never = unit;
