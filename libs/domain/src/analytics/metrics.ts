@@ -83,7 +83,8 @@ export function cohortRetention(facts: Facts, o: RetentionOptions): RetentionRow
   const unit: PeriodUnit = o.period;
   const lastComplete = lastCompletePeriod(o.asOfDay, unit);
   const purchases = new Map<string, Set<number>>(); // customer → purchase periods
-  const returns = new Map<string, Set<number>>(); // customer → periods with a returning event
+  // customer → periods with a returning event (the purchase periods themselves when returning = purchase)
+  const returns = o.returning === 'purchase' ? purchases : new Map<string, Set<number>>();
   const add = (m: Map<string, Set<number>>, id: string, p: number) => {
     let s = m.get(id);
     if (!s) m.set(id, (s = new Set()));
@@ -94,7 +95,7 @@ export function cohortRetention(facts: Facts, o: RetentionOptions): RetentionRow
     if (day > o.asOfDay) continue;
     const p = periodOf(day, unit);
     add(purchases, ord.customerId, p);
-    add(returns, ord.customerId, p);
+    if (returns !== purchases) add(returns, ord.customerId, p);
   }
   if (o.returning === 'activity') {
     for (const a of facts.activity) {

@@ -3,7 +3,7 @@
  * estimates of Fader, Hardie & Lee (2005) — r = 0.243, α = 4.414, a = 0.793, b = 2.426,
  * LL = −9582.4 — are for the 2,357-customer 1/10 sample (CDNOW_sample.txt), weeks, calibration
  * to 1997-09-30, frequency = repeat purchase days. The master file (23,570 customers) is fitted in
- * docs/examples/cdnow.md (`cairn clv fit --file …`); it takes ~10 s, too slow for a spec.
+ * docs/examples/cdnow.md (`cairn clv fit --file …`); it takes a few seconds, kept out of the specs.
  */
 import { readFileSync } from 'fs';
 import { parseCdnow } from './cdnow';

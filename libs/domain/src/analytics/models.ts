@@ -175,10 +175,42 @@ export function fitGammaGamma(customers: readonly SpendInput[]): GammaGammaFit {
   const usable = customers.filter((c) => c.x > 0 && c.m > 0);
   if (usable.length === 0) throw new RangeError('fitGammaGamma needs a customer with repeat purchases and positive spend');
   const groups = group(usable, (c) => `${c.x}|${c.m}`);
-  const negLL = (v: number[]): number => {
-    const g = { p: exp(v[0]), q: exp(v[1]), v: exp(v[2]) };
+  // Precomputed per group: x, m, ln m, ln x, weight; the Γ terms depend on x only (once per distinct x).
+  const n = groups.length;
+  const xs = new Float64Array(n);
+  const ms = new Float64Array(n);
+  const logM = new Float64Array(n);
+  const logX = new Float64Array(n);
+  const ws = new Float64Array(n);
+  const xIndex = new Int32Array(n);
+  const distinctX: number[] = [];
+  const xPos = new Map<number, number>();
+  groups.forEach((g, i) => {
+    xs[i] = g.c.x;
+    ms[i] = g.c.m;
+    logM[i] = log(g.c.m);
+    logX[i] = log(g.c.x);
+    ws[i] = g.n;
+    let k = xPos.get(g.c.x);
+    if (k === undefined) {
+      k = distinctX.length;
+      distinctX.push(g.c.x);
+      xPos.set(g.c.x, k);
+    }
+    xIndex[i] = k;
+  });
+  const xTerm = new Float64Array(distinctX.length);
+  const negLL = (par: number[]): number => {
+    const p = exp(par[0]);
+    const q = exp(par[1]);
+    const v = exp(par[2]);
+    const base = -lgamma(q) + q * log(v);
+    for (let k = 0; k < distinctX.length; k++) xTerm[k] = base + lgamma(p * distinctX[k] + q) - lgamma(p * distinctX[k]);
     let s = 0;
-    for (const gr of groups) s += gr.n * gammaGammaLogLikelihood(g, gr.c);
+    for (let i = 0; i < n; i++) {
+      const px = p * xs[i];
+      s += ws[i] * (xTerm[xIndex[i]] + (px - 1) * logM[i] + px * logX[i] - (px + q) * log(xs[i] * ms[i] + v));
+    }
     return -s;
   };
   const meanM = usable.reduce((s, c) => s + c.m, 0) / usable.length;
