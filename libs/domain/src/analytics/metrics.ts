@@ -79,7 +79,99 @@ export interface RetentionRow {
   readonly cells: RetentionCell[];
 }
 
+/** Above this many (customer × period) cells the dense path would allocate too much: use the set-based one. */
+const DENSE_CELLS_MAX = 256 * 1024 * 1024;
+
+/**
+ * Cohort retention, dense implementation: customers and periods become indices into one byte
+ * matrix, so a million purchases cost a few passes over arrays. Same answers as
+ * cohortRetentionBySets (a property spec checks it).
+ */
 export function cohortRetention(facts: Facts, o: RetentionOptions): RetentionRow[] {
+  const unit: PeriodUnit = o.period;
+  const step = unit === 'week' ? 7 : 1;
+  const lastComplete = lastCompletePeriod(o.asOfDay, unit);
+  const asOfPeriod = periodOf(o.asOfDay, unit);
+  const index = new Map<string, number>();
+  const ids: string[] = [];
+  const ordCust: number[] = [];
+  const ordPer: number[] = [];
+  let minP = asOfPeriod;
+  for (const ord of facts.unique ? facts.orders : uniqueOrders(facts.orders)) {
+    const day = o.calendar.day(ord.at);
+    if (day > o.asOfDay) continue;
+    const p = periodOf(day, unit);
+    let i = index.get(ord.customerId);
+    if (i === undefined) {
+      i = ids.length;
+      index.set(ord.customerId, i);
+      ids.push(ord.customerId);
+    }
+    ordCust.push(i);
+    ordPer.push(p);
+    if (p < minP) minP = p;
+  }
+  const n = ids.length;
+  if (n === 0) return [];
+  const P = (asOfPeriod - minP) / step + 1;
+  if (n * P > DENSE_CELLS_MAX) return cohortRetentionBySets(facts, o);
+  const buy = new Uint8Array(n * P);
+  for (let j = 0; j < ordCust.length; j++) buy[ordCust[j] * P + (ordPer[j] - minP) / step] = 1;
+  let ret = buy;
+  if (o.returning === 'activity') {
+    ret = buy.slice();
+    for (const a of facts.activity) {
+      if (!a.customerId) continue;
+      const i = index.get(a.customerId);
+      if (i === undefined) continue;
+      const day = o.calendar.day(a.at);
+      if (day > o.asOfDay) continue;
+      const p = periodOf(day, unit);
+      if (p >= minP) ret[i * P + (p - minP) / step] = 1;
+    }
+  }
+  // Per customer: first purchase slot and last returning slot; cohort members per slot.
+  const lastRet = new Int32Array(n).fill(-1);
+  const members: number[][] = Array.from({ length: P }, () => []);
+  for (let i = 0; i < n; i++) {
+    const row = i * P;
+    let first = -1;
+    for (let t = 0; t < P; t++) {
+      if (ret[row + t]) lastRet[i] = t;
+      if (!buy[row + t]) continue;
+      if (first === -1) {
+        first = t;
+        if (o.cohort === 'first') members[t].push(i);
+      } else if (o.cohort === 'recurring') members[t].push(i);
+    }
+  }
+  const lastCompleteSlot = (lastComplete - minP) / step;
+  const rows: RetentionRow[] = [];
+  for (let c = 0; c < P; c++) {
+    const m = members[c];
+    if (m.length === 0) continue;
+    const cells: RetentionCell[] = [];
+    for (let k = 0; c + k < P; k++) {
+      const target = c + k;
+      if (target > lastCompleteSlot) {
+        cells.push({ k, count: null, rate: null });
+        continue;
+      }
+      let count = 0;
+      if (o.mode === 'bounded') {
+        for (const i of m) count += ret[i * P + target];
+      } else {
+        for (const i of m) if (lastRet[i] >= target) count++;
+      }
+      cells.push({ k, count, rate: count / m.length });
+    }
+    rows.push({ cohort: periodLabel(minP + c * step, unit), size: m.length, cells });
+  }
+  return rows;
+}
+
+/** Cohort retention with a set of periods per customer: the reference definition (and the fallback for huge ranges). */
+export function cohortRetentionBySets(facts: Facts, o: RetentionOptions): RetentionRow[] {
   const unit: PeriodUnit = o.period;
   const lastComplete = lastCompletePeriod(o.asOfDay, unit);
   const purchases = new Map<string, Set<number>>(); // customer → purchase periods

@@ -1,4 +1,4 @@
-import { cohortRetention, computeKpis, median, type Facts, type OrderFact } from './metrics';
+import { cohortRetention, cohortRetentionBySets, computeKpis, median, type Facts, type OrderFact } from './metrics';
 import { isoToDay, LocalCalendar, periodOf, periodLabel, zoneOffsetMs } from './periods';
 import { summarizeCustomers } from './summary';
 
@@ -212,5 +212,37 @@ describe('month periods without Date', () => {
       const date = new Date(d * 86_400_000);
       expect(periodOf(d, 'month')).toBe(date.getUTCFullYear() * 12 + date.getUTCMonth());
     }
+  });
+});
+
+describe('cohort retention: the dense implementation agrees with the set-based definition (property)', () => {
+  it('for random facts, periods, modes, cohorts and zones', () => {
+    const fc = require('fast-check') as typeof import('fast-check');
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const orderArb = fc.record({ c: fc.constantFrom(...ids), t: fc.integer({ min: 0, max: 400 * 24 }), n: fc.integer({ min: 0, max: 3 }) });
+    const actArb = fc.record({ c: fc.constantFrom(...ids, 'zz'), t: fc.integer({ min: 0, max: 400 * 24 }) });
+    fc.assert(
+      fc.property(
+        fc.array(orderArb, { maxLength: 30 }),
+        fc.array(actArb, { maxLength: 10 }),
+        fc.constantFrom('week', 'month'),
+        fc.constantFrom('purchase', 'activity'),
+        fc.constantFrom('bounded', 'unbounded'),
+        fc.constantFrom('first', 'recurring'),
+        fc.constantFrom('UTC', 'Europe/Berlin', 'Pacific/Auckland'),
+        fc.integer({ min: 0, max: 420 }),
+        (os, as, period, returning, mode, cohort, tz, asOf) => {
+          const base = Date.parse('2026-01-01T00:00:00Z');
+          const f: Facts = {
+            orders: os.map((x, i) => ({ customerId: x.c, orderId: `o${i % 7}`, at: base + x.t * 3_600_000, totalMinor: x.n, currency: 'USD' })),
+            returns: [],
+            activity: as.map((x) => ({ kind: 'view' as const, customerId: x.c, at: base + x.t * 3_600_000 })),
+          };
+          const opts = { period, returning, mode, cohort, asOfDay: day('2026-01-01') + asOf, calendar: new LocalCalendar(tz) } as const;
+          expect(cohortRetention(f, opts)).toEqual(cohortRetentionBySets(f, opts));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
