@@ -78,7 +78,7 @@ export const PROGRAM_CACHE_MS = 1000;
 export class LoyaltyReader {
   private versions: ProgramVersion[] = [];
   private programRevision: bigint | null = null;
-  private refreshing: Promise<void> = Promise.resolve();
+  private inflight: Promise<void> | null = null;
   private refreshedAt = -Infinity;
 
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
@@ -88,22 +88,34 @@ export class LoyaltyReader {
    * stream read is a third of a ledger query); `fresh` reads now (the PUT path, to version exactly).
    */
   async programs(opts: { fresh?: boolean } = {}): Promise<{ versions: readonly ProgramVersion[]; revision: bigint | null }> {
-    if (!opts.fresh && Date.now() - this.refreshedAt < PROGRAM_CACHE_MS) return { versions: this.versions, revision: this.programRevision };
+    const cached = () => ({ versions: this.versions, revision: this.programRevision });
+    if (!opts.fresh && Date.now() - this.refreshedAt < PROGRAM_CACHE_MS) return cached();
+    // Concurrent callers share the read in flight (only a `fresh` caller needs one that starts after it).
+    if (!opts.fresh && this.inflight !== null) {
+      await this.inflight;
+      return cached();
+    }
+    const run = (this.inflight ?? Promise.resolve()).catch(() => undefined).then(() => this.refresh());
+    this.inflight = run;
+    try {
+      await run;
+    } finally {
+      if (this.inflight === run) this.inflight = null;
+    }
+    return cached();
+  }
+
+  private async refresh(): Promise<void> {
     const started = Date.now();
-    // Serialised; a failed refresh fails this call only (the chain continues from a settled promise).
-    this.refreshing = this.refreshing.catch(() => undefined).then(async () => {
-      const from = this.programRevision === null ? null : this.programRevision + 1n;
-      const read = await readStream(this.runtime.events.client, LOYALTY_PROGRAM_STREAM, from, (e) => {
-        if (e.type !== PROGRAM_DEFINED_TYPE) return null;
-        const d = e.data as ProgramDefinedV1['data'];
-        return { version: d.version, effectiveFrom: d.effectiveFrom, recordedAt: d.recordedAt, eventId: e.id, program: d.program };
-      });
-      this.versions = [...this.versions, ...read.items];
-      this.programRevision = read.revision;
-      this.refreshedAt = started;
+    const from = this.programRevision === null ? null : this.programRevision + 1n;
+    const read = await readStream(this.runtime.events.client, LOYALTY_PROGRAM_STREAM, from, (e) => {
+      if (e.type !== PROGRAM_DEFINED_TYPE) return null;
+      const d = e.data as ProgramDefinedV1['data'];
+      return { version: d.version, effectiveFrom: d.effectiveFrom, recordedAt: d.recordedAt, eventId: e.id, program: d.program };
     });
-    await this.refreshing;
-    return { versions: this.versions, revision: this.programRevision };
+    this.versions = [...this.versions, ...read.items];
+    this.programRevision = read.revision;
+    this.refreshedAt = started;
   }
 
   /** The customer's loyalty stream: redemptions and adjustments, with the stream revision. */
