@@ -16,6 +16,7 @@ import { randomBytes, randomUUID } from 'crypto';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { jsonEvent } from '@eventstore/db-client';
 import { loadConfig } from '@cairn/config';
 import { computeLedger, streamFor, toStoredEvent, type EventInput, type ProgramVersion, validateProgram } from '@cairn/domain';
 import type { EventToAppend } from '@cairn/event-store';
@@ -183,10 +184,14 @@ async function redemptionPart(figures: BenchFigure[], dir: string, adminKey: str
       fetch(`${url}/v1/loyalty/r${N}/redemptions`, { method: 'POST', headers, body: JSON.stringify({ points: 60 }) }).then(async (r) => (await r.arrayBuffer(), r.status)),
     );
     const baseP99 = { name: 'GET /v1/customers/:id p99', value: percentile(profiles.latencies, 99) };
+    // The floor under a redemption: a bare durable append to the event store, same 50 clients.
+    const appends = await clients(N, 20, async (c, i) => (await api.runtime.events.client.appendToStream(`bench-append-${c}`, jsonEvent({ type: 'bench', data: { i } })), 200));
+    const appendP99 = { name: 'bare append p99', value: percentile(appends.latencies, 99) };
     process.stdout.write(`[loyalty] GET statuses ${JSON.stringify([...reads.statuses])}; own-customer redemptions ${JSON.stringify([...own.statuses])}; hot-customer ${JSON.stringify([...hot.statuses])}\n`);
     const hotLeft = (await (await fetch(`${url}/v1/loyalty/r${N}`, { headers })).json()) as { balance: { available: number } };
     figures.push(ratio('GET /v1/loyalty/:id p99 (50 clients)', percentile(reads.latencies, 99), 'ms', baseP99));
     figures.push(ratio('redemption p99, 50 clients, own customers', percentile(own.latencies, 99), 'ms', baseP99));
+    figures.push(ratio('redemption p99, 50 clients, own customers (vs append)', percentile(own.latencies, 99), 'ms', appendP99));
     figures.push(figure('redemption p50, 50 clients, own customers', percentile(own.latencies, 50), 'ms'));
     figures.push(ratio('redemption p99, 50 clients, ONE customer (contention)', percentile(hot.latencies, 99), 'ms', baseP99));
     figures.push(figure('hot customer: redemptions accepted (10,000 points / 60 each)', hot.statuses.get(201) ?? 0, 'redemptions', { atMost: 166 }));
