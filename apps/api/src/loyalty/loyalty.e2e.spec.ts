@@ -177,4 +177,18 @@ describe('loyalty over HTTP', () => {
     const friend = await (await call('GET', `/v1/loyalty/${f}`)).json();
     expect(friend.balance.available).toBe(250);
   });
+
+  // Last: it changes the program every other test relies on.
+  it('a back-dated program version re-rates history from its effective date, recorded as a correction', async () => {
+    const c = `c-${randomUUID()}`;
+    const position = await ingest([purchase(c, 40, 10_000)]);
+    const before = await (await call('GET', `/v1/loyalty/${c}?minPosition=${position}`)).json();
+    expect(before.balance.available).toBe(100);
+    const put = await call('PUT', '/v1/loyalty/program', { program: { ...PROGRAM, earn: { ...PROGRAM.earn, pointsPerUnit: 2 } }, effectiveFrom: ago(100) });
+    expect(await put.json()).toMatchObject({ version: 2 });
+    const after = await (await call('GET', `/v1/loyalty/${c}/ledger`)).json();
+    expect(after).toMatchObject({ programVersion: 2, balance: { available: 200 } });
+    expect(after.movements[0]).toMatchObject({ type: 'earned', pending: 200, ruleVersion: 2 });
+    expect(after.corrections).toEqual([expect.objectContaining({ kind: 'back-dated program version 2', available: 100, lifetimeEarned: 100 })]);
+  });
 });
