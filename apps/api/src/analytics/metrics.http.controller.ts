@@ -77,6 +77,7 @@ export class MetricsHttpController {
     if (fromDay > toDay) throw bad('from', 'must not be after to');
     if (toDay - fromDay > 3660) throw bad('from', 'the window is at most 10 years');
     const period = oneOf('period', q.period, PERIOD_UNITS, 'month');
+    if (period === 'day' && toDay - fromDay > 366) throw bad('period', 'day periods need a window of at most 366 days');
     await this.wait(q, res);
     const k = await this.reader.kpis(calendar, fromDay, toDay, period);
     if (wantsCsv(accept)) {

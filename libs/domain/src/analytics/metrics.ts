@@ -291,7 +291,7 @@ export interface Kpis {
 
 export function median(values: readonly number[]): number | null {
   if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
+  const s = Float64Array.from(values).sort();
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
@@ -312,29 +312,44 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
     dayList.push(d);
   }
   const days = Int32Array.from(dayList);
-  const firstDay = new Map<string, number>();
-  const daysOf = new Map<string, number[]>();
-  const firstOrder = new Map<string, number>(); // customer → index of the first order (by at, then orderId)
+  // Customers become dense indices once; everything per customer is then a typed array.
+  const index = new Map<string, number>();
+  const ids: string[] = [];
+  const cust = new Int32Array(orders.length);
+  for (let i = 0; i < orders.length; i++) {
+    let c = index.get(orders[i].customerId);
+    if (c === undefined) {
+      c = ids.length;
+      index.set(orders[i].customerId, c);
+      ids.push(orders[i].customerId);
+    }
+    cust[i] = c;
+  }
+  const n = ids.length;
+  const firstDay = new Int32Array(n).fill(2 ** 31 - 1);
+  const firstOrder = new Int32Array(n).fill(-1); // index of the first order (by at, then orderId)
+  const perCustomer = new Int32Array(n);
   const window: number[] = [];
   for (let i = 0; i < orders.length; i++) {
-    const x = orders[i];
+    const c = cust[i];
     const d = days[i];
-    const f = firstDay.get(x.customerId);
-    if (f === undefined || d < f) firstDay.set(x.customerId, d);
-    const fo = firstOrder.get(x.customerId);
-    if (fo === undefined || x.at < orders[fo].at || (x.at === orders[fo].at && x.orderId < orders[fo].orderId)) firstOrder.set(x.customerId, i);
-    let list = daysOf.get(x.customerId);
-    if (!list) daysOf.set(x.customerId, (list = []));
-    list.push(d);
-    if (inWindow(d)) window.push(i);
+    if (d < firstDay[c]) firstDay[c] = d;
+    const fo = firstOrder[c];
+    if (fo === -1 || orders[i].at < orders[fo].at || (orders[i].at === orders[fo].at && orders[i].orderId < orders[fo].orderId)) firstOrder[c] = i;
+    if (inWindow(d)) {
+      window.push(i);
+      perCustomer[c]++;
+    }
   }
-  const perCustomer = new Map<string, number>();
-  for (const i of window) perCustomer.set(orders[i].customerId, (perCustomer.get(orders[i].customerId) ?? 0) + 1);
-  const customers = perCustomer.size;
+  let customers = 0;
   let newCustomers = 0;
-  for (const id of perCustomer.keys()) if (inWindow(firstDay.get(id)!)) newCustomers++;
   let repeaters = 0;
-  for (const n of perCustomer.values()) if (n >= 2) repeaters++;
+  for (let c = 0; c < n; c++) {
+    if (perCustomer[c] === 0) continue;
+    customers++;
+    if (inWindow(firstDay[c])) newCustomers++;
+    if (perCustomer[c] >= 2) repeaters++;
+  }
   let baseOrders = 0;
   let gross = 0;
   for (const i of window) {
@@ -344,26 +359,37 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
   }
 
   // Returns up to the window's end, on orders placed in the window.
-  const refundsByOrder = new Map<string, number>();
+  // customer → order → refunded (no per-order key strings: most orders have no return).
+  const refundMap = new Map<string, Map<string, number>>();
   for (const r of facts.returns) {
     if (cal.day(r.at) > o.toDay) continue;
-    const k = `${r.customerId}\u0000${r.orderId}`;
-    refundsByOrder.set(k, (refundsByOrder.get(k) ?? 0) + r.refundMinor);
+    let m = refundMap.get(r.customerId);
+    if (!m) refundMap.set(r.customerId, (m = new Map()));
+    m.set(r.orderId, (m.get(r.orderId) ?? 0) + r.refundMinor);
   }
   let returnedOrders = 0;
   let refunded = 0;
   for (const i of window) {
     const x = orders[i];
-    const r = refundsByOrder.get(`${x.customerId}\u0000${x.orderId}`);
+    const r = refundMap.get(x.customerId)?.get(x.orderId);
     if (r === undefined) continue;
     returnedOrders++;
     if (x.currency === o.currency) refunded += Math.min(r, x.totalMinor);
   }
 
+  // Gaps between consecutive distinct purchase days, both in the window: window days grouped per customer (CSR).
   const gaps: number[] = [];
-  for (const list of daysOf.values()) {
-    const ds = [...new Set(list)].sort((a, b) => a - b);
-    for (let i = 1; i < ds.length; i++) if (inWindow(ds[i - 1]) && inWindow(ds[i])) gaps.push(ds[i] - ds[i - 1]);
+  const offsets = new Int32Array(n + 1);
+  for (const i of window) offsets[cust[i] + 1]++;
+  for (let c = 0; c < n; c++) offsets[c + 1] += offsets[c];
+  const fill = offsets.slice(0, n);
+  const byCustomer = new Int32Array(window.length);
+  for (const i of window) byCustomer[fill[cust[i]]++] = days[i];
+  for (let c = 0; c < n; c++) {
+    const seg = byCustomer.subarray(offsets[c], offsets[c + 1]);
+    if (seg.length < 2) continue;
+    seg.sort();
+    for (let j = 1; j < seg.length; j++) if (seg[j] !== seg[j - 1]) gaps.push(seg[j] - seg[j - 1]);
   }
 
   // Conversion: distinct viewers in the window (anonymous viewers linked by identify count as their customer).
@@ -376,7 +402,10 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
     viewers.add(person !== undefined ? `c:${person}` : `a:${a.anonymousId}`);
   }
   let converted = 0;
-  for (const v of viewers) if (v.startsWith('c:') && perCustomer.has(v.slice(2))) converted++;
+  for (const v of viewers) {
+    const c = v.startsWith('c:') ? index.get(v.slice(2)) : undefined;
+    if (c !== undefined && perCustomer[c] > 0) converted++;
+  }
 
   // Referral K-factor.
   const invites = facts.activity.filter((a) => a.kind === 'referral' && a.customerId && inWindow(cal.day(a.at)));
@@ -388,15 +417,16 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
   }
   const used = new Set<(typeof invites)[number]>();
   const cycle: number[] = [];
-  for (const [customerId, fi] of firstOrder) {
-    const first = orders[fi];
+  for (let c = 0; c < n; c++) {
+    const customerId = ids[c];
+    const first = orders[firstOrder[c]];
     const candidates = [...(byCode.get(first.referralCode ?? '\u0000') ?? []), ...invites.filter((i) => i.refereeId === customerId)];
     const invite = candidates
       .filter((i) => !used.has(i) && i.customerId !== customerId && i.at <= first.at && (!i.refereeId || i.refereeId === customerId))
       .sort((a, b) => a.at - b.at)[0];
     if (!invite) continue;
     // Screened: a paid order, not (fully) refunded.
-    const refund = refundsByOrder.get(`${customerId}\u0000${first.orderId}`) ?? 0;
+    const refund = refundMap.get(customerId)?.get(first.orderId) ?? 0;
     if (first.totalMinor <= 0 || refund >= first.totalMinor) continue;
     used.add(invite);
     cycle.push((first.at - invite.at) / 86_400_000);
@@ -418,11 +448,9 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
 
   // Historic CLV to the window's end: net revenue (orders − refunds) of every customer so far.
   let clvNet = 0;
-  const clvCustomers = new Set<string>();
   for (const x of orders) {
-    clvCustomers.add(x.customerId);
     if (x.currency !== o.currency) continue;
-    clvNet += x.totalMinor - Math.min(refundsByOrder.get(`${x.customerId}\u0000${x.orderId}`) ?? 0, x.totalMinor);
+    clvNet += x.totalMinor - Math.min(refundMap.get(x.customerId)?.get(x.orderId) ?? 0, x.totalMinor);
   }
 
   return {
@@ -450,8 +478,8 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
       viralCycleDays: median(cycle),
     },
     reviews: { count: reviewCount, distribution: dist, average: reviewCount === 0 ? null : ratingSum / reviewCount },
-    historicClv: { customers: clvCustomers.size, netMinor: clvNet, averageNetMinor: clvCustomers.size === 0 ? null : clvNet / clvCustomers.size },
-    lifecycle: lifecycle(orders, days, o),
+    historicClv: { customers: n, netMinor: clvNet, averageNetMinor: n === 0 ? null : clvNet / n },
+    lifecycle: lifecycle(cust, n, days, firstDay, o),
   };
 }
 
@@ -460,38 +488,40 @@ export function computeKpis(facts: Facts, o: KpiOptions): Kpis {
  * returning = active in p and p−1 (not new); resurrecting = active in p, not in p−1, but before;
  * dormant = active in p−1, not in p. churnRate = dormant / active(p−1).
  */
-function lifecycle(orders: readonly OrderFact[], days: Int32Array, o: KpiOptions): LifecycleRow[] {
+function lifecycle(cust: Int32Array, n: number, days: Int32Array, firstDay: Int32Array, o: KpiOptions): LifecycleRow[] {
   const unit = o.period;
-  const periods = new Map<string, Set<number>>();
-  for (let i = 0; i < orders.length; i++) {
-    let s = periods.get(orders[i].customerId);
-    if (!s) periods.set(orders[i].customerId, (s = new Set()));
-    s.add(periodOf(days[i], unit));
-  }
-  const firstPeriod = new Map<string, number>();
-  for (const [id, s] of periods) firstPeriod.set(id, Math.min(...s));
-  const rows: LifecycleRow[] = [];
+  const step = unit === 'week' ? 7 : 1;
+  const from = addPeriods(periodOf(o.fromDay, unit), -1, unit); // the period before the window, for p − 1
   const last = periodOf(o.toDay, unit);
-  for (let p = periodOf(o.fromDay, unit); p <= last; p = addPeriods(p, 1, unit)) {
-    const prev = addPeriods(p, -1, unit);
-    let active = 0;
+  const P = (last - from) / step + 1;
+  // active[c × P + slot]: customer c ordered in period from + slot (only periods from p − 1 on matter).
+  const active = new Uint8Array(n * P);
+  for (let i = 0; i < cust.length; i++) {
+    const p = periodOf(days[i], unit);
+    if (p >= from) active[cust[i] * P + (p - from) / step] = 1;
+  }
+  const firstSlot = new Int32Array(n);
+  for (let c = 0; c < n; c++) firstSlot[c] = (periodOf(firstDay[c], unit) - from) / step; // < 0: before the window
+  const rows: LifecycleRow[] = [];
+  for (let t = 1; t < P; t++) {
+    let act = 0;
     let fresh = 0;
     let returning = 0;
     let resurrecting = 0;
     let dormant = 0;
     let activePrev = 0;
-    for (const [id, s] of periods) {
-      const now = s.has(p);
-      const before = s.has(prev);
+    for (let c = 0; c < n; c++) {
+      const now = active[c * P + t];
+      const before = active[c * P + t - 1];
       if (before) activePrev++;
       if (now) {
-        active++;
-        if (firstPeriod.get(id) === p) fresh++;
+        act++;
+        if (firstSlot[c] === t) fresh++;
         else if (before) returning++;
         else resurrecting++;
       } else if (before) dormant++;
     }
-    rows.push({ period: periodLabel(p, unit), active, new: fresh, returning, resurrecting, dormant, churnRate: ratio(dormant, activePrev) });
+    rows.push({ period: periodLabel(from + t * step, unit), active: act, new: fresh, returning, resurrecting, dormant, churnRate: ratio(dormant, activePrev) });
   }
   return rows;
 }
