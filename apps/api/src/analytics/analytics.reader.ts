@@ -130,8 +130,15 @@ export class AnalyticsReader {
     return { model: fitClvModel(summaries, currency), summaries };
   }
 
+  private valuesCache: { report: ClvReport; key: string; values: CustomerValue[] } | undefined;
+
+  /** Every customer's predicted value under a fitted report (cached per report and horizon/margin/discount). */
   values(report: ClvReport, p: ClvParams): CustomerValue[] {
-    return report.summaries.map((s) => customerValue(report.model, s, p));
+    const key = `${p.horizon}|${p.margin}|${p.annualDiscountRate}|${p.unit}`;
+    if (this.valuesCache?.report !== report || this.valuesCache.key !== key) {
+      this.valuesCache = { report, key, values: report.summaries.map((s) => customerValue(report.model, s, p)) };
+    }
+    return this.valuesCache.values;
   }
 
   /** One customer's historic value (net revenue to date) and, when they bought before the calibration end, the predicted value. */
