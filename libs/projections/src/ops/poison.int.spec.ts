@@ -2,6 +2,7 @@
  * Poison events on the real embedded node and a real SQLite store: parked while live (the
  * projection carries on), retried after a fix, or stopping the projector in state `failed`.
  */
+import { randomUUID } from 'crypto';
 import { startEmbeddedNode, type EmbeddedNode } from '@cairn/esdb-embedded';
 import { CairnEventStore } from '@cairn/event-store';
 import { openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
@@ -10,17 +11,33 @@ import { Projector } from '../projector';
 import { listParked } from './parked';
 import { countingProjection, until, viewEvent } from './test-support';
 
-describe('poison events', () => {
+const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const stores: [string, () => Promise<{ store: ReadStore; cleanup: () => Promise<void> }>][] = [
+  ['SQLite', async () => ({ store: await openReadStore(':memory:'), cleanup: async () => undefined })],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = `t_poison_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+      const store = await openReadStore(PG_URL, { schema });
+      return { store, cleanup: async () => void (await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db)) };
+    },
+  ],
+];
+
+describe.each(stores)('poison events on %s', (_name, open) => {
   let node: EmbeddedNode;
   let events: CairnEventStore;
   let store: ReadStore;
+  let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
     node = await startEmbeddedNode({ port: 0 });
     events = CairnEventStore.connect(node.connectionString);
-    store = await openReadStore(':memory:');
+    ({ store, cleanup } = await open());
   });
   afterEach(async () => {
+    await cleanup();
     await store.close();
     await events.close();
     await node.close();
