@@ -13,6 +13,10 @@ import { hyp2f1, lgamma, logAddExp, minimizeMultiStart } from './numeric';
 // Module-local bindings: global lookups are slow inside vm contexts (jest), and this is the hot path.
 const { ceil, exp, log, max, min, pow } = Math;
 const NEG_INF = -1 / 0;
+const POS_INF = 1 / 0;
+const abs = (v: number): number => (v < 0 ? -v : v);
+/** Bound on |log parameter| in the fits (e^12 ≈ 163,000). */
+export const LOG_BOUND = 12;
 
 export interface RfmInput {
   /** Repeat purchase occasions in the calibration window. */
@@ -85,6 +89,9 @@ export function fitBgNbd(customers: readonly RfmInput[]): BgNbdFit {
   });
   const xTerm = new Float64Array(distinctX.length);
   const negLL = (v: number[]): number => {
+    // Parameters live in [e^-LOG_BOUND, e^LOG_BOUND]: a population without drop-out (b → ∞) or
+    // heterogeneity (r, α → ∞) stops at the bound instead of drifting for thousands of steps.
+    if (abs(v[0]) > LOG_BOUND || abs(v[1]) > LOG_BOUND || abs(v[2]) > LOG_BOUND || abs(v[3]) > LOG_BOUND) return POS_INF;
     const r = exp(v[0]);
     const alpha = exp(v[1]);
     const a = exp(v[2]);
@@ -201,6 +208,7 @@ export function fitGammaGamma(customers: readonly SpendInput[]): GammaGammaFit {
   });
   const xTerm = new Float64Array(distinctX.length);
   const negLL = (par: number[]): number => {
+    if (abs(par[0]) > LOG_BOUND || abs(par[1]) > LOG_BOUND || abs(par[2]) > LOG_BOUND) return POS_INF;
     const p = exp(par[0]);
     const q = exp(par[1]);
     const v = exp(par[2]);
