@@ -143,9 +143,10 @@ export const run: BenchSuite = async (log) => {
         peak = Math.max(peak, rss);
         if (at20 === null && s.done >= EVENTS * 0.2) at20 = rss;
         if (s.phase === 'switching' && buildEnd === 0) buildEnd = Date.now();
-        if (Date.now() - lastLog > 5000) {
+        if (Date.now() - lastLog > 5000 || s.phase !== 'building') {
           lastLog = Date.now();
-          log(`  ${s.phase} ${s.done.toLocaleString('en-US')}/${s.total.toLocaleString('en-US')} ${s.rate.toLocaleString('en-US')} ev/s, RSS ${Math.round(rss)} MB`);
+          const heap = Math.round(process.memoryUsage().heapUsed / 1048576);
+          log(`  ${s.phase} ${s.done.toLocaleString('en-US')}/${s.total.toLocaleString('en-US')} ${s.rate.toLocaleString('en-US')} ev/s, RSS ${Math.round(rss)} MB (JS heap ${heap} MB), peak so far ${Math.round(peak)} MB`);
         }
       },
     });

@@ -23,7 +23,7 @@
 import { createHash } from 'crypto';
 import { existsSync, rmSync } from 'fs';
 import { hostname } from 'os';
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
 import { CairnError, ERROR_CODES, type RecordedCairnEvent } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import { openReadStore, parseReadStoreUrl, readCheckpoint, writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
@@ -496,12 +496,17 @@ async function switchToShadow(live: ReadStore, shadow: ReadStore, shadowName: st
   return kept;
 }
 
-/** Keyset-paged copy from the shadow (its own connection) into the live transaction. */
+function quoteId(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Keyset-paged copy from the shadow (its own connection) into the live transaction. SQLite only (`?` placeholders). */
 async function copyRows(from: Kysely<ReadModelSchema>, to: Kysely<ReadModelSchema>, table: string, columns: readonly string[], order: readonly string[], keyed: boolean): Promise<void> {
   const perRow = Math.max(1, columns.length);
   const chunk = Math.max(1, Math.min(1000, Math.floor(30_000 / perRow)));
   const cols = sql.join(columns.map((c) => sql.id(c)));
   const orderCols = sql.join(order.map((c) => sql.id(c)));
+  const rowMarks = `(${columns.map(() => '?').join(', ')})`;
   let after: Record<string, unknown> | null = null;
   let offset = 0;
   for (;;) {
@@ -511,8 +516,9 @@ async function copyRows(from: Kysely<ReadModelSchema>, to: Kysely<ReadModelSchem
     const page: RawBuilder<unknown> = keyed ? sql`` : sql`offset ${offset}`;
     const { rows } = await sql<Record<string, unknown>>`select ${cols} from ${sql.id(table)} ${where} order by ${orderCols} limit ${chunk} ${page}`.execute(from);
     if (rows.length === 0) break;
-    const values = sql.join(rows.map((r) => sql`(${sql.join(columns.map((c) => sql`${r[c] as never}`))})`));
-    await sql`insert into ${sql.id(table)} (${cols}) values ${values}`.execute(to);
+    // One compiled statement per page size (cached by the driver), parameters flat: no query tree.
+    const text = `insert into ${quoteId(table)} (${columns.map(quoteId).join(', ')}) values ${new Array(rows.length).fill(rowMarks).join(', ')}`;
+    await to.executeQuery(CompiledQuery.raw(text, rows.flatMap((r) => columns.map((c) => r[c]))));
     after = rows[rows.length - 1];
     offset += rows.length;
     if (rows.length < chunk) break;
