@@ -109,7 +109,7 @@ export class AnalyticsReader {
     await this.allFacts();
     const key = [this.memory?.facts.maxSeq, this.memory?.count, p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
     if (this.cache?.key !== key) {
-      const report = this.fit(p);
+      const report = this.fitReport(p);
       this.cache = { key, report };
       report.catch(() => {
         if (this.cache?.key === key) this.cache = undefined;
@@ -118,7 +118,7 @@ export class AnalyticsReader {
     return this.cache!.report;
   }
 
-  private async fit(p: ClvParams): Promise<ClvReport> {
+  private async fitReport(p: ClvParams): Promise<ClvReport> {
     const currency = this.runtime.config.currency;
     const facts = await this.allFacts();
     const summaries = calibrationSummaries(facts, { ...p, currency });
