@@ -120,7 +120,7 @@ async function projectionPart(figures: BenchFigure[], dir: string, adminKey: str
 
     // --- baseline: raw readAll of the same events (server-side filtered to Cairn's types)
     let t = performance.now();
-    const counted = await cairn.runtime.events.countCairnEventsAfter(null, appended);
+    const [counted] = await cairn.runtime.events.lagAfter([null], appended);
     const readAllRate = counted.count / ((performance.now() - t) / 1000);
     log(`readAll: ${Math.round(readAllRate).toLocaleString('en-US')} events/s`);
 

@@ -109,23 +109,32 @@ export class CairnEventStore {
     return last;
   }
 
-  /** Counts Cairn events after `from` (exclusive), stopping at `cap`. */
-  async countCairnEventsAfter(from: bigint | null, cap: number): Promise<{ count: number; capped: boolean; oldestCreated: Date | null }> {
+  /**
+   * How far behind each checkpoint is: Cairn events after it (exclusive), counting at most `cap`
+   * events in all, and the recorded time of the oldest one not yet folded. One scan serves every
+   * checkpoint (it starts at the lowest).
+   */
+  async lagAfter(checkpoints: readonly (bigint | null)[], cap: number): Promise<{ count: number; capped: boolean; oldestCreated: Date | null }[]> {
+    if (checkpoints.length === 0) return [];
+    const from = checkpoints.some((c) => c === null) ? null : checkpoints.reduce<bigint>((a, c) => (c! < a ? c! : a), checkpoints[0]!);
     const read = this.client.readAll({
       direction: FORWARDS,
       fromPosition: from === null ? START : { commit: from, prepare: from },
       maxCount: cap + 1,
       filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
     } as never);
-    let count = 0;
-    let oldest: Date | null = null;
+    const seen: { position: bigint; created: Date }[] = [];
     for await (const r of read) {
-      const p = r.event?.position?.commit;
-      if (p === undefined || (from !== null && p <= from)) continue;
-      if (oldest === null) oldest = r.event!.created;
-      count += 1;
+      const position = r.event?.position?.commit;
+      if (position === undefined || (from !== null && position <= from)) continue;
+      seen.push({ position, created: r.event!.created });
     }
-    return { count: Math.min(count, cap), capped: count > cap, oldestCreated: oldest };
+    const capped = seen.length > cap;
+    if (capped) seen.length = cap;
+    return checkpoints.map((cp) => {
+      const after = cp === null ? seen : seen.filter((e) => e.position > cp);
+      return { count: after.length, capped, oldestCreated: after[0]?.created ?? null };
+    });
   }
 
   /** Cheap liveness check for /health. */

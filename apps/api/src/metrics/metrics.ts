@@ -42,14 +42,13 @@ export class Metrics {
     });
     new Gauge({
       name: 'cairn_projector_lag_events',
-      help: 'Cairn events in the log not yet folded, per projection (capped at 100000)',
+      help: 'Cairn events in the log not yet folded, per projection (capped at 10000)',
       labelNames: ['projection'] as const,
       registers: [registry],
       async collect() {
-        for (const s of await runtime.projections.statuses()) {
-          const lag = await runtime.events.countCairnEventsAfter(s.checkpoint, 100_000);
-          this.set({ projection: s.name }, lag.count);
-        }
+        const statuses = await runtime.projections.statuses();
+        const lags = await runtime.events.lagAfter(statuses.map((s) => s.checkpoint), 10_000);
+        statuses.forEach((s, i) => this.set({ projection: s.name }, lags[i].count));
       },
     });
   }

@@ -88,12 +88,18 @@ export class CairnOperations<R = unknown> {
     const freshAfter = new Date(Date.now() - 15_000).toISOString();
     const elsewhere = recorded.filter((r) => (r.status === 'building' || r.status === 'switching') && r.updated_at >= freshAfter);
     const now = Date.now();
+    const projections = this.projections();
+    const checkpointOf = (name: string) => {
+      const local = this.projector(name)?.status();
+      return local ? local.checkpoint : (checkpoints.find((c) => c.projection === name)?.position ?? null);
+    };
+    const lags = await this.deps.events.lagAfter(projections.map((p) => checkpointOf(p.name)), LAG_CAP);
     return Promise.all(
-      this.projections().map(async (p): Promise<ProjectionHealth> => {
+      projections.map(async (p, i): Promise<ProjectionHealth> => {
         const local = this.projector(p.name)?.status();
         const stored = checkpoints.find((c) => c.projection === p.name);
-        const checkpoint = local ? local.checkpoint : (stored?.position ?? null);
-        const lag = await this.deps.events.countCairnEventsAfter(checkpoint, LAG_CAP);
+        const checkpoint = checkpointOf(p.name);
+        const lag = lags[i];
         const row = elsewhere.find((r) => r.projections.split(',').includes(p.name));
         const job =
           this.runningRebuild(p.name)?.status() ??

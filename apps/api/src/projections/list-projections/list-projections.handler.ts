@@ -12,9 +12,9 @@ export class ListProjectionsHandler implements IQueryHandler<ListProjectionsQuer
   async execute(): Promise<{ projections: ProjectionView[] }> {
     const statuses = await this.runtime.projections.statuses();
     const now = Date.now();
-    const projections = await Promise.all(
-      statuses.map(async (s) => {
-        const lag = await this.runtime.events.countCairnEventsAfter(s.checkpoint, LAG_CAP);
+    const lags = await this.runtime.events.lagAfter(statuses.map((s) => s.checkpoint), LAG_CAP);
+    const projections = statuses.map((s, i) => {
+        const lag = lags[i];
         return {
           name: s.name,
           version: s.version,
@@ -25,8 +25,7 @@ export class ListProjectionsHandler implements IQueryHandler<ListProjectionsQuer
           lag: { events: lag.count, capped: lag.capped, seconds: lag.oldestCreated ? Math.max(0, (now - lag.oldestCreated.getTime()) / 1000) : 0 },
           lastError: s.lastError,
         };
-      }),
-    );
+      });
     return { projections };
   }
 }
