@@ -64,7 +64,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
   const logger = options.logger ?? createLogger(config.logLevel);
   const closers: (() => Promise<void>)[] = [];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, "error while closing"));
+    for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'error while closing'));
   };
   try {
     const store: OpenedEventStore = await openEventStore(config, { memory: options.memoryEventStore });
