@@ -8,7 +8,7 @@ module.exports = {
   testRegex: '\\.(unit|int|e2e)\\.spec\\.ts$',
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
-    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, tsconfig: { ...compilerOptions, incremental: false, sourceMap: true } }],
+    '^.+\\.ts$': ['ts-jest', { tsconfig: { ...compilerOptions, incremental: false, sourceMap: true } }],
   },
   moduleFileExtensions: ['ts', 'js', 'json'],
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/' }),
