@@ -62,6 +62,23 @@ function group<T>(customers: readonly T[], key: (c: T) => string): { c: T; n: nu
   return [...m.values()];
 }
 
+/** Each value's position among the distinct values (first-seen order): x-only terms are computed once per distinct x. */
+function indexDistinct(values: readonly number[]): { index: Int32Array; distinct: number[] } {
+  const index = new Int32Array(values.length);
+  const distinct: number[] = [];
+  const pos = new Map<number, number>();
+  values.forEach((v, i) => {
+    let k = pos.get(v);
+    if (k === undefined) {
+      k = distinct.length;
+      distinct.push(v);
+      pos.set(v, k);
+    }
+    index[i] = k;
+  });
+  return { index, distinct };
+}
+
 export function fitBgNbd(customers: readonly RfmInput[]): BgNbdFit {
   if (customers.length === 0) throw new RangeError('fitBgNbd needs at least one customer');
   const groups = group(customers, (c) => `${c.x}|${c.tx}|${c.T}`);
@@ -71,22 +88,13 @@ export function fitBgNbd(customers: readonly RfmInput[]): BgNbdFit {
   const txs = new Float64Array(n);
   const Ts = new Float64Array(n);
   const ws = new Float64Array(n);
-  const xIndex = new Int32Array(n);
-  const distinctX: number[] = [];
-  const xPos = new Map<number, number>();
   groups.forEach((g, i) => {
     xs[i] = g.c.x;
     txs[i] = g.c.tx;
     Ts[i] = g.c.T;
     ws[i] = g.n;
-    let k = xPos.get(g.c.x);
-    if (k === undefined) {
-      k = distinctX.length;
-      distinctX.push(g.c.x);
-      xPos.set(g.c.x, k);
-    }
-    xIndex[i] = k;
   });
+  const { index: xIndex, distinct: distinctX } = indexDistinct(groups.map((g) => g.c.x));
   const xTerm = new Float64Array(distinctX.length);
   const negLL = (v: number[]): number => {
     // Parameters live in [e^-LOG_BOUND, e^LOG_BOUND]: a population without drop-out (b → ∞) or
@@ -189,23 +197,14 @@ export function fitGammaGamma(customers: readonly SpendInput[]): GammaGammaFit {
   const logM = new Float64Array(n);
   const logX = new Float64Array(n);
   const ws = new Float64Array(n);
-  const xIndex = new Int32Array(n);
-  const distinctX: number[] = [];
-  const xPos = new Map<number, number>();
   groups.forEach((g, i) => {
     xs[i] = g.c.x;
     ms[i] = g.c.m;
     logM[i] = log(g.c.m);
     logX[i] = log(g.c.x);
     ws[i] = g.n;
-    let k = xPos.get(g.c.x);
-    if (k === undefined) {
-      k = distinctX.length;
-      distinctX.push(g.c.x);
-      xPos.set(g.c.x, k);
-    }
-    xIndex[i] = k;
   });
+  const { index: xIndex, distinct: distinctX } = indexDistinct(groups.map((g) => g.c.x));
   const xTerm = new Float64Array(distinctX.length);
   const negLL = (par: number[]): number => {
     if (abs(par[0]) > LOG_BOUND || abs(par[1]) > LOG_BOUND || abs(par[2]) > LOG_BOUND) return POS_INF;

@@ -1,8 +1,7 @@
-import { randomUUID } from 'crypto';
-import { sql } from 'kysely';
 import { evolveProfile, type FoldableEvent, type Profile } from '@cairn/domain';
-import { openReadStore, saveProfiles, type ReadStore } from '@cairn/read-models';
+import { saveProfiles, type ReadStore } from '@cairn/read-models';
 import { latestRfmRun, rfmDistribution, rfmHistory, rfmSegmentMembers, runRfm, scheduledRunDue } from './rfm-runs';
+import { dropAndClose, readStoreDialects } from '../../../../test/support/read-stores';
 
 function profile(id: string, orders: { at: string; total: number }[]): Profile {
   return orders
@@ -14,20 +13,7 @@ function profile(id: string, orders: { at: string; total: number }[]): Profile {
     .reduce<Profile | undefined>((p, e) => evolveProfile(p, id, e, { currency: 'USD' }), undefined)!;
 }
 
-
-const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const dialects: [string, () => Promise<ReadStore>][] = [
-  ['SQLite', () => openReadStore(':memory:')],
-  ['PostgreSQL', () => openReadStore(PG_URL, { schema: `t_seg_${randomUUID().replace(/-/g, '').slice(0, 12)}` })],
-];
-
-async function dropAndClose(store: ReadStore): Promise<void> {
-  if (store.kind === 'postgres') {
-    const r = await sql<{ s: string }>`select current_schema() as s`.execute(store.db);
-    await sql`drop schema if exists ${sql.id(r.rows[0]!.s)} cascade`.execute(store.db);
-  }
-  await store.close();
-}
+const dialects = readStoreDialects('t_seg');
 
 describe.each(dialects)('RFM runs on a real read store (%s)', (_name, open) => {
   let store: ReadStore;

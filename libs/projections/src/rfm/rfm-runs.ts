@@ -18,7 +18,7 @@ import {
   type RfmCustomerInput,
   type RfmSegment,
 } from '@cairn/domain';
-import { decodeCursor, encodeCursor, type ReadModelSchema, type ReadStore, type RfmRunsTable } from '@cairn/read-models';
+import { decodeCursor, encodeCursor, type ReadModelSchema, type ReadStore, type RfmRunsTable, type RfmScoresTable } from '@cairn/read-models';
 
 export interface RfmRunRequest {
   readonly asOf: Date;
@@ -215,6 +215,20 @@ export interface RfmMember {
   readonly lastOrderAt: string;
 }
 
+/** A stored score row as served (numbers may come back as strings from PostgreSQL numerics). */
+function toMember(r: Omit<RfmScoresTable, 'run_id' | 'segment'>): RfmMember {
+  return {
+    customerId: r.customer_id,
+    r: Number(r.r),
+    f: Number(r.f),
+    m: Number(r.m),
+    recencyDays: Number(r.recency_days),
+    orders: Number(r.orders),
+    netMinor: Number(r.net_minor),
+    lastOrderAt: r.last_order_at,
+  };
+}
+
 export async function rfmSegmentMembers(
   db: Kysely<ReadModelSchema>,
   segment: RfmSegment,
@@ -234,16 +248,7 @@ export async function rfmSegmentMembers(
   const page = rows.slice(0, opts.limit);
   return {
     run,
-    items: page.map((r) => ({
-      customerId: r.customer_id,
-      r: Number(r.r),
-      f: Number(r.f),
-      m: Number(r.m),
-      recencyDays: Number(r.recency_days),
-      orders: Number(r.orders),
-      netMinor: Number(r.net_minor),
-      lastOrderAt: r.last_order_at,
-    })),
+    items: page.map(toMember),
     nextCursor: rows.length > opts.limit ? encodeCursor(page[page.length - 1]!.customer_id) : null,
   };
 }
@@ -264,13 +269,6 @@ export async function rfmHistory(db: Kysely<ReadModelSchema>, customerId: string
     runId: r.run_id,
     asOf: r.as_of,
     segment: r.segment,
-    customerId: r.customer_id,
-    r: Number(r.r),
-    f: Number(r.f),
-    m: Number(r.m),
-    recencyDays: Number(r.recency_days),
-    orders: Number(r.orders),
-    netMinor: Number(r.net_minor),
-    lastOrderAt: r.last_order_at,
+    ...toMember(r),
   }));
 }

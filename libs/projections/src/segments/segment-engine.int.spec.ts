@@ -1,31 +1,17 @@
-import { randomUUID } from 'crypto';
-import { sql } from 'kysely';
 import { IDENTITY_MERGED, IDENTITY_UNMERGED, type Condition, type EventInput } from '@cairn/domain';
 import { memoryIdentityLog } from '../identity/identity-log';
-import { openReadStore, type ReadStore } from '@cairn/read-models';
+import type { ReadStore } from '@cairn/read-models';
 import { profileProjection } from '../profile.projection';
 import { defineSegmentRow, record } from '../identity/identity.test-support';
 import { evaluateDirty, listSegmentMembers, sweepSegments } from './segment-engine';
+import { dropAndClose, readStoreDialects } from '../../../../test/support/read-stores';
 
 const lapsed: Condition = { all: [{ count: { type: 'purchase', withinDays: 60 }, op: '=', value: 0 }, { field: 'orders', op: '>=', value: 1 }] };
 const purchase = (customerId: string, orderId: string, occurredAt: string): EventInput => ({
   type: 'purchase', customerId, occurredAt, channel: 'web', orderId, currency: 'USD', items: [{ productId: 'p', quantity: 1, unitPriceMinor: 100 }], totalMinor: 100,
 });
 
-
-const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const dialects: [string, () => Promise<ReadStore>][] = [
-  ['SQLite', () => openReadStore(':memory:')],
-  ['PostgreSQL', () => openReadStore(PG_URL, { schema: `t_seg_${randomUUID().replace(/-/g, '').slice(0, 12)}` })],
-];
-
-async function dropAndClose(store: ReadStore): Promise<void> {
-  if (store.kind === 'postgres') {
-    const r = await sql<{ s: string }>`select current_schema() as s`.execute(store.db);
-    await sql`drop schema if exists ${sql.id(r.rows[0]!.s)} cascade`.execute(store.db);
-  }
-  await store.close();
-}
+const dialects = readStoreDialects('t_seg');
 
 describe.each(dialects)('segment membership on a real read store (%s)', (_name, open) => {
   let store: ReadStore;
