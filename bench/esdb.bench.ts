@@ -9,61 +9,18 @@
  *    give the client's decode ceiling; the node's readAll is reported as a ratio of it.
  *  - slow subscriber: a 1M-event store, a $all subscriber consuming slowly; the node's peak RSS is sampled.
  */
-import { spawn, type ChildProcess } from 'child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import * as grpc from '@grpc/grpc-js';
 import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
 import * as streamsPb from '@eventstore/db-client/generated/streams_pb';
 import * as sharedPb from '@eventstore/db-client/generated/shared_pb';
+import { startChild, startNodeChild } from './children';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
 
-const ROOT = resolve(__dirname, '..', '..');
-const NODE_ENTRY = join(ROOT, 'dist', 'libs', 'esdb-embedded', 'src', 'index.js');
 const READ_EVENTS = 100_000;
 const BIG_STORE = 1_000_000;
-
-interface Child {
-  proc: ChildProcess;
-  connectionString: string;
-  rssMb(): number;
-  stop(): Promise<void>;
-}
-
-function startChild(script: string, args: string[]): Promise<Child> {
-  return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, ['-e', script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('esdb://'));
-      if (line) {
-        resolvePromise({
-          proc,
-          connectionString: line.trim(),
-          rssMb: () => {
-            const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
-            return m ? Number(m[1]) / 1024 : 0;
-          },
-          stop: () =>
-            new Promise<void>((r) => {
-              proc.once('exit', () => r());
-              proc.kill('SIGTERM');
-            }),
-        });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-  });
-}
-
-const NODE_SCRIPT = `
-const { startEmbeddedNode } = require(process.argv[1]);
-startEmbeddedNode({ dataDir: process.argv[2], port: 0 }).then((node) => {
-  process.stdout.write(node.connectionString + '\\n');
-  process.on('SIGTERM', () => node.close().then(() => process.exit(0)));
-});`;
 
 /** A trivial replay server: answers every Read with the captured frames, nothing else. */
 const REPLAY_SCRIPT = `
@@ -136,7 +93,7 @@ function captureFrames(connectionString: string, count: number): Promise<Buffer[
 export const run: BenchSuite = async (log) => {
   const figures: BenchFigure[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'cairn-esdb-bench-'));
-  let node = await startChild(NODE_SCRIPT, [NODE_ENTRY, join(dir, 'data')]);
+  let node = await startNodeChild(join(dir, 'data'));
   let client = EventStoreDBClient.connectionString(node.connectionString);
   try {
     // --- appends, batches of 100
@@ -213,7 +170,7 @@ export const run: BenchSuite = async (log) => {
     await client.dispose();
     await node.stop();
     t0 = Date.now();
-    node = await startChild(NODE_SCRIPT, [NODE_ENTRY, join(dir, 'data')]);
+    node = await startNodeChild(join(dir, 'data'));
     figures.push(figure('node start over 1M events (process spawn to ready)', Date.now() - t0, 'ms'));
     client = EventStoreDBClient.connectionString(node.connectionString);
     log('slow $all subscriber for 10 s, sampling the node RSS');

@@ -14,52 +14,21 @@
  *
  * Events: CAIRN_BENCH_REBUILD_EVENTS (default 1,000,000) over 50,000 customers, a commerce mix.
  */
-import { spawn, type ChildProcess } from 'child_process';
 import { randomUUID } from 'crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, resolve } from 'path';
+import { join } from 'path';
 import { FORWARDS, START, eventTypeFilter } from '@eventstore/db-client';
 import { CAIRN_EVENT_TYPE_PREFIX, streamFor, toStoredEvent, type EventInput } from '@cairn/domain';
 import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
 import { RebuildJob, cairnProjections } from '@cairn/projections';
 import { openReadStore } from '@cairn/read-models';
+import { startNodeChild } from './children';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
 
-const ROOT = resolve(__dirname, '..', '..');
-const NODE_ENTRY = join(ROOT, 'dist', 'libs', 'esdb-embedded', 'src', 'index.js');
 const EVENTS = Number(process.env.CAIRN_BENCH_REBUILD_EVENTS ?? 1_000_000);
 const CUSTOMERS = 50_000;
 
-const NODE_SCRIPT = `
-const { startEmbeddedNode } = require(process.argv[1]);
-startEmbeddedNode({ dataDir: process.argv[2], port: 0 }).then((node) => {
-  process.stdout.write(node.connectionString + '\\n');
-  process.on('SIGTERM', () => node.close().then(() => process.exit(0)));
-});`;
-
-function startNode(dataDir: string): Promise<{ proc: ChildProcess; connectionString: string; stop: () => Promise<void> }> {
-  return new Promise((resolvePromise, reject) => {
-    const proc = spawn(process.execPath, ['-e', NODE_SCRIPT, NODE_ENTRY, dataDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.startsWith('esdb://'));
-      if (line) {
-        resolvePromise({
-          proc,
-          connectionString: line.trim(),
-          stop: () =>
-            new Promise<void>((r) => {
-              proc.once('exit', () => r());
-              proc.kill('SIGTERM');
-            }),
-        });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`node exited early with ${code}`)));
-  });
-}
 
 function rssMb(): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
@@ -95,7 +64,7 @@ function generate(from: number, count: number): EventToAppend[] {
 export const run: BenchSuite = async (log) => {
   const figures: BenchFigure[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'cairn-rebuild-bench-'));
-  const node = await startNode(join(dir, 'esdb'));
+  const node = await startNodeChild(join(dir, 'esdb'));
   const events = CairnEventStore.connect(node.connectionString);
   try {
     log(`appending ${EVENTS.toLocaleString('en-US')} events over ${CUSTOMERS.toLocaleString('en-US')} customers`);

@@ -20,6 +20,7 @@ import { streamFor, toStoredEvent, type EventInput } from '@cairn/domain';
 import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
 import { Projector, profileProjection } from '@cairn/projections';
 import { openReadStore } from '@cairn/read-models';
+import { startNodeChild } from './children';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -168,17 +169,8 @@ export const run: BenchSuite = async (log) => {
 
   // 4. Projector catch-up over 200k events vs raw readAll, on a node child of its own.
   const esdbDir = join(dir, 'esdb');
-  const node = await new Promise<{ proc: ChildProcess; cs: string }>((resolveNode, reject) => {
-    const proc = spawn(process.execPath, [join(ROOT, 'bin', 'cairn.js'), 'esdb', '--port', '0', '--data-dir', esdbDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const cs = /(esdb:\/\/\S+)/.exec(out)?.[1];
-      if (cs) resolveNode({ proc, cs });
-    });
-    proc.once('exit', (code) => reject(new Error(`cairn esdb exited early with ${code}`)));
-  });
-  const events = CairnEventStore.connect(node.cs);
+  const node = await startNodeChild(esdbDir);
+  const events = CairnEventStore.connect(node.connectionString);
   try {
     log(`appending ${CATCHUP_EVENTS} events for the catch-up...`);
     const all = toAppends(makeInputs(CATCHUP_EVENTS, 20_000, 77));
@@ -206,7 +198,7 @@ export const run: BenchSuite = async (log) => {
     figures.push(ratio(`projector catch-up, ${CATCHUP_EVENTS} events → profiles (SQLite)`, CATCHUP_EVENTS / catchupSeconds, 'events/s', { name: 'raw client readAll, same events', value: readRate }, { atLeast: 0.9 }));
   } finally {
     await events.close();
-    await new Promise<void>((r) => (node.proc.once('exit', () => r()), node.proc.kill('SIGTERM')));
+    await node.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return figures;
