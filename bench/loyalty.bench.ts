@@ -20,7 +20,7 @@ import { jsonEvent } from '@eventstore/db-client';
 import { loadConfig } from '@cairn/config';
 import { computeLedger, streamFor, toStoredEvent, type EventInput, type ProgramVersion, validateProgram } from '@cairn/domain';
 import type { EventToAppend } from '@cairn/event-store';
-import { Projector, loadLedgerFacts, loyaltyProjection } from '@cairn/projections';
+import { ProjectionEngine, loadLedgerFacts, loyaltyProjection } from '@cairn/projections';
 import { openReadStore } from '@cairn/read-models';
 import { composeCairn } from '../apps/cli/src/compose';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
@@ -126,7 +126,7 @@ async function projectionPart(figures: BenchFigure[], dir: string, adminKey: str
 
     // --- the loyalty projection alone, on a fresh read store
     const store = await openReadStore(`sqlite:${join(dir, 'loyalty.sqlite')}`);
-    const projector = new Projector(cairn.runtime.events, store, loyaltyProjection(), { batchSize: config.projectorBatchSize, batchMs: config.projectorBatchMs });
+    const projector = new ProjectionEngine(cairn.runtime.events, store, [loyaltyProjection()], { batchSize: config.projectorBatchSize, batchMs: config.projectorBatchMs });
     t = performance.now();
     await projector.start();
     const done = await projector.waitFor(last, 3_600_000);

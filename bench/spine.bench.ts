@@ -18,7 +18,7 @@ import { Agent, request } from 'http';
 import { FORWARDS, START, eventTypeFilter } from '@eventstore/db-client';
 import { streamFor, toStoredEvent, type EventInput } from '@cairn/domain';
 import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
-import { Projector, profileProjection } from '@cairn/projections';
+import { ProjectionEngine, profileProjection } from '@cairn/projections';
 import { openReadStore } from '@cairn/read-models';
 import { startNodeChild } from './children';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
@@ -188,7 +188,7 @@ export const run: BenchSuite = async (log) => {
     log(`raw readAll: ${Math.round(readRate)} events/s over ${count} events`);
 
     const readStore = await openReadStore(`sqlite:${join(dir, 'catchup.sqlite')}`);
-    const projector = new Projector(events, readStore, profileProjection({ currency: 'USD' }), { batchSize: 1000, batchMs: 20 });
+    const projector = new ProjectionEngine(events, readStore, [profileProjection({ currency: 'USD' })], { batchSize: 5000, batchMs: 20 });
     t0 = process.hrtime.bigint();
     await projector.start();
     if (!(await projector.waitFor(head, 600_000))) throw new Error('projector did not catch up');

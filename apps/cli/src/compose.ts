@@ -8,7 +8,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'net';
 import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/api';
 import type { CairnConfig } from '@cairn/config';
-import { CairnOperations, Projector, cairnProjections, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
+import { CairnOperations, ProjectionEngine, cairnProjections, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
 import { listCheckpoints, openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
 import { KeyRing, createLogger, openEventStore, type Logger, type OpenedEventStore } from '@cairn/runtime';
 
@@ -17,7 +17,8 @@ export interface CairnProcess {
   readonly url: string | null;
   readonly connectionString: string;
   readonly runtime: CairnRuntime;
-  readonly projectors: readonly Projector[];
+  /** The projection engine, when projections run in this process. */
+  readonly engine: ProjectionEngine | null;
   /** An admin key created on this start (printed once by the CLI), else null. */
   readonly createdAdminKey: string | null;
   close(): Promise<void>;
@@ -31,10 +32,10 @@ export interface ComposeOptions {
   readonly logger?: Logger;
 }
 
-function localMonitor(projectors: readonly Projector[]): ProjectionMonitor {
+function localMonitor(engine: ProjectionEngine): ProjectionMonitor {
   return {
-    statuses: async () => projectors.map((p) => p.status()),
-    waitFor: async (position, timeoutMs) => (await Promise.all(projectors.map((p) => p.waitFor(position, timeoutMs)))).every(Boolean),
+    statuses: async () => engine.status(),
+    waitFor: (position, timeoutMs) => engine.waitFor(position, timeoutMs),
   };
 }
 
@@ -79,21 +80,20 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
 
     const projectionRules: ProjectionRules = { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit };
     // Replays build the same projections under other rules (what-if), so the registry is kept as a function.
-    const projectionsFor = (rules: ProjectionRules) => cairnProjections(rules, { events: store.events });
+    const projectionsFor = (rules: ProjectionRules) => cairnProjections(rules);
     const projections = projectionsFor(projectionRules);
-    const projectors: Projector[] = [];
+    let engine: ProjectionEngine | null = null;
     if (options.projector) {
-      for (const projection of projections) {
-        const projector = new Projector(store.events, readStore, projection, {
-          batchSize: config.projectorBatchSize,
-          batchMs: config.projectorBatchMs,
-          log: (level, msg, fields) => logger[level](fields ?? {}, msg),
-        });
-        await projector.start();
-        projectors.push(projector);
-        closers.push(() => projector.stop());
-        logger.info({ projection: projection.name, version: projection.version }, 'projector started');
-      }
+      const running = new ProjectionEngine(store.events, readStore, projections, {
+        batchSize: config.projectorBatchSize,
+        batchMs: config.projectorBatchMs,
+        memoryBudgetMb: config.projectorMemoryMb,
+        log: (level, msg, fields) => logger[level](fields ?? {}, msg),
+      });
+      await running.start();
+      engine = running;
+      closers.push(() => running.stop());
+      logger.info({ projections: projections.map((p) => `${p.name} v${p.version}`) }, 'projection engine started');
     }
 
     const operations = new CairnOperations({
@@ -101,7 +101,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       live: { store: readStore, url: config.readModelUrl },
       rules: projectionRules,
       projectionsFor,
-      projectors,
+      engine,
       log: (level, msg, fields) => logger[level](fields ?? {}, msg),
     });
     // Closers run in reverse: running rebuilds stop (resumable) before the projectors and stores.
@@ -114,7 +114,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       readStore,
       keys: ring,
       logger,
-      projections: projectors.length > 0 ? localMonitor(projectors) : storeMonitor(readStore, projections),
+      projections: engine ? localMonitor(engine) : storeMonitor(readStore, projections),
     };
 
     let url: string | null = null;
@@ -141,7 +141,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       url,
       connectionString: store.connectionString,
       runtime,
-      projectors,
+      engine,
       createdAdminKey: created,
       close: () => (closed ??= closeAll()),
     };

@@ -75,6 +75,12 @@ export class CairnConfig {
   @Max(60_000)
   projectorBatchMs = 20;
 
+  /** CAIRN_PROJECTOR_MEMORY_MB: in-memory fold state (profiles' cores) the projection engine keeps before evicting. */
+  @IsInt()
+  @Min(16)
+  @Max(65_536)
+  projectorMemoryMb = 256;
+
   /** CAIRN_READ_WAIT_MS: longest a query waits for `minPosition` before answering 409. */
   @IsInt()
   @Min(0)
@@ -154,6 +160,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   corsOrigins: 'CAIRN_CORS_ORIGINS',
   projectorBatchSize: 'CAIRN_PROJECTOR_BATCH_SIZE',
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
+  projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
   shutdownTimeoutMs: 'CAIRN_SHUTDOWN_TIMEOUT_MS',
   identitySharedDeviceLimit: 'CAIRN_IDENTITY_SHARED_DEVICE_LIMIT',
@@ -165,7 +172,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   segmentIntervalMs: 'CAIRN_SEGMENT_INTERVAL_MS',
   segmentPollMs: 'CAIRN_SEGMENT_POLL_MS',
 };
-const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'readWaitMs', 'shutdownTimeoutMs']);
+const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'readWaitMs', 'shutdownTimeoutMs']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.

@@ -140,8 +140,11 @@ export function toUtcIso(instant: string): string {
 const TOP_CATEGORIES = 5;
 const DAY_MS = 86_400_000;
 
-/** The part of a profile that is folded; everything else is derived from it. */
-interface Core {
+/**
+ * The part of a profile that is folded; everything else is derived from it (`deriveProfile`).
+ * Projections keep cores in memory and derive only when they write.
+ */
+export interface ProfileCore {
   readonly customerId: string;
   readonly currency: string;
   readonly firstSeenAt: string;
@@ -152,6 +155,8 @@ interface Core {
   readonly channels: readonly Channel[];
   readonly state: ProfileState;
 }
+
+type Core = ProfileCore;
 
 function emptyCore(customerId: string, at: string, currency: string): Core {
   return {
@@ -217,7 +222,7 @@ function orderCmp(a: OrderSummary, b: OrderSummary): number {
 }
 
 /** Builds the full profile from its folded core: fixed key order, sorted records. */
-function deriveProfile(core: Core): Profile {
+export function deriveProfile(core: ProfileCore): Profile {
   const s = core.state;
   const orders = Object.keys(s.orders)
     .sort()
@@ -291,6 +296,11 @@ function deriveProfile(core: Core): Profile {
   };
 }
 
+/** The folded core of a stored profile (the inverse of `deriveProfile`). */
+export function profileCore(p: Profile): ProfileCore {
+  return coreOf(p);
+}
+
 function coreOf(p: Profile): Core {
   return {
     customerId: p.customerId,
@@ -322,6 +332,15 @@ export function evolveProfileMany(current: Profile | undefined, customerId: stri
   return deriveProfile(c);
 }
 
+/**
+ * One event into a core (`undefined`: the source's first event), keyed `customerId`. The core
+ * passed in must not be used afterwards: its activity list is appended in place (the only
+ * mutation, made after everything that can throw), so folding a long history stays linear.
+ */
+export function foldProfileCore(current: ProfileCore | undefined, customerId: string, event: FoldableEvent, rules: ProfileRules): ProfileCore {
+  return foldCore(current ?? emptyCore(customerId, toUtcIso(event.data.occurredAt), rules.currency), event, rules);
+}
+
 /** One event into the folded core. The core is private to the evolve call: its activity list is appended in place. */
 function foldCore(base: Core, event: FoldableEvent, rules: ProfileRules): Core {
   const at = toUtcIso(event.data.occurredAt);
@@ -334,7 +353,6 @@ function foldCore(base: Core, event: FoldableEvent, rules: ProfileRules): Core {
   };
   const s = c.state;
   const entry = activityEntry(event, at, rules.currency);
-  if (entry !== null) (s.activity as ActivityEntry[]).push(entry);
   switch (event.type) {
     case 'cairn.view.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.view.v1' }>['data'];
@@ -387,6 +405,7 @@ function foldCore(base: Core, event: FoldableEvent, rules: ProfileRules): Core {
       throw new Error(`unknown event type ${String(unreachable)}`);
     }
   }
+  if (entry !== null) (c.state.activity as ActivityEntry[]).push(entry);
   return c;
 }
 

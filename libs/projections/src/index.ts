@@ -1,12 +1,15 @@
 export * from './projection';
-export * from './projector';
+export * from './engine/engine';
+export * from './engine/folder';
+export { Changes } from './engine/rows';
+export { toLogEvent } from './engine/decode';
 export * from './profile.projection';
 export * from './registry';
-export * from './identity/identity-log';
-export * from './identity/identity-sync';
+export * from './identity/resolve-customer';
 export * from './ops';
 export * from './loyalty';
 export * from './analytics';
 export * from './rfm/rfm-runs';
 export * from './segments/segment-engine';
 export * from './segments/segment-definitions';
+export { ProjectionHarness, applyToProjections } from './engine/harness';

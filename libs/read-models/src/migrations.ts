@@ -300,9 +300,33 @@ export const MIGRATIONS: readonly Migration[] = [
     // host:pid of the process running a rebuild: a dead owner on this host means resumable at once.
     up: (db) => [db.schema.alterTable('rebuilds').addColumn('owner', 'text')],
   },
+  {
+    version: 500,
+    name: 'engine_documents',
+    // The projection engine writes a single-source person's document once, in its profiles row:
+    // identity_sources.doc is then null. A parked event can be marked for retry by any process; the
+    // one running the projection engine picks it up.
+    up: (db, kind) =>
+      kind === 'postgres'
+        ? [raw(db, `alter table identity_sources alter column doc drop not null`), db.schema.alterTable('parked_events').addColumn('retry_requested_at', 'text')]
+        : [
+            raw(db, `create table identity_sources_v500 (source_id text primary key, person_id text not null, doc text)`),
+            raw(db, `insert into identity_sources_v500 (source_id, person_id, doc) select source_id, person_id, doc from identity_sources`),
+            raw(db, `drop table identity_sources`),
+            raw(db, `alter table identity_sources_v500 rename to identity_sources`),
+            db.schema.createIndex('identity_sources_person').ifNotExists().on('identity_sources').column('person_id'),
+            db.schema.alterTable('parked_events').addColumn('retry_requested_at', 'text'),
+          ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
-  // 200–299 loyalty; 300–399 analytics; 400–499 operations.
+  // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
+  // 510–519 API keys; 520–529 fault handling.
 ];
+
+/** A raw statement as a migration step. */
+function raw(db: Kysely<ReadModelSchema>, text: string): Compilable {
+  return { compile: () => sql.raw(text).compile(db) } as Compilable;
+}
 
 function bootstrap(db: Kysely<ReadModelSchema>): Compilable {
   return db.schema

@@ -65,6 +65,8 @@ export interface ParkedEventsTable {
   projection_version: number;
   parked_at: string;
   attempts: number;
+  /** Set by a retry request from a process that does not run the projection; the engine retries and clears it. */
+  retry_requested_at?: string | null;
 }
 
 /** Operations: one row per rebuild job (a set of projections rebuilt together into one shadow). */
@@ -112,8 +114,8 @@ export interface IdentitySourcesTable {
   source_id: string;
   /** Source key of the person's representative. */
   person_id: string;
-  /** The source's own Profile JSON (fold state included). */
-  doc: string;
+  /** The source's own Profile JSON (fold state included); null when it is its person's only source (the profiles row holds it). */
+  doc: string | null;
 }
 
 /** Identity: an anonymous id seen together with a customer id. */

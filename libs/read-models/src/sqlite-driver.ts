@@ -68,7 +68,7 @@ class SqliteConnection implements DatabaseConnection {
 }
 
 /** better-sqlite3 has one connection: callers queue for it. */
-class Mutex {
+export class Mutex {
   #tail: Promise<void> = Promise.resolve();
   lock(): Promise<() => void> {
     let release!: () => void;
@@ -123,14 +123,14 @@ class RoutingConnection implements DatabaseConnection {
 }
 
 class ImmediateSqliteDriver implements Driver {
-  readonly mutex = new Mutex();
   readonly writer: SqliteConnection;
   readonly reader: SqliteConnection;
 
   /** `readerRaw`: a second, read-only connection to the same file (none for :memory:). */
   constructor(
     private readonly raw: Database.Database,
-    private readonly readerRaw?: Database.Database,
+    private readonly readerRaw: Database.Database | undefined,
+    readonly mutex: Mutex,
   ) {
     this.writer = new SqliteConnection(raw);
     this.reader = readerRaw ? new SqliteConnection(readerRaw) : this.writer;
@@ -174,6 +174,9 @@ class ImmediateSqliteDriver implements Driver {
 }
 
 export class ImmediateSqliteDialect implements Dialect {
+  /** The writer connection's lock: hold it to use `raw` directly (statements outside any transaction). */
+  readonly mutex = new Mutex();
+
   constructor(
     private readonly raw: Database.Database,
     private readonly readerRaw?: Database.Database,
@@ -182,7 +185,7 @@ export class ImmediateSqliteDialect implements Dialect {
     return new SqliteAdapter();
   }
   createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.raw, this.readerRaw);
+    return new ImmediateSqliteDriver(this.raw, this.readerRaw, this.mutex);
   }
   createQueryCompiler(): QueryCompiler {
     return new SqliteQueryCompiler();

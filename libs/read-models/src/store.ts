@@ -20,6 +20,12 @@ export interface ReadStore {
    * the single connection is held by the transaction, so a query on `db` would wait forever.
    */
   transaction<T>(fn: (trx: Transaction<ReadModelSchema>) => Promise<T>): Promise<T>;
+  /**
+   * SQLite only: runs one statement on the writer connection outside any transaction, under the
+   * writer's lock (ATTACH/DETACH, which SQLite refuses inside a transaction and which would
+   * otherwise be routed to the read connection).
+   */
+  onWriter?(sqlText: string, params?: readonly unknown[]): Promise<void>;
   /** Cheap liveness query, used by /health. */
   ping(): Promise<void>;
   /** Idempotent. */
@@ -72,9 +78,18 @@ function openSqlite(path: string): ReadStore {
     raw.pragma('synchronous = NORMAL');
     // Queries read on their own connection so they never queue behind the projector's transactions.
     reader = path === ':memory:' ? undefined : new Database(path, { readonly: true, timeout: 5000 });
-    const db = new Kysely<ReadModelSchema>({ dialect: new ImmediateSqliteDialect(raw, reader) });
+    const dialect = new ImmediateSqliteDialect(raw, reader);
+    const db = new Kysely<ReadModelSchema>({ dialect });
     migrateSqlite(raw, db);
-    return makeStore('sqlite', db);
+    const onWriter = async (sqlText: string, params: readonly unknown[] = []) => {
+      const release = await dialect.mutex.lock();
+      try {
+        raw.prepare(sqlText).run(...params);
+      } finally {
+        release();
+      }
+    };
+    return { ...makeStore('sqlite', db), onWriter };
   } catch (err) {
     if (reader?.open) reader.close();
     if (raw.open) raw.close();

@@ -4,14 +4,10 @@
  * scanning the event store, and arrival order never changes the rows. Types it does not know
  * (identity admin commands and the like) are ignored.
  */
-import type { Transaction } from 'kysely';
-import type { RecordedCairnEvent } from '@cairn/domain';
-import type { Facts } from '@cairn/domain';
-import type { AnalyticsFactsTable, ReadModelSchema } from '@cairn/read-models';
 import type { Kysely } from 'kysely';
-import type { Projection } from '../projection';
-
-const CHUNK = 500;
+import type { Facts, RecordedCairnEvent } from '@cairn/domain';
+import type { AnalyticsFactsTable, ReadModelSchema } from '@cairn/read-models';
+import { factsProjection, isIngestEvent, type Projection, type Row } from '../projection';
 
 export function toAnalyticsFact(e: RecordedCairnEvent): AnalyticsFactsTable | undefined {
   const ms = Date.parse(e.data.occurredAt);
@@ -56,25 +52,19 @@ export function toAnalyticsFact(e: RecordedCairnEvent): AnalyticsFactsTable | un
   }
 }
 
+const ANALYTICS_COLUMNS = ['event_id', 'kind', 'customer_id', 'anonymous_id', 'occurred_at', 'occurred_ms', 'order_id', 'amount_minor', 'currency', 'rating', 'code', 'referee_id', 'seq'] as const;
+
 export function analyticsProjection(): Projection {
-  return {
+  return factsProjection({
     name: 'analytics',
     version: 1,
-    async applyBatch(trx: Transaction<ReadModelSchema>, events: readonly RecordedCairnEvent[]) {
-      const rows: AnalyticsFactsTable[] = [];
-      for (const e of events) {
-        const r = toAnalyticsFact(e);
-        if (r) rows.push(r);
-      }
-      for (let i = 0; i < rows.length; i += CHUNK) {
-        await trx
-          .insertInto('analytics_facts')
-          .values(rows.slice(i, i + CHUNK))
-          .onConflict((oc) => oc.column('event_id').doNothing())
-          .execute();
-      }
+    tables: [{ table: 'analytics_facts', key: ['event_id'], columns: ANALYTICS_COLUMNS, mode: 'insert' }],
+    rowsOf(e, out) {
+      if (!isIngestEvent(e)) return;
+      const row = toAnalyticsFact(e);
+      if (row) out.put('analytics_facts', row as unknown as Row);
     },
-  };
+  });
 }
 
 export type LoadedFacts = { orders: Facts['orders'][number][]; returns: Facts['returns'][number][]; activity: Facts['activity'][number][]; maxSeq: number; rows: number };

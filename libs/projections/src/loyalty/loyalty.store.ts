@@ -7,7 +7,6 @@ import type { Kysely } from 'kysely';
 import type { LoyaltyFact } from '@cairn/domain';
 import type { LoyaltyFactsTable, LoyaltyLinksTable, ReadModelSchema } from '@cairn/read-models';
 
-const CHUNK = 500;
 const IN_CHUNK = 1000;
 
 export function linksOf(f: LoyaltyFact): LoyaltyLinksTable[] {
@@ -20,24 +19,8 @@ export function linksOf(f: LoyaltyFact): LoyaltyLinksTable[] {
   return links;
 }
 
-/** Idempotent: a fact already stored (same customer and id) is left as is. */
-export async function saveLoyaltyFacts(trx: Kysely<ReadModelSchema>, facts: readonly LoyaltyFact[]): Promise<void> {
-  const rows: LoyaltyFactsTable[] = [];
-  const links: LoyaltyLinksTable[] = [];
-  const seen = new Set<string>();
-  for (const f of facts) {
-    const key = `${f.customerId}\u0000${f.id}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    rows.push({ customer_id: f.customerId, fact_id: f.id, kind: f.kind, occurred_at: f.occurredAt, doc: JSON.stringify(f) });
-    links.push(...linksOf(f));
-  }
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await trx.insertInto('loyalty_facts').values(rows.slice(i, i + CHUNK)).onConflict((oc) => oc.columns(['customer_id', 'fact_id']).doNothing()).execute();
-  }
-  for (let i = 0; i < links.length; i += CHUNK) {
-    await trx.insertInto('loyalty_links').values(links.slice(i, i + CHUNK)).onConflict((oc) => oc.columns(['kind', 'key', 'customer_id', 'fact_id']).doNothing()).execute();
-  }
+export function loyaltyFactRow(f: LoyaltyFact): LoyaltyFactsTable {
+  return { customer_id: f.customerId, fact_id: f.id, kind: f.kind, occurred_at: f.occurredAt, doc: JSON.stringify(f) };
 }
 
 async function factsOf(db: Kysely<ReadModelSchema>, customerIds: readonly string[], kinds?: readonly string[]): Promise<LoyaltyFact[]> {

@@ -4,19 +4,21 @@
  * caller decides what "caught up" means.
  */
 import { END, FORWARDS, START, eventTypeFilter, BACKWARDS } from '@eventstore/db-client';
-import { CAIRN_EVENT_TYPE_PREFIX, type RecordedCairnEvent } from '@cairn/domain';
-import { toRecordedCairnEvent, type CairnEventStore } from '@cairn/event-store';
+import { CAIRN_EVENT_TYPE_PREFIX } from '@cairn/domain';
+import type { CairnEventStore } from '@cairn/event-store';
+import { toLogEvent } from '../engine/decode';
+import type { LogEvent } from '../projection';
 
-export async function* readHistory(events: CairnEventStore, from: bigint | null, batchSize: number): AsyncGenerator<RecordedCairnEvent[]> {
+export async function* readHistory(events: CairnEventStore, from: bigint | null, batchSize: number): AsyncGenerator<LogEvent[]> {
   const read = events.client.readAll({
     direction: FORWARDS,
     fromPosition: from === null ? START : { commit: from, prepare: from },
     maxCount: Number.MAX_SAFE_INTEGER,
     filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
   } as never);
-  let batch: RecordedCairnEvent[] = [];
+  let batch: LogEvent[] = [];
   for await (const resolved of read) {
-    const e = toRecordedCairnEvent(resolved);
+    const e = toLogEvent(resolved);
     if (e === null || (from !== null && e.position <= from)) continue;
     batch.push(e);
     if (batch.length >= batchSize) {

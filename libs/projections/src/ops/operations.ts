@@ -8,8 +8,8 @@ import { CairnError, ERROR_CODES } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import { listCheckpoints } from '@cairn/read-models';
 import type { Projection } from '../projection';
-import type { Projector, ProjectorState } from '../projector';
-import { countParked, listParked, retryParked, type ParkedEvent, type RetryResult } from './parked';
+import type { ProjectionEngine, ProjectorState } from '../engine/engine';
+import { countParked, listParked, requestRetry, type ParkedEvent, type RetryResult } from './parked';
 import { RebuildJob, builtVersions, listRebuilds, type LiveStore, type RebuildStatus } from './rebuild';
 import { runReplay, selectProjections, type ReplayProgress, type ReplayRequest, type ReplaySummary } from './replay';
 
@@ -46,8 +46,8 @@ export interface OperationsDeps<R> {
   readonly rules: R;
   /** The registry: every projection under given rules (`cairnProjections`). */
   readonly projectionsFor: (rules: R) => Projection[];
-  /** This process's live projectors (none when the projector runs elsewhere). */
-  readonly projectors: readonly Projector[];
+  /** This process's projection engine (null when the projections run elsewhere). */
+  readonly engine: ProjectionEngine | null;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -69,8 +69,8 @@ export class CairnOperations<R = unknown> {
     return this.deps.projectionsFor(this.deps.rules);
   }
 
-  private projector(name: string): Projector | undefined {
-    return this.deps.projectors.find((p) => p.projection.name === name);
+  private local(name: string): ProjectionEngine | undefined {
+    return this.deps.engine?.has(name) ? this.deps.engine : undefined;
   }
 
   private runningRebuild(name: string): RebuildJob | undefined {
@@ -90,13 +90,13 @@ export class CairnOperations<R = unknown> {
     const now = Date.now();
     const projections = this.projections();
     const checkpointOf = (name: string) => {
-      const local = this.projector(name)?.status();
+      const local = this.local(name)?.statusOf(name);
       return local ? local.checkpoint : (checkpoints.find((c) => c.projection === name)?.position ?? null);
     };
     const lags = await this.deps.events.lagAfter(projections.map((p) => checkpointOf(p.name)), LAG_CAP);
     return Promise.all(
       projections.map(async (p, i): Promise<ProjectionHealth> => {
-        const local = this.projector(p.name)?.status();
+        const local = this.local(p.name)?.statusOf(p.name);
         const stored = checkpoints.find((c) => c.projection === p.name);
         const checkpoint = checkpointOf(p.name);
         const lag = lags[i];
@@ -131,8 +131,8 @@ export class CairnOperations<R = unknown> {
     const targets = selectProjections(this.projections(), opts.projection === undefined ? [] : [opts.projection]);
     const results: RetryResult[] = [];
     for (const p of targets) {
-      const local = this.projector(p.name);
-      results.push(local ? await local.retryParked(opts.eventIds) : await retryParked(this.deps.live.store, p, opts.eventIds));
+      const local = this.local(p.name);
+      results.push(local ? await local.retryParked(p.name, opts.eventIds) : await requestRetry(this.deps.live.store, p, opts.eventIds));
     }
     return results;
   }
@@ -146,8 +146,8 @@ export class CairnOperations<R = unknown> {
       {
         events: this.deps.events,
         live: this.deps.live,
-        pauseLive: async (name) => this.projector(name)?.stop(),
-        resumeLive: async (name) => this.projector(name)?.start(),
+        pauseLive: async (name) => this.local(name)?.pause(name),
+        resumeLive: async (name) => this.local(name)?.resume(name),
         log: this.deps.log,
       },
       chosen,

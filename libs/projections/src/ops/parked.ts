@@ -56,6 +56,7 @@ export async function parkEvent(trx: Transaction<ReadModelSchema>, projection: P
         error: eb.ref('excluded.error'),
         projection_version: eb.ref('excluded.projection_version'),
         attempts: eb('parked_events.attempts', '+', 1),
+        retry_requested_at: null,
       })),
     )
     .execute();
@@ -92,40 +93,28 @@ export async function countParked(db: Kysely<ReadModelSchema>): Promise<Map<stri
 export interface RetryResult {
   readonly projection: string;
   readonly retried: number;
+  /** Marked for retry by the process running the projection (when it runs elsewhere). */
+  readonly requested?: number;
   readonly stillFailing: { eventId: string; error: string }[];
 }
 
 /**
- * Applies the projection's parked events again, oldest position first, each in its own
- * transaction with the removal of its parked row. One that still throws stays parked with the new
- * error and one more attempt. When the projector runs in this process, go through
- * `Projector.retryParked` instead: it serialises the retries with the live batches.
+ * From a process that does not run the projection engine: marks parked events for retry. The
+ * process that runs the projection (its in-memory state must see every change it folds) picks
+ * the marks up within seconds and retries them there.
  */
-export async function retryParked(store: ReadStore, projection: Projection, eventIds?: readonly string[]): Promise<RetryResult> {
-  const parked = (await listParked(store.db, { projection: projection.name }))
-    .filter((p) => eventIds === undefined || eventIds.includes(p.eventId))
-    .sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : BigInt(a.position) > BigInt(b.position) ? 1 : 0));
-  let retried = 0;
-  const stillFailing: { eventId: string; error: string }[] = [];
-  for (const p of parked) {
-    try {
-      await store.transaction(async (trx) => {
-        await projection.applyBatch(trx, [p.event]);
-        await trx.deleteFrom('parked_events').where('projection', '=', projection.name).where('event_id', '=', p.eventId).execute();
-      });
-      retried += 1;
-    } catch (err) {
-      const message = errorMessage(err);
-      stillFailing.push({ eventId: p.eventId, error: message });
-      await store.transaction(async (trx) => {
-        await trx
-          .updateTable('parked_events')
-          .set((eb) => ({ error: message.slice(0, 4000), attempts: eb('attempts', '+', 1), projection_version: projection.version }))
-          .where('projection', '=', projection.name)
-          .where('event_id', '=', p.eventId)
-          .execute();
-      });
-    }
-  }
-  return { projection: projection.name, retried, stillFailing };
+export async function requestRetry(store: ReadStore, projection: Projection, eventIds?: readonly string[]): Promise<RetryResult> {
+  let q = store.db.updateTable('parked_events').set({ retry_requested_at: new Date().toISOString() }).where('projection', '=', projection.name);
+  if (eventIds !== undefined) q = q.where('event_id', 'in', eventIds.length > 0 ? [...eventIds] : ['']);
+  const res = await q.executeTakeFirst();
+  return { projection: projection.name, retried: 0, requested: Number(res.numUpdatedRows), stillFailing: [] };
+}
+
+/** Parked events marked for retry by another process, per projection. */
+export async function retryRequests(db: Kysely<ReadModelSchema>, projections: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (projections.length === 0) return out;
+  const rows = await db.selectFrom('parked_events').select(['projection', 'event_id']).where('projection', 'in', [...projections]).where('retry_requested_at', 'is not', null).execute();
+  for (const r of rows) out.set(r.projection, [...(out.get(r.projection) ?? []), r.event_id]);
+  return out;
 }

@@ -2,35 +2,40 @@
  * Rebuilds without downtime. A rebuild job rebuilds a set of projections (one, or all) together:
  *
  * 1. builds them from the start of the log into a SHADOW store (a sibling SQLite file, or a
- *    PostgreSQL schema), one long read of `$all`, each batch and each projection's shadow
- *    checkpoint in one shadow transaction: the shadow's checkpoints are the rebuild's progress, so a
- *    rebuild killed at any instant resumes where it stopped;
- *    meanwhile the live projectors keep serving and keep up with live events;
+ *    PostgreSQL schema): one long read of `$all`, folded in memory by the shared fold core
+ *    (`engine/folder.ts`), written in bulk only when the memory budget is reached, every
+ *    `flushEvery` events and at the end, each write with the shadow checkpoints in one shadow
+ *    transaction: the shadow's checkpoints are the rebuild's progress, so a rebuild killed at any
+ *    instant resumes from its last write; meanwhile the live engine keeps serving live events;
  * 2. when the shadow has caught up, pauses the live projectors of those projections, folds the
  *    last events into the shadow, and SWITCHES in one live transaction: each table the projections
- *    wrote (tracked from their queries) is emptied and refilled from the shadow, and their
- *    checkpoints are set to the shadow's. Readers see the old model until the commit and the new
- *    one after it, never a half-built one (PostgreSQL: MVCC; SQLite: queries read on their own
- *    connection in WAL mode, which sees the last committed state);
+ *    declare is emptied and refilled from the shadow by the database itself (SQLite: the shadow
+ *    file ATTACHed to the writer connection; PostgreSQL: the shadow schema), never through
+ *    JavaScript, and their checkpoints and parked events are set to the shadow's. Readers see the
+ *    old model until the commit and the new one after it, never a half-built one (PostgreSQL:
+ *    MVCC; SQLite: queries read on their own connection in WAL mode);
  * 3. resumes the live projectors from the new checkpoints and drops the shadow. The old rows are
  *    dropped too, or kept as `<table>__old_<stamp>` tables when asked.
  *
- * A poison event stops a rebuild (state `failed`, with the event and the error); after a fix, the
- * same rebuild resumes from the last good batch. A second rebuild of a projection already being
+ * A poison event is parked, as live does, and the rebuild carries on (its status counts them; the
+ * switch carries them to the live `parked_events`); with `strict` it stops the rebuild instead
+ * (state `failed`, with the event and the error), and after a fix the same rebuild resumes. A second rebuild of a projection already being
  * rebuilt is refused (`CAIRN.OPERATION_CONFLICT`), in this process and across processes (the
  * `rebuilds` row and its heartbeat; a stale heartbeat means the runner died and the job may resume).
  */
 import { createHash } from 'crypto';
 import { existsSync, rmSync } from 'fs';
-import { hostname } from 'os';
-import { CompiledQuery, sql, type Kysely, type RawBuilder } from 'kysely';
-import { CairnError, ERROR_CODES, type RecordedCairnEvent } from '@cairn/domain';
+import { hostname, tmpdir } from 'os';
+import { join } from 'path';
+import { sql, type Kysely } from 'kysely';
+import { CairnError, ERROR_CODES } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
-import { openReadStore, parseReadStoreUrl, readCheckpoint, writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
+import { openReadStore, parseReadStoreUrl, readCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
+import { CheckpointMoved, Folder, type PoisonReport } from '../engine/folder';
 import type { Projection } from '../projection';
 import { Progress, headPosition, readHistory } from './history';
 import { errorMessage } from './parked';
-import { WrittenTables, tableShape } from './tables';
+import { tableShape } from './tables';
 
 export type RebuildPhase = 'building' | 'switching' | 'switched' | 'failed' | 'interrupted';
 
@@ -49,8 +54,11 @@ export interface RebuildStatus {
   readonly error: string | null;
   readonly failedEvent: { projection: string; id: string; position: string; type: string; streamId: string } | null;
   readonly keptTables: string[];
-  /** Milliseconds spent in each projection's applyBatch (where a rebuild's time goes). */
-  readonly applyMs: Record<string, number>;
+  /** Events parked by this rebuild (poison), per projection, and the first few of them. */
+  readonly parked: Record<string, number>;
+  readonly parkedEvents: (PoisonReport & { projection: string; error: string })[];
+  /** Where the time went: folding in memory, writing the shadow, the switch (ms). */
+  readonly timings: { foldMs: number; writeMs: number; switchMs: number };
 }
 
 /** Where the live read store is, so the shadow can be put beside it. */
@@ -72,10 +80,17 @@ export interface RebuildContext {
 
 export interface RebuildOptions {
   readonly keepOld?: boolean;
+  /** Events read and folded per step (default 5,000). */
   readonly batchSize?: number;
+  /** Write the shadow at least every this many events (default 250,000): what a crash can cost. */
+  readonly flushEvery?: number;
+  /** Fold state kept in memory before a write and an eviction (MB, default 160). */
+  readonly memoryBudgetMb?: number;
+  /** Stop at the first poison event instead of parking it. */
+  readonly strict?: boolean;
   /** A running job whose heartbeat is older than this is considered dead (resumable). */
   readonly staleMs?: number;
-  /** Test hook: called after each committed shadow batch (throw to simulate a crash). */
+  /** Test hook: called after each committed shadow write (throw to simulate a crash). */
   readonly afterBatch?: (status: RebuildStatus) => Promise<void> | void;
   readonly onProgress?: (status: RebuildStatus) => void;
 }
@@ -96,16 +111,6 @@ class Interrupted extends Error {
   }
 }
 
-class PoisonInRebuild extends Error {
-  constructor(
-    readonly projection: Projection,
-    readonly event: RecordedCairnEvent,
-    readonly reason: string,
-  ) {
-    super(`projection ${projection.name} v${projection.version} threw on event ${event.id} at ${event.position} (${event.type}): ${reason}`);
-  }
-}
-
 export class RebuildJob {
   readonly id: string;
   readonly startedAt = new Date().toISOString();
@@ -117,9 +122,11 @@ export class RebuildJob {
   private position: bigint | null = null;
   private resumed = false;
   private keptTables: string[] = [];
+  private readonly parkedEvents: (PoisonReport & { projection: string; error: string })[] = [];
   private lastBeat = 0;
   private aborting = false;
-  private readonly applyMs: Record<string, number> = {};
+  private folder: Folder | null = null;
+  private readonly timings = { foldMs: 0, writeMs: 0, switchMs: 0 };
   /** Settles when the job ends (switched or failed); never rejects. */
   readonly done: Promise<RebuildStatus>;
 
@@ -178,7 +185,9 @@ export class RebuildJob {
       error: this.error,
       failedEvent: this.failedEvent,
       keptTables: this.keptTables,
-      applyMs: { ...this.applyMs },
+      parked: Object.fromEntries((this.folder?.slots ?? []).map((sl) => [sl.projection.name, sl.parked])),
+      parkedEvents: this.parkedEvents.slice(0, 20),
+      timings: { ...this.timings },
     };
   }
 
@@ -190,29 +199,35 @@ export class RebuildJob {
     let shadow: ReadStore | null = null;
     try {
       shadow = await openShadow(this.ctx.live, this.shadowName);
-      const checkpoints = new Map<string, bigint | null>();
+      for (const p of this.projections) await p.setup?.(shadow.db);
+      const folder = new Folder(shadow, this.projections, {
+        onPoison: this.opts.strict ? 'stop' : 'park',
+        log: (level, msg, fields) => this.log(level, msg, fields),
+        onParked: (projection, event, error) => this.parkedEvents.push({ projection, error, ...event }),
+      });
+      this.folder = folder;
       let eventsDone = 0;
-      for (const p of this.projections) {
-        checkpoints.set(p.name, await readCheckpoint(shadow.db, p.name));
-        const row = await shadow.db.selectFrom('checkpoints').select('events_processed').where('projection', '=', p.name).executeTakeFirst();
+      for (const slot of folder.slots) {
+        slot.checkpoint = await readCheckpoint(shadow.db, slot.projection.name);
+        slot.reset();
+        const row = await shadow.db.selectFrom('checkpoints').select('events_processed').where('projection', '=', slot.projection.name).executeTakeFirst();
         eventsDone = Math.max(eventsDone, Number(row?.events_processed ?? 0));
       }
-      this.resumed = [...checkpoints.values()].some((c) => c !== null);
+      this.resumed = folder.slots.some((sl) => sl.checkpoint !== null);
       if (this.resumed) this.log('info', 'resuming rebuild from the shadow checkpoints', { done: eventsDone });
-      const written = new Map(this.projections.map((p) => [p.name, new WrittenTables()]));
       const head = (await headPosition(this.ctx.events)) ?? 0n;
-      this.position = minCheckpoint(checkpoints);
+      this.position = folder.resumeFrom() ?? null;
       // The estimate of the total extrapolates from what is left after the resume point.
       this.progress = new Progress(this.position ?? 0n, head, eventsDone);
 
       // Build until a pass over the log finds little left: the shadow is close to live.
-      const batchSize = this.opts.batchSize ?? 1000;
+      const batchSize = this.opts.batchSize ?? 5000;
       for (;;) {
-        const n = await this.pass(shadow, checkpoints, written, batchSize);
+        const n = await this.pass(folder, batchSize);
         if (n < batchSize) break;
       }
 
-      // Switch: the live projectors pause, the shadow takes the last events, one transaction swaps.
+      // Switch: the live projections pause, the shadow takes the last events, one transaction swaps.
       this.phase = 'switching';
       this.emit();
       const paused: string[] = [];
@@ -221,14 +236,18 @@ export class RebuildJob {
           await this.ctx.pauseLive?.(p.name);
           paused.push(p.name);
         }
-        await this.pass(shadow, checkpoints, written, batchSize);
+        await this.pass(folder, batchSize);
+        const failed = folder.slots.find((sl) => sl.failed);
+        if (failed) throw new CairnError(ERROR_CODES.VALIDATION, failed.lastError ?? `projection ${failed.projection.name} stopped`);
+        const t0 = performance.now();
         this.keptTables = await switchToShadow(this.ctx.live.store, shadow, this.shadowName, this.projections, this.id, this.opts.keepOld ?? false);
+        this.timings.switchMs += Math.round(performance.now() - t0);
       } finally {
         for (const name of paused) await this.ctx.resumeLive?.(name);
       }
       this.phase = 'switched';
       this.finishedAt = new Date().toISOString();
-      this.log('info', 'rebuild switched', { done: this.status().done, keptTables: this.keptTables });
+      this.log('info', 'rebuild switched', { done: this.status().done, keptTables: this.keptTables, parked: this.status().parked });
       await shadow.close();
       shadow = null;
       // Switched is switched: a shadow that cannot be dropped is only logged.
@@ -239,10 +258,8 @@ export class RebuildJob {
       this.phase = err instanceof Interrupted ? 'interrupted' : 'failed';
       this.finishedAt = new Date().toISOString();
       this.error = errorMessage(err);
-      if (err instanceof PoisonInRebuild) {
-        const e = err.event;
-        this.failedEvent = { projection: err.projection.name, id: e.id, position: e.position.toString(), type: e.type, streamId: e.streamId };
-      }
+      const failed = this.folder?.slots.find((sl) => sl.failed);
+      if (failed?.failedEvent) this.failedEvent = { projection: failed.projection.name, ...failed.failedEvent };
       this.log('error', 'rebuild failed', { error: this.error });
     } finally {
       await shadow?.close().catch(() => undefined);
@@ -252,84 +269,75 @@ export class RebuildJob {
     return this.status();
   }
 
-  /** One read from the lowest shadow checkpoint to the current end of the log. Returns events read. */
-  private async pass(shadow: ReadStore, checkpoints: Map<string, bigint | null>, written: Map<string, WrittenTables>, batchSize: number): Promise<number> {
+  /**
+   * One read from the lowest shadow checkpoint to the current end of the log, folded in memory and
+   * written when the budget or `flushEvery` says so, and at the end. Returns the events read.
+   */
+  private async pass(folder: Folder, batchSize: number): Promise<number> {
+    const budget = (this.opts.memoryBudgetMb ?? 160) * 1024 * 1024;
+    const flushEvery = this.opts.flushEvery ?? 250_000;
     let read = 0;
-    // One batch of read-ahead: the next batch streams in while this one is folded.
-    const source = readHistory(this.ctx.events, minCheckpoint(checkpoints), batchSize);
-    let ahead = source.next();
-    try {
-      for (;;) {
-        const step = await ahead;
-        if (step.done) break;
-        const batch = step.value;
-        ahead = source.next();
-        // A failure below leaves `ahead` unawaited: mark it handled (the finally closes the read).
-        ahead.catch(() => undefined);
-        if (this.aborting && this.phase === 'building') throw new Interrupted();
-        read += batch.length;
+    let sinceFlush = 0;
+    const flush = async () => {
+      const t0 = performance.now();
+      await folder.flush();
+      this.timings.writeMs += Math.round(performance.now() - t0);
+      sinceFlush = 0;
+      if (folder.memory() > budget) folder.evict();
+      await this.heartbeat();
+      this.emit();
+      await this.opts.afterBatch?.(this.status());
+    };
+    for (;;) {
+      const from = folder.resumeFrom();
+      if (from === undefined) return read;
+      try {
+        // One batch of read-ahead: the next batch streams in while this one is folded.
+        const source = readHistory(this.ctx.events, from, batchSize);
+        let ahead = source.next();
         try {
-          await this.applyShadow(shadow, batch, checkpoints, written);
-        } catch (err) {
-          if (err instanceof PoisonInRebuild) throw err;
-          // Find the event: one event per transaction up to the one that throws.
-          for (const e of batch) {
-            await this.applyShadow(shadow, [e], checkpoints, written, true);
-            if (this.progress) this.progress.done += 1;
-            this.position = e.position;
+          for (;;) {
+            const step = await ahead;
+            if (step.done) break;
+            const batch = step.value;
+            ahead = source.next();
+            // A failure below leaves `ahead` unawaited: mark it handled (the finally closes the read).
+            ahead.catch(() => undefined);
+            if (this.aborting && this.phase === 'building') throw new Interrupted();
+            read += batch.length;
+            const steps = folder.isolating ? batch.map((e) => [e]) : [batch];
+            for (const part of steps) {
+              const t0 = performance.now();
+              await folder.fold(part);
+              this.timings.foldMs += Math.round(performance.now() - t0);
+              sinceFlush += part.length;
+              if (folder.isolating || sinceFlush >= flushEvery) await flush();
+              else if (folder.memory() > budget) {
+                const t1 = performance.now();
+                await folder.relieve(budget);
+                this.timings.writeMs += Math.round(performance.now() - t1);
+              }
+            }
+            const last = batch[batch.length - 1]!.position;
+            if (this.progress) {
+              this.progress.done += batch.length;
+              if (last > this.progress.head) this.progress.head = last;
+            }
+            this.position = last;
+            if (this.opts.strict && folder.slots.some((sl) => sl.failed)) break;
           }
-          throw err;
+        } finally {
+          // Ends the read (after the pending read-ahead, if any) instead of leaving the gRPC call open.
+          void source.return(undefined).catch(() => undefined);
         }
-        const last = batch[batch.length - 1].position;
-        if (this.progress) {
-          this.progress.done += batch.length;
-          if (last > this.progress.head) this.progress.head = last;
-        }
-        this.position = last;
-        await this.heartbeat();
-        this.emit();
-        await this.opts.afterBatch?.(this.status());
+        await flush();
+        return read;
+      } catch (err) {
+        if (!(err instanceof CheckpointMoved)) throw err;
+        // The shadow refused a projection's batch: read again from the checkpoints, that projection one event at a time.
+        for (const sl of folder.slots) sl.reset();
       }
-    } finally {
-      // Ends the read (after the pending read-ahead, if any) instead of leaving the gRPC call open.
-      void source.return(undefined).catch(() => undefined);
     }
-    return read;
-  }
-
-  private async applyShadow(
-    shadow: ReadStore,
-    batch: readonly RecordedCairnEvent[],
-    checkpoints: Map<string, bigint | null>,
-    written: Map<string, WrittenTables>,
-    single = false,
-  ): Promise<void> {
-    const moved = new Map<string, bigint>();
-    await shadow.transaction(async (trx) => {
-      for (const p of this.projections) {
-        const from = checkpoints.get(p.name) ?? null;
-        const mine = from === null ? batch : batch.filter((e) => e.position > from);
-        if (mine.length === 0) continue;
-        const tracker = written.get(p.name)!;
-        const before = tracker.tables.size;
-        const t0 = performance.now();
-        try {
-          await p.applyBatch(trx.withPlugin(tracker), mine);
-          this.applyMs[p.name] = Math.round((this.applyMs[p.name] ?? 0) + performance.now() - t0);
-        } catch (err) {
-          if (single) throw new PoisonInRebuild(p, mine[0], errorMessage(err));
-          throw err;
-        }
-        const last = mine[mine.length - 1].position;
-        await writeCheckpoint(trx, p.name, last, mine.length);
-        if (tracker.tables.size !== before || from === null) {
-          const rows = [...tracker.tables].map((t) => ({ projection: p.name, table_name: t }));
-          if (rows.length > 0) await trx.insertInto('projection_tables').values(rows).onConflict((oc) => oc.doNothing()).execute();
-        }
-        moved.set(p.name, last);
-      }
-    });
-    for (const [name, pos] of moved) checkpoints.set(name, pos);
   }
 
   private emit(): void {
@@ -360,15 +368,6 @@ export class RebuildJob {
         .execute(),
     );
   }
-}
-
-function minCheckpoint(checkpoints: Map<string, bigint | null>): bigint | null {
-  let min: bigint | undefined;
-  for (const c of checkpoints.values()) {
-    if (c === null) return null;
-    if (min === undefined || c < min) min = c;
-  }
-  return min ?? null;
 }
 
 function conflict(names: readonly string[], where: string): CairnError {
@@ -422,12 +421,13 @@ function shadowLocation(live: LiveStore, id: string): string {
   if (live.store.kind === 'postgres') return `${live.schema ?? 'cairn'}_rebuild_${id}`.slice(0, 63);
   const target = parseReadStoreUrl(live.url);
   if (target.kind === 'sqlite' && target.path !== ':memory:') return `${target.path}.rebuild-${id}.sqlite`;
-  return ':memory:';
+  // A live store in memory (tests) gets a shadow file of its own, so the switch can attach it.
+  return join(tmpdir(), `cairn-rebuild-${process.pid}-${id}.sqlite`);
 }
 
 async function openShadow(live: LiveStore, name: string): Promise<ReadStore> {
   if (live.store.kind === 'postgres') return openReadStore(live.url, { schema: name });
-  return openReadStore(name === ':memory:' ? ':memory:' : `sqlite:${name}`);
+  return openReadStore(`sqlite:${name}`);
 }
 
 async function dropShadow(live: LiveStore, name: string): Promise<void> {
@@ -435,94 +435,68 @@ async function dropShadow(live: LiveStore, name: string): Promise<void> {
     await sql`drop schema if exists ${sql.id(name)} cascade`.execute(live.store.db);
     return;
   }
-  if (name === ':memory:') return;
   for (const f of [name, `${name}-wal`, `${name}-shm`]) if (existsSync(f)) rmSync(f, { force: true });
 }
 
 /**
- * One live transaction: for every table the projections wrote, replace the live rows with the
- * shadow's (keeping the old ones as a renamed copy when asked), and set the checkpoints and the
- * recorded versions. Returns the names of the kept tables.
+ * One live transaction: for every table the projections declare, replace the live rows with the
+ * shadow's, copied by the database itself (keeping the old ones as a renamed copy when asked), and
+ * set the checkpoints, parked events and recorded versions. Returns the names of the kept tables.
  */
 async function switchToShadow(live: ReadStore, shadow: ReadStore, shadowName: string, projections: readonly Projection[], jobId: string, keepOld: boolean): Promise<string[]> {
   const names = projections.map((p) => p.name);
-  const tableRows = names.length === 0 ? [] : await shadow.db.selectFrom('projection_tables').select('table_name').where('projection', 'in', names).execute();
-  const tables = [...new Set(tableRows.map((r) => r.table_name))].sort();
-  const shapes = new Map<string, { columns: readonly string[]; order: readonly string[]; keyed: boolean }>();
-  for (const t of tables) {
-    const s = await tableShape(shadow.db, t, shadow.kind);
-    shapes.set(t, { columns: s.columns, order: s.primaryKey.length > 0 ? s.primaryKey : s.columns, keyed: s.primaryKey.length > 0 });
-  }
+  const tables = [...new Set(projections.flatMap((p) => p.tables.map((t) => t.table)))].sort();
+  const columns = new Map<string, readonly string[]>();
+  for (const t of tables) columns.set(t, (await tableShape(shadow.db, t, shadow.kind)).columns);
   const cps = await shadow.db.selectFrom('checkpoints').selectAll().where('projection', 'in', names).execute();
   const stamp = new Date().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
   const kept: string[] = [];
-  // PostgreSQL: the shadow is a schema of the same database, so one INSERT … SELECT per table.
-  // SQLite: rows travel through JS in keyset pages (ATTACH would land on the store's read
-  // connection, not the writer). Readers are not blocked meanwhile: they read the last committed
-  // state on their own connection (WAL) until the switch commits.
-  const direct = live.kind === 'postgres';
-  await live.transaction(async (trx) => {
-    for (const t of tables) {
-      const { columns, order, keyed } = shapes.get(t)!;
-      if (keepOld) {
-        const copy = `${t}__old_${stamp}`;
-        await sql`create table ${sql.id(copy)} as select * from ${sql.id(t)}`.execute(trx);
-        kept.push(copy);
-      }
-      await sql`delete from ${sql.id(t)}`.execute(trx);
-      if (direct) {
-        const cols = sql.join(columns.map((c) => sql.id(c)));
-        await sql`insert into ${sql.id(t)} (${cols}) select ${cols} from ${sql.id(shadowName, t)}`.execute(trx);
-      } else {
-        await copyRows(shadow.db, trx, t, columns, order, keyed);
-      }
-    }
-    for (const c of cps) {
-      await trx
-        .insertInto('checkpoints')
-        .values({ projection: c.projection, position: c.position, events_processed: Number(c.events_processed), updated_at: new Date().toISOString() })
-        .onConflict((oc) => oc.column('projection').doUpdateSet({ position: c.position, events_processed: Number(c.events_processed), updated_at: new Date().toISOString() }))
-        .execute();
-    }
-    for (const p of projections) {
-      await trx
-        .insertInto('projection_versions')
-        .values({ projection: p.name, version: p.version, built_at: new Date().toISOString(), job_id: jobId })
-        .onConflict((oc) => oc.column('projection').doUpdateSet({ version: p.version, built_at: new Date().toISOString(), job_id: jobId }))
-        .execute();
-    }
-    await trx.updateTable('rebuilds').set({ status: 'switched', updated_at: new Date().toISOString(), finished_at: new Date().toISOString() }).where('job_id', '=', jobId).execute();
-  });
-  return kept;
-}
-
-function quoteId(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** Keyset-paged copy from the shadow (its own connection) into the live transaction. SQLite only (`?` placeholders). */
-async function copyRows(from: Kysely<ReadModelSchema>, to: Kysely<ReadModelSchema>, table: string, columns: readonly string[], order: readonly string[], keyed: boolean): Promise<void> {
-  const perRow = Math.max(1, columns.length);
-  const chunk = Math.max(1, Math.min(1000, Math.floor(30_000 / perRow)));
-  const cols = sql.join(columns.map((c) => sql.id(c)));
-  const orderCols = sql.join(order.map((c) => sql.id(c)));
-  const rowMarks = `(${columns.map(() => '?').join(', ')})`;
-  let after: Record<string, unknown> | null = null;
-  let offset = 0;
-  for (;;) {
-    // Keyset on the primary key; a table without one is paged by offset (the shadow is quiescent).
-    const where: RawBuilder<unknown> =
-      keyed && after !== null ? sql`where (${orderCols}) > (${sql.join(order.map((c) => sql`${after![c] as never}`))})` : sql``;
-    const page: RawBuilder<unknown> = keyed ? sql`` : sql`offset ${offset}`;
-    const { rows } = await sql<Record<string, unknown>>`select ${cols} from ${sql.id(table)} ${where} order by ${orderCols} limit ${chunk} ${page}`.execute(from);
-    if (rows.length === 0) break;
-    // One compiled statement per page size (cached by the driver), parameters flat: no query tree.
-    const text = `insert into ${quoteId(table)} (${columns.map(quoteId).join(', ')}) values ${new Array(rows.length).fill(rowMarks).join(', ')}`;
-    await to.executeQuery(CompiledQuery.raw(text, rows.flatMap((r) => columns.map((c) => r[c]))));
-    after = rows[rows.length - 1];
-    offset += rows.length;
-    if (rows.length < chunk) break;
+  // SQLite: the shadow file is attached to the writer connection (outside a transaction, as SQLite
+  // requires), so each table is copied by one INSERT … SELECT. Readers are not blocked meanwhile:
+  // they read the last committed state on their own connection (WAL) until the switch commits.
+  const sqlite = live.kind === 'sqlite';
+  if (sqlite) {
+    if (!live.onWriter) throw new Error('the SQLite read store cannot attach a shadow');
+    await shadow.close();
+    await live.onWriter('attach database ? as cairn_shadow', [shadowName]);
   }
+  const from = (t: string) => (sqlite ? sql`${sql.id('cairn_shadow')}.${sql.id(t)}` : sql.id(shadowName, t));
+  try {
+    await live.transaction(async (trx) => {
+      for (const t of tables) {
+        const cols = sql.join(columns.get(t)!.map((c) => sql.id(c)));
+        if (keepOld) {
+          const copy = `${t}__old_${stamp}`;
+          await sql`create table ${sql.id(copy)} as select * from ${sql.id(t)}`.execute(trx);
+          kept.push(copy);
+        }
+        await sql`delete from ${sql.id(t)}`.execute(trx);
+        await sql`insert into ${sql.id(t)} (${cols}) select ${cols} from ${from(t)}`.execute(trx);
+      }
+      // The rebuild decided again which events are poison for these projections.
+      await trx.deleteFrom('parked_events').where('projection', 'in', names).execute();
+      const parkedCols = sql.join(['projection', 'event_id', 'position', 'stream_id', 'event_type', 'event', 'error', 'projection_version', 'parked_at', 'attempts'].map((c) => sql.id(c)));
+      await sql`insert into parked_events (${parkedCols}) select ${parkedCols} from ${from('parked_events')} where projection in (${sql.join(names)})`.execute(trx);
+      for (const c of cps) {
+        await trx
+          .insertInto('checkpoints')
+          .values({ projection: c.projection, position: c.position, events_processed: Number(c.events_processed), updated_at: new Date().toISOString() })
+          .onConflict((oc) => oc.column('projection').doUpdateSet({ position: c.position, events_processed: Number(c.events_processed), updated_at: new Date().toISOString() }))
+          .execute();
+      }
+      for (const p of projections) {
+        await trx
+          .insertInto('projection_versions')
+          .values({ projection: p.name, version: p.version, built_at: new Date().toISOString(), job_id: jobId })
+          .onConflict((oc) => oc.column('projection').doUpdateSet({ version: p.version, built_at: new Date().toISOString(), job_id: jobId }))
+          .execute();
+      }
+      await trx.updateTable('rebuilds').set({ status: 'switched', updated_at: new Date().toISOString(), finished_at: new Date().toISOString() }).where('job_id', '=', jobId).execute();
+    });
+  } finally {
+    if (sqlite) await live.onWriter?.('detach database cairn_shadow').catch(() => undefined);
+  }
+  return kept;
 }
 
 /** The last recorded rebuild jobs (newest first), from the live store. */

@@ -1,6 +1,8 @@
 /**
  * Replays for analysts: projections run over history into a scratch SQLite store in memory, never
- * touching the live read models.
+ * touching the live read models. The shared fold core (`engine/folder.ts`) folds in memory and
+ * writes each scratch store once at the end (and whenever the memory budget is reached); a what-if
+ * builds both stores from ONE read of the log.
  *
  * - bi-temporal: `asOf` keeps events whose business time (`occurredAt`) is at or before it;
  *   `knownAt` keeps events recorded by then (`metadata.receivedAt`, the instant Cairn accepted
@@ -12,13 +14,14 @@
  *   wall clock, so the same events, projection versions, instant and rules give byte-identical files.
  */
 import type { Kysely } from 'kysely';
-import { CairnError, ERROR_CODES, type RecordedCairnEvent } from '@cairn/domain';
+import { CairnError, ERROR_CODES } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import { openReadStore, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
-import type { Projection } from '../projection';
+import { isIngestEvent, type LogEvent, type Projection } from '../projection';
 import { Progress, headPosition, readHistory } from './history';
 import { errorMessage } from './parked';
-import { WrittenTables, diffRows, dumpTable, stableJson, tableShape, toCsv, type TableDiff } from './tables';
+import { diffRows, dumpTable, stableJson, tableShape, toCsv, type TableDiff } from './tables';
+import { Folder } from '../engine/folder';
 
 /** What a replay hook is told: the instants and the rules each scratch store was built under. */
 export interface ReplayHookContext {
@@ -74,6 +77,8 @@ export interface ReplaySummary {
   readonly knownAt: string | null;
   readonly rules: { live: unknown; whatIf: unknown } | null;
   readonly events: { read: number; included: number; afterAsOf: number; unknownAtKnownAt: number };
+  /** Events a projection could not fold (poison): parked in the scratch store, left out of its read model. */
+  readonly parked: { projection: string; id: string; position: string; type: string; error: string }[];
   readonly tables: Record<string, { rows: number; files: string[] }>;
   readonly areas: Record<string, unknown>;
   readonly whatIf: { tables: Record<string, Omit<TableDiff, 'addedKeys' | 'removedKeys' | 'changedRows'>>; areas: Record<string, unknown> } | null;
@@ -116,22 +121,27 @@ export function selectProjections(all: readonly Projection[], names: readonly st
 interface Scratch {
   readonly store: ReadStore;
   readonly projections: Projection[];
-  readonly written: WrittenTables;
+  readonly folder: Folder;
+  readonly parked: { projection: string; id: string; position: string; type: string; error: string }[];
 }
 
-async function applyScratch(s: Scratch, batch: readonly RecordedCairnEvent[]): Promise<void> {
-  await s.store.transaction(async (trx) => {
-    const tracked = trx.withPlugin(s.written);
-    for (const p of s.projections) {
-      try {
-        await p.applyBatch(tracked, batch);
-      } catch (err) {
-        throw new CairnError(ERROR_CODES.VALIDATION, `replay stopped: projection ${p.name} v${p.version} threw on a batch ending at ${batch[batch.length - 1].position}: ${errorMessage(err)}`, {
-          projection: p.name,
-        });
-      }
-    }
-  });
+const BUDGET = 160 * 1024 * 1024;
+
+async function openScratch(projections: Projection[]): Promise<Scratch> {
+  const store = await openReadStore(':memory:');
+  for (const p of projections) await p.setup?.(store.db);
+  const parked: Scratch['parked'] = [];
+  const folder = new Folder(store, projections, { onPoison: 'park', onParked: (projection, e, error) => parked.push({ projection, id: e.id, position: e.position, type: e.type, error }) });
+  return { store, projections, folder, parked };
+}
+
+async function applyScratch(s: Scratch, batch: readonly LogEvent[]): Promise<void> {
+  await s.folder.fold(batch);
+  if (s.folder.memory() > BUDGET) await s.folder.relieve(BUDGET);
+}
+
+function tablesOf(projections: readonly Projection[]): string[] {
+  return [...new Set(projections.flatMap((p) => p.tables.map((t) => t.table)))].sort();
 }
 
 export async function runReplay<R>(
@@ -146,25 +156,28 @@ export async function runReplay<R>(
   if (request.rules !== undefined && !isObject(request.rules)) {
     throw new CairnError(ERROR_CODES.VALIDATION, 'rules must be a JSON object', { fields: [{ field: 'rules', message: 'must be a JSON object' }] });
   }
-  const baseline: Scratch = { store: await openReadStore(':memory:'), projections: selectProjections(projectionsFor(liveRules), request.projections), written: new WrittenTables() };
+  const baseline = await openScratch(selectProjections(projectionsFor(liveRules), request.projections));
   const whatIfRules = request.rules === undefined ? null : mergeRules(liveRules, request.rules);
   let whatIf: Scratch | null = null;
   try {
     if (whatIfRules !== null) {
-      whatIf = { store: await openReadStore(':memory:'), projections: selectProjections(projectionsFor(whatIfRules), request.projections), written: new WrittenTables() };
+      whatIf = await openScratch(selectProjections(projectionsFor(whatIfRules), request.projections));
     }
     const head = (await headPosition(events)) ?? 0n;
     const progress = new Progress(0n, head, 0);
     const counts = { read: 0, included: 0, afterAsOf: 0, unknownAtKnownAt: 0 };
     for await (const batch of readHistory(events, null, BATCH)) {
-      const kept: RecordedCairnEvent[] = [];
+      const kept: LogEvent[] = [];
       for (const e of batch) {
         counts.read += 1;
-        if (knownAt !== null && !(Date.parse(e.metadata?.receivedAt ?? '') <= knownAt)) {
+        // An admin identity command is known and in force from the instant it was requested.
+        const recordedAt = isIngestEvent(e) ? e.metadata?.receivedAt : e.data.requestedAt;
+        const occurredAt = isIngestEvent(e) ? e.data.occurredAt : e.data.requestedAt;
+        if (knownAt !== null && !(Date.parse(recordedAt ?? '') <= knownAt)) {
           counts.unknownAtKnownAt += 1;
           continue;
         }
-        if (asOf !== null && !(Date.parse(e.data.occurredAt) <= asOf)) {
+        if (asOf !== null && !(Date.parse(occurredAt) <= asOf)) {
           counts.afterAsOf += 1;
           continue;
         }
@@ -179,10 +192,12 @@ export async function runReplay<R>(
       onProgress({ phase: 'reading', ...progress.snapshot(batch[batch.length - 1].position) });
     }
     onProgress({ phase: 'writing', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });
+    await baseline.folder.flush();
+    if (whatIf) await whatIf.folder.flush();
 
     const files = new Map<string, string>();
     const tables: ReplaySummary['tables'] = {};
-    const names = [...new Set([...baseline.written.tables, ...(whatIf?.written.tables ?? [])])].sort();
+    const names = tablesOf(baseline.projections);
     const diffs: Record<string, Omit<TableDiff, 'addedKeys' | 'removedKeys' | 'changedRows'>> = {};
     for (const table of names) {
       const shape = await tableShape(baseline.store.db, table, 'sqlite');
@@ -219,6 +234,7 @@ export async function runReplay<R>(
       knownAt: knownAt === null ? null : new Date(knownAt).toISOString(),
       rules: whatIfRules === null ? null : { live: liveRules, whatIf: whatIfRules },
       events: counts,
+      parked: [...baseline.parked, ...(whatIf?.parked ?? []).map((p) => ({ ...p, projection: `${p.projection} (what-if)` }))],
       tables,
       areas,
       whatIf: whatIf ? { tables: diffs, areas: whatIfAreas } : null,

@@ -87,12 +87,12 @@ export async function tableShape(db: Kysely<ReadModelSchema>, table: string, kin
   return { columns: cols.map((r) => r.column_name), primaryKey: pk.map((r) => r.column_name) };
 }
 
-export type Row = Record<string, unknown>;
+export type TableRow = Record<string, unknown>;
 
 /** Every row, ordered by primary key (or by all columns): the same rows always dump the same. */
-export async function dumpTable(db: Kysely<ReadModelSchema>, table: string, shape: TableShape): Promise<Row[]> {
+export async function dumpTable(db: Kysely<ReadModelSchema>, table: string, shape: TableShape): Promise<TableRow[]> {
   const order = shape.primaryKey.length > 0 ? shape.primaryKey : shape.columns;
-  const { rows } = await sql<Row>`select ${sql.join(shape.columns.map((c) => sql.id(c)))} from ${sql.id(table)} order by ${sql.join(order.map((c) => sql.id(c)))}`.execute(db);
+  const { rows } = await sql<TableRow>`select ${sql.join(shape.columns.map((c) => sql.id(c)))} from ${sql.id(table)} order by ${sql.join(order.map((c) => sql.id(c)))}`.execute(db);
   return rows;
 }
 
@@ -102,7 +102,7 @@ function csvCell(v: unknown): string {
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(columns: readonly string[], rows: readonly Row[]): string {
+export function toCsv(columns: readonly string[], rows: readonly TableRow[]): string {
   const lines = [columns.map(csvCell).join(',')];
   for (const r of rows) lines.push(columns.map((c) => csvCell(r[c])).join(','));
   return `${lines.join('\n')}\n`;
@@ -123,10 +123,10 @@ export interface TableDiff {
 }
 
 /** Row diff keyed by primary key: rows only in what-if are added, only in baseline removed. */
-export function diffRows(shape: TableShape, baseline: readonly Row[], whatIf: readonly Row[]): TableDiff {
+export function diffRows(shape: TableShape, baseline: readonly TableRow[], whatIf: readonly TableRow[]): TableDiff {
   const keyCols = shape.primaryKey.length > 0 ? shape.primaryKey : shape.columns;
-  const keyOf = (r: Row) => (keyCols.length === 1 ? r[keyCols[0]] : keyCols.map((c) => r[c]));
-  const id = (r: Row) => JSON.stringify(keyCols.map((c) => r[c]));
+  const keyOf = (r: TableRow) => (keyCols.length === 1 ? r[keyCols[0]] : keyCols.map((c) => r[c]));
+  const id = (r: TableRow) => JSON.stringify(keyCols.map((c) => r[c]));
   const before = new Map(baseline.map((r) => [id(r), r]));
   const addedKeys: unknown[] = [];
   const changedRows: TableDiff['changedRows'] = [];

@@ -3,39 +3,52 @@
  * an event generator, and helpers. Not a spec itself.
  */
 import { randomUUID } from 'crypto';
-import { sql } from 'kysely';
-import { streamFor, toStoredEvent, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
+import { sql, type Kysely } from 'kysely';
+import { streamFor, toStoredEvent, type EventInput } from '@cairn/domain';
 import type { CairnEventStore, EventToAppend } from '@cairn/event-store';
-import type { Projection } from '../projection';
+import type { ReadModelSchema } from '@cairn/read-models';
+import { isIngestEvent, type FoldState, type LogEvent, type Projection } from '../projection';
 
 /**
  * `ops_test_counts`: events per customer, times `weight` (weight 2 plays a buggy v1). Creates its
- * table on first use. Throws on a view of product `poison` while `poisonous.on` is true.
+ * table in `setup`. Throws on a view of product `poison` while `poisonous.on` is true. Keeps the
+ * counts in memory (loaded back from the table when needed), as stateful projections do.
  */
 export function countingProjection(opts: { version?: number; weight?: number; poisonous?: { on: boolean }; name?: string } = {}): Projection {
   const weight = opts.weight ?? 1;
   return {
     name: opts.name ?? 'test-counts',
     version: opts.version ?? 1,
-    async applyBatch(trx, events: readonly RecordedCairnEvent[]) {
-      await trx.schema
+    tables: [{ table: 'ops_test_counts', key: ['customer_id'], columns: ['customer_id', 'events'], mode: 'upsert' }],
+    async setup(db) {
+      await db.schema
         .createTable('ops_test_counts')
         .ifNotExists()
         .addColumn('customer_id', 'text', (c) => c.primaryKey())
         .addColumn('events', 'integer', (c) => c.notNull())
         .execute();
-      const add = new Map<string, number>();
-      for (const e of events) {
-        if (opts.poisonous?.on && e.type === 'cairn.view.v1' && (e.data as { productId?: string }).productId === 'poison') {
-          throw new Error(`cannot fold product poison (event ${e.id})`);
-        }
-        const id = e.data.customerId ?? e.data.anonymousId ?? '?';
-        add.set(id, (add.get(id) ?? 0) + weight);
-      }
-      for (const [id, n] of add) {
-        await sql`insert into ops_test_counts (customer_id, events) values (${id}, ${n})
-          on conflict (customer_id) do update set events = ops_test_counts.events + excluded.events`.execute(trx);
-      }
+    },
+    createState(): FoldState {
+      const counts = new Map<string, number>();
+      const idOf = (e: LogEvent) => (isIngestEvent(e) ? (e.data.customerId ?? e.data.anonymousId ?? '?') : null);
+      return {
+        async prepare(events, db: Kysely<ReadModelSchema>) {
+          const missing = [...new Set(events.map(idOf).filter((id): id is string => id !== null && !counts.has(id)))];
+          if (missing.length === 0) return;
+          const { rows } = await sql<{ customer_id: string; events: number }>`select customer_id, events from ops_test_counts where customer_id in (${sql.join(missing)})`.execute(db);
+          for (const r of rows) counts.set(r.customer_id, Number(r.events));
+        },
+        apply(e, out) {
+          const id = idOf(e);
+          if (id === null) return;
+          if (opts.poisonous?.on && e.type === 'cairn.view.v1' && (e.data as { productId?: string }).productId === 'poison') {
+            throw new Error(`cannot fold product poison (event ${e.id})`);
+          }
+          const n = (counts.get(id) ?? 0) + weight;
+          counts.set(id, n);
+          out.put('ops_test_counts', { customer_id: id, events: n });
+        },
+      };
     },
   };
 }

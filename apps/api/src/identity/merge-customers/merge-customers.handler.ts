@@ -4,7 +4,7 @@ import { jsonEvent } from '@eventstore/db-client';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES, IDENTITY_MERGED, IDENTITY_STREAM, customerSource, type CustomersMergedV1 } from '@cairn/domain';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
-import { applyIdentityNow } from '../identity.apply';
+import { awaitApplied } from '../identity.apply';
 import { MergeCustomersCommand, type MergeResult } from './merge-customers.command';
 
 @CommandHandler(MergeCustomersCommand)
@@ -24,12 +24,12 @@ export class MergeCustomersHandler implements ICommandHandler<MergeCustomersComm
       type: IDENTITY_MERGED,
       data: { mergeId: randomUUID(), survivorId: c.survivorId, mergedId: c.mergedId, requestedAt: c.requestedAt.toISOString(), ...(c.reason !== undefined ? { reason: c.reason } : {}) },
     };
-    await this.runtime.events.client
+    const appended = await this.runtime.events.client
       .appendToStream(IDENTITY_STREAM, jsonEvent({ id: event.data.mergeId, type: event.type, data: event.data as never }))
       .catch((err: Error) => {
         throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err.message}`);
       });
-    await applyIdentityNow(this.runtime);
+    await awaitApplied(this.runtime, appended.position?.commit);
     this.runtime.logger.info({ mergeId: event.data.mergeId, survivorId: c.survivorId, mergedId: c.mergedId }, 'customers merged');
     return event.data;
   }

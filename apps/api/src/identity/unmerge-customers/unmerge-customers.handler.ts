@@ -4,7 +4,7 @@ import { jsonEvent } from '@eventstore/db-client';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES, IDENTITY_STREAM, IDENTITY_UNMERGED, type CustomersUnmergedV1 } from '@cairn/domain';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
-import { applyIdentityNow } from '../identity.apply';
+import { awaitApplied, awaitIdentityLog } from '../identity.apply';
 import { UnmergeCustomersCommand, type UnmergeResult } from './unmerge-customers.command';
 
 @CommandHandler(UnmergeCustomersCommand)
@@ -13,16 +13,16 @@ export class UnmergeCustomersHandler implements ICommandHandler<UnmergeCustomers
 
   async execute(c: UnmergeCustomersCommand): Promise<UnmergeResult> {
     // Bring the read model up to the log first, so a merge just made elsewhere is found.
-    await applyIdentityNow(this.runtime);
+    await awaitIdentityLog(this.runtime);
     const row = await this.runtime.readStore.db.selectFrom('identity_merges').selectAll().where('merge_id', '=', c.mergeId).executeTakeFirst();
     if (!row) throw new CairnError(ERROR_CODES.NOT_FOUND, `no merge '${c.mergeId}' in force`, { mergeId: c.mergeId });
     const event: CustomersUnmergedV1 = { type: IDENTITY_UNMERGED, data: { mergeId: c.mergeId, requestedAt: c.requestedAt.toISOString() } };
-    await this.runtime.events.client
+    const appended = await this.runtime.events.client
       .appendToStream(IDENTITY_STREAM, jsonEvent({ id: randomUUID(), type: event.type, data: event.data as never }))
       .catch((err: Error) => {
         throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err.message}`);
       });
-    await applyIdentityNow(this.runtime);
+    await awaitApplied(this.runtime, appended.position?.commit);
     this.runtime.logger.info({ mergeId: c.mergeId }, 'customers unmerged');
     return { mergeId: row.merge_id, survivorId: row.survivor_id, mergedId: row.merged_id, unmergedAt: event.data.requestedAt };
   }

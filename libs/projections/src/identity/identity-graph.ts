@@ -1,0 +1,102 @@
+/**
+ * The identity graph in memory: anonymous↔customer links, admin merges in force, and the person
+ * each known source belongs to. Small per node (ids only), so the projection keeps all of it; the
+ * heavy part (each source's folded profile) is cached separately under the memory budget.
+ *
+ * Components are found over the edges alone (links and merges): a person is a connected
+ * component (minus shared devices, which `resolveIdentities` handles), so whatever a batch
+ * changed, a search from the changed sources finds every source whose person may change.
+ */
+import type { Kysely } from 'kysely';
+import { customerSource, parseSource, visitorSource, type ActiveMerge, type IdentityLink } from '@cairn/domain';
+import type { ReadModelSchema } from '@cairn/read-models';
+
+export class IdentityGraph {
+  /** source → person (source key of the person's representative). */
+  readonly personOf = new Map<string, string>();
+  /** Sources whose own profile document is stored in `identity_sources.doc` (else it is their person's `profiles.doc`). */
+  readonly inline = new Set<string>();
+  private readonly anonsOf = new Map<string, Set<string>>();
+  private readonly customersOf = new Map<string, Set<string>>();
+  readonly merges = new Map<string, ActiveMerge>();
+  private readonly mergesOf = new Map<string, Set<string>>();
+
+  static async load(db: Kysely<ReadModelSchema>): Promise<IdentityGraph> {
+    const g = new IdentityGraph();
+    const sources = await db.selectFrom('identity_sources').select(['source_id', 'person_id', (eb) => eb('doc', 'is not', null).as('has_doc')]).execute();
+    for (const r of sources) {
+      g.personOf.set(r.source_id, r.person_id);
+      if (Boolean(Number(r.has_doc))) g.inline.add(r.source_id);
+    }
+    for (const l of await db.selectFrom('identity_links').select(['anonymous_id', 'customer_id']).execute()) g.link(l.anonymous_id, l.customer_id);
+    for (const m of await db.selectFrom('identity_merges').select(['merge_id', 'survivor_id', 'merged_id']).execute()) {
+      g.merge({ mergeId: m.merge_id, survivorId: m.survivor_id, mergedId: m.merged_id });
+    }
+    return g;
+  }
+
+  hasLink(anonymousId: string, customerId: string): boolean {
+    return this.customersOf.get(anonymousId)?.has(customerId) ?? false;
+  }
+
+  link(anonymousId: string, customerId: string): void {
+    add(this.customersOf, anonymousId, customerId);
+    add(this.anonsOf, customerId, anonymousId);
+  }
+
+  merge(m: ActiveMerge): void {
+    this.merges.set(m.mergeId, m);
+    add(this.mergesOf, m.survivorId, m.mergeId);
+    add(this.mergesOf, m.mergedId, m.mergeId);
+  }
+
+  unmerge(mergeId: string): ActiveMerge | undefined {
+    const m = this.merges.get(mergeId);
+    if (!m) return undefined;
+    this.merges.delete(mergeId);
+    this.mergesOf.get(m.survivorId)?.delete(mergeId);
+    this.mergesOf.get(m.mergedId)?.delete(mergeId);
+    return m;
+  }
+
+  /** Every source connected to the seeds by links and merges, with those edges. */
+  component(seeds: Iterable<string>): { nodes: Set<string>; links: IdentityLink[]; merges: ActiveMerge[] } {
+    const nodes = new Set<string>();
+    const links: IdentityLink[] = [];
+    const merges = new Map<string, ActiveMerge>();
+    const stack = [...seeds];
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (nodes.has(s)) continue;
+      nodes.add(s);
+      const { kind, id } = parseSource(s);
+      if (kind === 'visitor') {
+        for (const c of this.customersOf.get(id) ?? []) {
+          links.push({ anonymousId: id, customerId: c });
+          stack.push(customerSource(c));
+        }
+      } else {
+        for (const a of this.anonsOf.get(id) ?? []) stack.push(visitorSource(a));
+        for (const mid of this.mergesOf.get(id) ?? []) {
+          const m = this.merges.get(mid)!;
+          merges.set(mid, m);
+          stack.push(customerSource(m.survivorId), customerSource(m.mergedId));
+        }
+      }
+    }
+    return { nodes, links, merges: [...merges.values()] };
+  }
+
+  /** Sources of one person. */
+  membersOf(person: string, within: Iterable<string>): string[] {
+    const out: string[] = [];
+    for (const s of within) if (this.personOf.get(s) === person) out.push(s);
+    return out;
+  }
+}
+
+function add(map: Map<string, Set<string>>, key: string, value: string): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
