@@ -7,7 +7,7 @@ import { ValidationError, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLe
 import { resolve } from 'path';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 
-const ORIGIN = String.raw`https?://[A-Za-z0-9.\-\[\]:]+`;
+const ORIGIN = String.raw`https?://[A-Za-z0-9.\-\[\]:]+/?`;
 /** `*`, `none`, or a comma-separated list of scheme://host[:port] origins. */
 const CORS_ORIGINS = new RegExp(String.raw`^\s*(\*|none|${ORIGIN}(\s*,\s*${ORIGIN})*)\s*$`);
 const CORS_MESSAGE = 'must be *, none, or comma-separated origins such as https://shop.example,https://admin.example:8443 (scheme and host, no path)';
