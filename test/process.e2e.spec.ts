@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'child_process';
 import { randomUUID } from 'crypto';
-import { mkdtempSync, rmSync, statSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -65,13 +65,15 @@ describe('cairn start as a process', () => {
     expect(err).toContain('PORT');
   });
 
-  it('creates an admin key at first start (stored 0600), drains on SIGTERM, and keeps acknowledged events across kill -9', async () => {
+  it('creates an admin key at first start (kept hashed in the read store, never in clear), drains on SIGTERM, and keeps acknowledged events across kill -9', async () => {
     const dataDir = tmp();
     const first = await start(dataDir);
     procs.push(first.proc);
     const key = /(cairn_[A-Za-z0-9_-]+)/.exec(first.out())?.[1];
     expect(key).toBeDefined();
-    expect(statSync(join(dataDir, 'api-keys.json')).mode & 0o777).toBe(0o600);
+    for (const f of ['read-models.sqlite', 'read-models.sqlite-wal']) {
+      if (existsSync(join(dataDir, f))) expect(readFileSync(join(dataDir, f)).includes(key!)).toBe(false);
+    }
     const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
 
     // SIGTERM while a request is in flight: it is answered, then the process exits 0.

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
-import { CreateApiKeyHttpController } from './admin/create-api-key/create-api-key.http.controller';
+import { ApiKeysHttpController } from './admin/api-keys/api-keys.http.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { GetCustomerHandler } from './customers/get-customer/get-customer.handler';
 import { GetCustomerHttpController } from './customers/get-customer/get-customer.http.controller';
@@ -39,7 +39,7 @@ export class AppModule {
         GetCustomerHttpController,
         ListCustomersHttpController,
         ListProjectionsHttpController,
-        CreateApiKeyHttpController,
+        ApiKeysHttpController,
         HealthHttpController,
         MetricsHttpController,
       ],

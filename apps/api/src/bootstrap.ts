@@ -1,12 +1,14 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { CorsOptions, CorsOptionsDelegate } from '@nestjs/common/interfaces/external/cors-options.interface';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { corsOriginList, type CairnConfig } from '@cairn/config';
 import { ERROR_CODES } from '@cairn/domain';
 import type { Logger } from '@cairn/runtime';
 import { AppModule } from './app.module';
+import { MAX_BODY_BYTES, MAX_BODY_DEPTH, verifyBodyDepth } from './body-limits';
 import { errorBody } from './errors/cairn-exception.filter';
-import { MAX_BODY_BYTES } from './ingest/record-events/record-events.request.dto';
 import type { CairnRuntime } from './runtime';
 
 /** Nest's logger, writing through pino so every log line is structured JSON. */
@@ -34,7 +36,9 @@ function bodyErrors(err: { type?: string; status?: number; message?: string }, _
   if (!err || res.headersSent) return next(err);
   // The rest of an unread body is not worth waiting for: close the connection after answering.
   res.setHeader('Connection', 'close');
-  if (err.type === 'entity.too.large') {
+  if (err.type === 'cairn.body.too.deep') {
+    res.status(400).json(errorBody(ERROR_CODES.VALIDATION, err.message ?? 'the body nests too deep', { fields: [{ field: 'body', message: `nests deeper than ${MAX_BODY_DEPTH} levels` }] }));
+  } else if (err.type === 'entity.too.large') {
     res.status(413).json(errorBody(ERROR_CODES.PAYLOAD_TOO_LARGE, `the body exceeds ${MAX_BODY_BYTES} bytes`));
   } else if (err.type === 'entity.parse.failed') {
     res.status(400).json(errorBody(ERROR_CODES.MALFORMED_JSON, `malformed JSON: ${err.message ?? 'cannot parse'}`));
@@ -45,21 +49,40 @@ function bodyErrors(err: { type?: string; status?: number; message?: string }, _
   }
 }
 
+/** The ingest route: what a storefront SDK calls from the browser. */
+const INGEST_PATH = /^\/v1\/events(\/|\?|$)/;
+
+/**
+ * CORS per route: POST /v1/events answers the origins of CAIRN_CORS_INGEST_ORIGINS (default any);
+ * every other route those of CAIRN_CORS_ORIGINS (default none: read, loyalty and admin keys belong
+ * on servers). An origin not allowed gets no CORS headers at all, so the browser refuses the answer.
+ */
+export function corsPolicy(config: Pick<CairnConfig, 'corsOrigins' | 'corsIngestOrigins'>): CorsOptionsDelegate<Request> {
+  const ingest = corsOriginList(config.corsIngestOrigins);
+  const rest = corsOriginList(config.corsOrigins);
+  const common: CorsOptions = {
+    allowedHeaders: ['authorization', 'content-type', 'x-correlation-id'],
+    exposedHeaders: ['x-cairn-stale', 'retry-after'],
+    maxAge: 600,
+  };
+  return (req, cb) => {
+    const isIngest = INGEST_PATH.test(req.originalUrl ?? req.url);
+    const allowed = isIngest ? ingest : rest;
+    const origin = req.headers.origin;
+    const ok = allowed === true || (typeof origin === 'string' && allowed.includes(origin));
+    cb(null, ok ? { ...common, origin: allowed === true ? '*' : origin, methods: isIngest ? ['POST'] : ['GET', 'POST', 'PUT', 'DELETE'] } : { origin: false });
+  };
+}
+
 export async function createApiApp(runtime: CairnRuntime): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.register(runtime), {
     bodyParser: false,
     logger: new PinoNestLogger(runtime.logger.child({ component: 'nest' })),
     forceCloseConnections: false,
   });
-  const origins = runtime.config.corsOrigins.trim();
-  app.enableCors({
-    origin: origins === '*' ? true : origins.split(',').map((o) => o.trim()).filter(Boolean),
-    methods: ['GET', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'x-correlation-id'],
-    exposedHeaders: ['x-cairn-stale', 'retry-after'],
-    maxAge: 600,
-  });
-  app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.enableCors(corsPolicy(runtime.config));
+  // The depth check runs on the raw bytes (verify), before JSON.parse and long before class-transformer.
+  app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: verifyBodyDepth }));
   app.use(bodyErrors);
   const doc = SwaggerModule.createDocument(
     app,

@@ -6,7 +6,7 @@ import type { CairnConfig } from '@cairn/config';
 import type { CairnEventStore } from '@cairn/event-store';
 import type { CairnOperations, ProjectionRules, ProjectorStatus } from '@cairn/projections';
 import type { ReadStore } from '@cairn/read-models';
-import type { KeyRing, Logger } from '@cairn/runtime';
+import type { KeyStore, Logger } from '@cairn/runtime';
 
 /** Projection progress as the API sees it: projectors in this process, or checkpoints in the read store. */
 export interface ProjectionMonitor {
@@ -19,7 +19,7 @@ export interface CairnRuntime {
   readonly config: CairnConfig;
   readonly events: CairnEventStore;
   readonly readStore: ReadStore;
-  readonly keys: KeyRing;
+  readonly keys: KeyStore;
   readonly logger: Logger;
   readonly projections: ProjectionMonitor;
   /** Rebuilds, replays, parked events, projection health (absent: the admin operations answer 503). */

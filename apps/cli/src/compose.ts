@@ -10,7 +10,7 @@ import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/
 import type { CairnConfig } from '@cairn/config';
 import { CairnOperations, ProjectionEngine, cairnProjections, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
 import { listCheckpoints, openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
-import { KeyRing, createLogger, openEventStore, type Logger, type OpenedEventStore } from '@cairn/runtime';
+import { KeyStore, createLogger, openEventStore, type Logger, type OpenedEventStore } from '@cairn/runtime';
 
 export interface CairnProcess {
   /** Base URL of the API, when it runs here. */
@@ -76,7 +76,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
     closers.push(() => readStore.close());
     logger.info({ kind: readStore.kind }, 'read store ready');
 
-    const { ring, created } = KeyRing.open(config.dataDir, config.adminKey);
+    const { keys, created } = await KeyStore.open(readStore, { dataDir: config.dataDir, adminKey: config.adminKey, logger, createFirst: options.api });
 
     const projectionRules: ProjectionRules = { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit };
     // Replays build the same projections under other rules (what-if), so the registry is kept as a function.
@@ -112,7 +112,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       config,
       events: store.events,
       readStore,
-      keys: ring,
+      keys,
       logger,
       projections: engine ? localMonitor(engine) : storeMonitor(readStore, projections),
     };

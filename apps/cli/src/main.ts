@@ -37,6 +37,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'rebuild <projection|all> without downtime, with progress [--keep-old] --url URL --key KEY',
     load: async () => (await import('./ops-commands')).rebuildCommand(),
   },
+  keys: {
+    summary: 'API keys of a running Cairn: list | create --name N --scopes a,b [--expires-at T] | revoke <id> | rotate <id> [--grace S] --url URL --key KEY',
+    load: async () => (await import('./ops-commands')).keysCommand(),
+  },
   replay: {
     summary: 'replay history into a scratch store: [--projections a,b] [--as-of T] [--known-at K] [--rules FILE] [--out DIR] --url URL --key KEY',
     load: async () => (await import('./ops-commands')).replayCommand(),

@@ -1,5 +1,5 @@
 /**
- * `cairn projections | rebuild | replay` against an in-process Cairn over HTTP: tables and plain
+ * `cairn projections | rebuild | replay | keys` against an in-process Cairn over HTTP: tables and plain
  * progress lines when not a TTY, a progress bar on a TTY, replay files written byte-identically.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
@@ -7,7 +7,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Writable } from 'stream';
 import { startCairn, type TestCairn } from '../../../test/support/cairn';
-import { projectionsCommand, rebuildCommand, replayCommand, type CliIo } from './ops-commands';
+import { keysCommand, projectionsCommand, rebuildCommand, replayCommand, type CliIo } from './ops-commands';
 
 function capture(isTTY = false): CliIo & { text: () => string } {
   let text = '';
@@ -52,6 +52,42 @@ describe('cairn operations commands', () => {
   afterAll(async () => {
     await cairn?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keys create | list | rotate | revoke: the secret shown once, never listed', async () => {
+    const created = capture();
+    await keysCommand(created)(['create', '--name', 'cli-shop', '--scopes', 'ingest,read', ...conn()]);
+    const id = /^key ([0-9a-f]+) \(cli-shop: ingest,read\)/m.exec(created.text())?.[1];
+    const secret = /secret \(shown only this once\): (cairn_\S+)/.exec(created.text())?.[1];
+    expect(id).toBeDefined();
+    expect(secret).toBeDefined();
+    const ping = (key: string) => fetch(`${cairn.url}/v1/projections`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.status);
+    expect(await ping(secret!)).toBe(200);
+
+    const list = capture();
+    await keysCommand(list)(['list', ...conn()]);
+    expect(list.text()).toMatch(/^id\s+name\s+scopes\s+state/);
+    expect(list.text()).toMatch(new RegExp(`${id}\\s+cli-shop\\s+ingest,read\\s+active`));
+    expect(list.text()).toContain('(CAIRN_ADMIN_KEY)');
+    expect(list.text()).not.toContain(secret);
+
+    const rotated = capture();
+    await keysCommand(rotated)(['rotate', id!, '--grace', '600', ...conn()]);
+    const next = /secret \(shown only this once\): (cairn_\S+)/.exec(rotated.text())?.[1];
+    expect(rotated.text()).toMatch(new RegExp(`old key ${id} stays valid until \\S+`));
+    expect(await ping(next!)).toBe(200);
+    expect(await ping(secret!)).toBe(200);
+
+    const newId = /^key ([0-9a-f]+) /m.exec(rotated.text())![1];
+    for (const k of [id!, newId]) {
+      const revoked = capture();
+      await keysCommand(revoked)(['revoke', k, ...conn()]);
+      expect(revoked.text()).toMatch(new RegExp(`key ${k} \\(cli-shop\\) revoked at `));
+    }
+    expect(await ping(secret!)).toBe(401);
+    expect(await ping(next!)).toBe(401);
+    await expect(keysCommand(capture())(['revoke', 'nope', ...conn()])).rejects.toThrow(/404 CAIRN.NOT_FOUND/);
+    await expect(keysCommand(capture())(['create', '--name', 'x', '--scopes', 'root', ...conn()])).rejects.toThrow(/400 CAIRN.VALIDATION/);
   });
 
   it('projections status | parked | retry-parked', async () => {

@@ -4,6 +4,7 @@
  *   cairn projections status|parked|retry-parked [--projection P] [--json]
  *   cairn rebuild <projection|all> [--keep-old]
  *   cairn replay [--projections a,b] [--as-of T] [--known-at K] [--rules FILE] [--out DIR]
+ *   cairn keys list | create --name N --scopes a,b [--expires-at T] | revoke <id> | rotate <id> [--grace SECONDS] [--expires-at T]
  *
  * Long jobs show a progress bar on a terminal (done / total, rate, ETA) and plain log lines otherwise.
  */
@@ -23,13 +24,14 @@ const CONNECTION = ['url', 'key'];
 interface Client {
   get(path: string): Promise<Record<string, unknown>>;
   post(path: string, body: unknown): Promise<Record<string, unknown>>;
+  delete(path: string): Promise<Record<string, unknown>>;
 }
 
 function client(flags: Record<string, string>): Client {
   const base = (flags.url ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
   if (!flags.key) throw new Error('--key is required: an API key with the admin scope');
   const headers = { authorization: `Bearer ${flags.key}`, 'content-type': 'application/json' };
-  const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+  const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
     let res: Response;
     try {
       res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -44,7 +46,7 @@ function client(flags: Record<string, string>): Client {
     }
     return json;
   };
-  return { get: (p) => call('GET', p), post: (p, b) => call('POST', p, b) };
+  return { get: (p) => call('GET', p), post: (p, b) => call('POST', p, b), delete: (p) => call('DELETE', p) };
 }
 
 const write = (io: CliIo, line: string) => io.out.write(`${line}\n`);
@@ -237,5 +239,69 @@ export function replayCommand(io: CliIo = { out: process.stdout }) {
       const d = summary.whatIf?.tables[t];
       write(io, `  ${t}: ${info.rows} rows${d ? ` | what-if: +${d.added} -${d.removed} ~${d.changed}` : ''}`);
     }
+  };
+}
+
+interface KeyView {
+  id: string;
+  name: string;
+  scopes: string[];
+  state: string;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+  rotatedFrom: string | null;
+  source: string;
+  key?: string;
+  previous?: KeyView;
+}
+
+export function keysCommand(io: CliIo = { out: process.stdout }) {
+  return async (args: string[]): Promise<void> => {
+    const { positional, rest } = splitPositional(args);
+    const [sub = 'list', id] = positional;
+    const usage = 'usage: cairn keys list | create --name N --scopes ingest,read,loyalty:write,admin [--expires-at T] | revoke <id> | rotate <id> [--grace SECONDS] [--expires-at T]  (--url URL --key KEY)';
+    const flags = parseFlags(rest, [...CONNECTION, 'name', 'scopes', 'expires-at', 'grace'], ['json']);
+    const api = client(flags);
+    const json = flags.json === 'true';
+    const path = (keyId: string | undefined) => {
+      if (!keyId || positional.length !== 2) throw new Error(usage);
+      return `/v1/admin/keys/${encodeURIComponent(keyId)}`;
+    };
+    const expiresAt = flags['expires-at'] ? { expiresAt: flags['expires-at'] } : {};
+    const showSecret = (k: KeyView) => {
+      if (json) return void write(io, JSON.stringify(k, null, 2));
+      write(io, `key ${k.id} (${k.name}: ${k.scopes.join(',')})${k.expiresAt ? `, expires ${k.expiresAt}` : ''}`);
+      write(io, `secret (shown only this once): ${k.key}`);
+    };
+    if (sub === 'list') {
+      const { keys } = (await api.get('/v1/admin/keys')) as unknown as { keys: KeyView[] };
+      if (json) return void write(io, JSON.stringify(keys, null, 2));
+      const rows = [['id', 'name', 'scopes', 'state', 'created', 'expires', 'last used']];
+      for (const k of keys) rows.push([k.id, k.name, k.scopes.join(','), k.source === 'config' ? `${k.state} (CAIRN_ADMIN_KEY)` : k.state, k.createdAt, k.expiresAt ?? '-', k.lastUsedAt ?? '-']);
+      return void write(io, table(rows));
+    }
+    if (sub === 'create') {
+      if (!flags.name || !flags.scopes || positional.length !== 1) throw new Error(usage);
+      const scopes = flags.scopes.split(',').map((s) => s.trim()).filter(Boolean);
+      return showSecret((await api.post('/v1/admin/keys', { name: flags.name, scopes, ...expiresAt })) as unknown as KeyView);
+    }
+    if (sub === 'revoke') {
+      const k = (await api.delete(path(id))) as unknown as KeyView;
+      return void write(io, json ? JSON.stringify(k, null, 2) : `key ${k.id} (${k.name}) revoked at ${k.revokedAt}`);
+    }
+    if (sub === 'rotate') {
+      let grace: number | undefined;
+      if (flags.grace !== undefined) {
+        grace = Number(flags.grace);
+        if (!Number.isSafeInteger(grace) || grace < 0) throw new Error('--grace must be a whole number of seconds (0 = revoke the old secret at once)');
+      }
+      const k = (await api.post(`${path(id)}/rotate`, { ...(grace !== undefined ? { graceSeconds: grace } : {}), ...expiresAt })) as unknown as KeyView;
+      showSecret(k);
+      if (!json && k.previous) write(io, k.previous.revokedAt ? `old key ${k.previous.id} revoked` : `old key ${k.previous.id} stays valid until ${k.previous.expiresAt}`);
+      return;
+    }
+    throw new Error(`unknown subcommand 'keys ${sub}'\n${usage}`);
   };
 }

@@ -27,7 +27,7 @@ export function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projector'>) {
     const cairn = await composeCairn(config, parts);
     if (cairn.createdAdminKey) {
       process.stdout.write(
-        `\nCreated an admin API key (stored hashed in ${config.dataDir}/api-keys.json; shown only this once):\n\n    ${cairn.createdAdminKey}\n\n` +
+        `\nCreated an admin API key (stored hashed in the read store; shown only this once):\n\n    ${cairn.createdAdminKey}\n\n` +
           `Use it as: Authorization: Bearer ${cairn.createdAdminKey}\n\n`,
       );
     }

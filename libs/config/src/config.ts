@@ -7,6 +7,19 @@ import { ValidationError, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLe
 import { resolve } from 'path';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 
+const ORIGIN = String.raw`https?://[A-Za-z0-9.\-\[\]:]+/?`;
+/** `*`, `none`, or a comma-separated list of scheme://host[:port] origins. */
+const CORS_ORIGINS = new RegExp(String.raw`^\s*(\*|none|${ORIGIN}(\s*,\s*${ORIGIN})*)\s*$`);
+const CORS_MESSAGE = 'must be *, none, or comma-separated origins such as https://shop.example,https://admin.example:8443 (scheme and host, no path)';
+
+/** The allowed origins of a CORS setting: true for any, [] for none. */
+export function corsOriginList(setting: string): true | string[] {
+  const s = setting.trim();
+  if (s === '*') return true;
+  if (s === 'none') return [];
+  return s.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
+}
+
 export class CairnConfig {
   /** CAIRN_EVENTSTORE: an EventStoreDB connection string; absent → the embedded node is started. */
   @IsOptional()
@@ -55,9 +68,16 @@ export class CairnConfig {
   @Matches(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$|^UTC$/, { message: 'must be an IANA timezone such as Europe/Berlin' })
   timezone = 'UTC';
 
-  /** CAIRN_CORS_ORIGINS: origins allowed to call the API from browsers (comma-separated, or *). */
-  @IsString()
-  corsOrigins = '*';
+  /**
+   * CAIRN_CORS_ORIGINS: browser origins allowed on the read, loyalty and admin routes
+   * (comma-separated `https://host[:port]`, or `*`, or `none`). Default none: those keys belong on servers.
+   */
+  @Matches(CORS_ORIGINS, { message: CORS_MESSAGE })
+  corsOrigins = 'none';
+
+  /** CAIRN_CORS_INGEST_ORIGINS: browser origins allowed on POST /v1/events (same form). Default `*`: storefront SDKs run on any shop domain. */
+  @Matches(CORS_ORIGINS, { message: CORS_MESSAGE })
+  corsIngestOrigins = '*';
 
   /** CAIRN_LOG_LEVEL */
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -158,6 +178,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   logLevel: 'CAIRN_LOG_LEVEL',
   timezone: 'CAIRN_TIMEZONE',
   corsOrigins: 'CAIRN_CORS_ORIGINS',
+  corsIngestOrigins: 'CAIRN_CORS_INGEST_ORIGINS',
   projectorBatchSize: 'CAIRN_PROJECTOR_BATCH_SIZE',
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
   projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',

@@ -1,5 +1,5 @@
 import { CairnError } from '@cairn/domain';
-import { loadConfig } from './config';
+import { corsOriginList, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('applies defaults', () => {
@@ -7,6 +7,15 @@ describe('loadConfig', () => {
     expect(c.port).toBe(3000);
     expect(c.eventStore).toBeUndefined();
     expect(c.readModelUrl).toMatch(/^sqlite:.*read-models\.sqlite$/);
+    // Browsers may send events from anywhere, and reach nothing else unless configured.
+    expect(corsOriginList(c.corsIngestOrigins)).toBe(true);
+    expect(corsOriginList(c.corsOrigins)).toEqual([]);
+  });
+
+  it('reads CORS origin lists', () => {
+    const c = loadConfig({ CAIRN_CORS_ORIGINS: 'https://admin.example:8443, http://localhost:5173/', CAIRN_CORS_INGEST_ORIGINS: 'none' });
+    expect(corsOriginList(c.corsOrigins)).toEqual(['https://admin.example:8443', 'http://localhost:5173']);
+    expect(corsOriginList(c.corsIngestOrigins)).toEqual([]);
   });
 
   it('reads the environment and lets flags win', () => {
@@ -24,6 +33,9 @@ describe('loadConfig', () => {
     [{ CAIRN_ADMIN_KEY: 'short' }, 'CAIRN_ADMIN_KEY'],
     [{ CAIRN_CURRENCY: 'usd' }, 'CAIRN_CURRENCY'],
     [{ CAIRN_TIMEZONE: 'Mars/Olympus' }, 'CAIRN_TIMEZONE'],
+    [{ CAIRN_CORS_ORIGINS: 'https://shop.example/path' }, 'CAIRN_CORS_ORIGINS'],
+    [{ CAIRN_CORS_ORIGINS: '*,https://a.example' }, 'CAIRN_CORS_ORIGINS'],
+    [{ CAIRN_CORS_INGEST_ORIGINS: 'shop.example' }, 'CAIRN_CORS_INGEST_ORIGINS'],
   ])('rejects %j naming %s', (env, setting) => {
     let error: unknown;
     try {

@@ -161,8 +161,15 @@ function translate(err: unknown): Error {
       actual: String(err.actualVersion),
     });
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${message}`);
+  return eventStoreUnavailable(err);
+}
+
+/**
+ * 503 for a failed event-store call. The client gets Cairn's message; the driver's error rides
+ * along as `cause`, which the exception filter logs and never sends.
+ */
+export function eventStoreUnavailable(err: unknown): CairnError {
+  return Object.assign(new CairnError(ERROR_CODES.UNAVAILABLE, 'the event store is unavailable; retry'), { cause: err });
 }
 
 export { BACKWARDS, FORWARDS, START, END };

@@ -318,6 +318,26 @@ export const MIGRATIONS: readonly Migration[] = [
             db.schema.alterTable('parked_events').addColumn('retry_requested_at', 'text'),
           ],
   },
+  {
+    version: 510,
+    name: 'api_keys',
+    // API keys live in the read store so every API process on it sees the same keys at once.
+    // Only the SHA-256 of the (192-bit random) secret is stored; revoked keys keep their row.
+    up: (db) => [
+      db.schema
+        .createTable('api_keys')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('last_used_at', 'text')
+        .addColumn('rotated_from', 'text'),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
   // 510–519 API keys; 520–529 fault handling.

@@ -245,6 +245,22 @@ export interface SegmentOutboxTable {
   data: string;
 }
 
+/** API keys (510): the SHA-256 of each secret, never the secret. Instants are ISO-8601 UTC. */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  hash: string;
+  /** Scope names joined with ','. */
+  scopes: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  /** Written at most once a minute per key. */
+  last_used_at: string | null;
+  /** The key this one replaced by rotation. */
+  rotated_from: string | null;
+}
+
 export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
@@ -267,6 +283,7 @@ export interface ReadModelSchema {
   loyalty_facts: LoyaltyFactsTable;
   loyalty_links: LoyaltyLinksTable;
   analytics_facts: AnalyticsFactsTable;
+  api_keys: ApiKeysTable;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';

@@ -27,6 +27,22 @@ export function errorBody(code: string, message: string, details?: Record<string
   return { error: { code, message, ...(details ?? {}) } };
 }
 
+const POISON = /^event (\S+) at (\d+) \(([^)]*)\): /;
+
+/**
+ * A projection's last error as clients see it: Cairn's code and message, never the driver's text
+ * (SQLite / PostgreSQL / gRPC messages are in the log, written when the error happened). A rejected
+ * event keeps its id, position and type, which are Cairn's own.
+ */
+export function publicProjectionError(raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined) return null;
+  const poison = POISON.exec(raw);
+  if (poison) {
+    return `${ERROR_CODES.VALIDATION}: event ${poison[1]} at ${poison[2]} (${poison[3]}) was rejected by the projection; it is parked unless the projection stops on poison (details in the log and GET /v1/admin/parked)`;
+  }
+  return `${ERROR_CODES.UNAVAILABLE}: the projection's last batch could not be committed or read (event store or read store); it retries by itself (details in the log)`;
+}
+
 @Catch()
 export class CairnExceptionFilter implements ExceptionFilter {
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
@@ -35,6 +51,9 @@ export class CairnExceptionFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof CairnError) {
       const status = STATUS_BY_CODE[exception.code] ?? 500;
+      // The driver's error, if any, is the cause: logged here, never sent.
+      const cause = (exception as { cause?: unknown }).cause;
+      if (status >= 500) this.runtime.logger.warn({ code: exception.code, err: cause ?? exception }, exception.message);
       if (status === 503 && !res.headersSent) res.setHeader('Retry-After', '1');
       res.status(status).json(errorBody(exception.code, exception.message, exception.details as Record<string, unknown>));
       return;

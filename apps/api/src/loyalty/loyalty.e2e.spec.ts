@@ -148,6 +148,33 @@ describe('loyalty over HTTP', () => {
     expect((await call('POST', `/v1/loyalty/${c2}/redemptions`, { points: 65 })).status).toBe(201);
   });
 
+  it('redemption and adjustment need the server-side loyalty:write scope: the browser-held ingest key gets 403', async () => {
+    const key = async (scopes: string[]) => ((await (await call('POST', '/v1/admin/keys', { name: scopes.join('+'), scopes })).json()) as { key: string }).key;
+    const as = (secret: string, path: string, body: unknown) =>
+      fetch(`${cairn.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const c = `c-${randomUUID()}`;
+    await call('GET', `/v1/loyalty/${c}?minPosition=${await ingest([purchase(c, 40, 10_000)])}`); // 100 points, available
+    const ingestKey = await key(['ingest']);
+    const readKey = await key(['read']);
+    const serverKey = await key(['loyalty:write']);
+
+    for (const secret of [ingestKey, readKey]) {
+      const redeem = await as(secret, `/v1/loyalty/${c}/redemptions`, { points: 10 });
+      expect(redeem.status).toBe(403);
+      expect((await redeem.json()).error).toMatchObject({ code: 'CAIRN.FORBIDDEN', message: expect.stringContaining('loyalty:write') });
+      expect((await as(secret, `/v1/loyalty/${c}/adjustments`, { points: 10, reason: 'x' })).status).toBe(403);
+    }
+    expect((await as(ingestKey, '/v1/events', purchase(c, 1, 100))).status).toBe(202); // what the ingest key is for
+
+    const redeemed = await as(serverKey, `/v1/loyalty/${c}/redemptions`, { points: 10 });
+    expect(redeemed.status).toBe(201);
+    expect(await redeemed.json()).toMatchObject({ customerId: c, points: 10, available: 90 });
+    expect((await as(serverKey, `/v1/loyalty/${c}/adjustments`, { points: 5, reason: 'goodwill' })).status).toBe(201);
+    // loyalty:write is not ingest, nor admin.
+    expect((await as(serverKey, '/v1/events', purchase(c, 1, 100))).status).toBe(403);
+    expect((await as(serverKey, '/v1/admin/keys', { name: 'x', scopes: ['admin'] })).status).toBe(403);
+  });
+
   it('several API processes redeeming at once still never overspend (optimistic concurrency on the stream)', async () => {
     const runtime = cairn.process.runtime;
     // One handler + reader per simulated process: no shared in-process queue, only the stream revision.

@@ -6,7 +6,7 @@
 import { randomUUID } from 'crypto';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
 import { CairnError, ERROR_CODES, parseCondition, type Condition } from '@cairn/domain';
-import type { CairnEventStore } from '@cairn/event-store';
+import { eventStoreUnavailable, type CairnEventStore } from '@cairn/event-store';
 import type { ReadStore, SegmentsTable } from '@cairn/read-models';
 import { SEGMENT_DEFINED, SEGMENT_DELETED, dissolveSegment, segmentStream } from './segment-engine';
 
@@ -60,7 +60,7 @@ async function append(events: CairnEventStore, segmentId: string, expected: bigi
     if (err instanceof WrongExpectedVersionError) {
       throw new CairnError(ERROR_CODES.STREAM_CONFLICT, `segment ${segmentId} was changed concurrently; read it again and retry`, { segmentId });
     }
-    throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err instanceof Error ? err.message : String(err)}`);
+    throw eventStoreUnavailable(err);
   }
 }
 

@@ -3,6 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { jsonEvent } from '@eventstore/db-client';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES, IDENTITY_MERGED, IDENTITY_STREAM, customerSource, type CustomersMergedV1 } from '@cairn/domain';
+import { eventStoreUnavailable } from '@cairn/event-store';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { awaitApplied } from '../identity.apply';
 import { MergeCustomersCommand, type MergeResult } from './merge-customers.command';
@@ -27,7 +28,7 @@ export class MergeCustomersHandler implements ICommandHandler<MergeCustomersComm
     const appended = await this.runtime.events.client
       .appendToStream(IDENTITY_STREAM, jsonEvent({ id: event.data.mergeId, type: event.type, data: event.data as never }))
       .catch((err: Error) => {
-        throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err.message}`);
+        throw eventStoreUnavailable(err);
       });
     await awaitApplied(this.runtime, appended.position?.commit);
     this.runtime.logger.info({ mergeId: event.data.mergeId, survivorId: c.survivorId, mergedId: c.mergedId }, 'customers merged');

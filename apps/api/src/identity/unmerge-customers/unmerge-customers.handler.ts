@@ -3,6 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { jsonEvent } from '@eventstore/db-client';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES, IDENTITY_STREAM, IDENTITY_UNMERGED, type CustomersUnmergedV1 } from '@cairn/domain';
+import { eventStoreUnavailable } from '@cairn/event-store';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { awaitApplied, awaitIdentityLog } from '../identity.apply';
 import { UnmergeCustomersCommand, type UnmergeResult } from './unmerge-customers.command';
@@ -20,7 +21,7 @@ export class UnmergeCustomersHandler implements ICommandHandler<UnmergeCustomers
     const appended = await this.runtime.events.client
       .appendToStream(IDENTITY_STREAM, jsonEvent({ id: randomUUID(), type: event.type, data: event.data as never }))
       .catch((err: Error) => {
-        throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err.message}`);
+        throw eventStoreUnavailable(err);
       });
     await awaitApplied(this.runtime, appended.position?.commit);
     this.runtime.logger.info({ mergeId: c.mergeId }, 'customers unmerged');

@@ -2,6 +2,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
 import { ADJUSTED_TYPE, CairnError, ERROR_CODES, loyaltyStreamFor, type AdjustedV1 } from '@cairn/domain';
+import { eventStoreUnavailable } from '@cairn/event-store';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { LoyaltyReader } from '../loyalty.reader';
 import { AdjustCommand, type Adjusted } from './adjust.command';
@@ -27,7 +28,7 @@ export class AdjustHandler implements ICommandHandler<AdjustCommand, Adjusted> {
         });
         return { adjustmentId: c.adjustmentId, customerId: c.customerId, points: c.points, occurredAt };
       } catch (err) {
-        if (!(err instanceof WrongExpectedVersionError)) throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err instanceof Error ? err.message : String(err)}`);
+        if (!(err instanceof WrongExpectedVersionError)) throw eventStoreUnavailable(err);
       }
     }
     throw new CairnError(ERROR_CODES.STREAM_CONFLICT, `too many concurrent changes for customer '${c.customerId}'; retry`, { customerId: c.customerId });

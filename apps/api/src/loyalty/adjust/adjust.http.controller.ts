@@ -31,7 +31,7 @@ export class AdjustHttpController {
 
   @Post(':customerId/adjustments')
   @HttpCode(201)
-  @RequireScope('admin')
+  @RequireScope('loyalty:write')
   @ApiOperation({ summary: 'Manual points adjustment (signed) with its reason; shows as an `adjusted` movement' })
   async adjust(@Param('customerId') customerId: string, @Body() body: unknown): Promise<Adjusted> {
     const a = parseAdjust(body);

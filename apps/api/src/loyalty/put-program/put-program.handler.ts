@@ -3,6 +3,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
 import { CairnError, ERROR_CODES, LOYALTY_PROGRAM_STREAM, PROGRAM_DEFINED_TYPE, type ProgramDefinedV1 } from '@cairn/domain';
+import { eventStoreUnavailable } from '@cairn/event-store';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { LoyaltyReader } from '../loyalty.reader';
 import { PutProgramCommand, type ProgramDefined } from './put-program.command';
@@ -28,7 +29,7 @@ export class PutProgramHandler implements ICommandHandler<PutProgramCommand, Pro
         return { version: data.version, effectiveFrom: data.effectiveFrom, recordedAt };
       } catch (err) {
         if (err instanceof WrongExpectedVersionError) continue;
-        throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err instanceof Error ? err.message : String(err)}`);
+        throw eventStoreUnavailable(err);
       }
     }
     throw new CairnError(ERROR_CODES.STREAM_CONFLICT, 'the loyalty program changed concurrently too many times; retry');

@@ -3,6 +3,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
 import { CairnError, ERROR_CODES, REDEEMED_TYPE, loyaltyStreamFor, type RedeemedV1 } from '@cairn/domain';
+import { eventStoreUnavailable } from '@cairn/event-store';
 import { awaitPosition } from '../../customers/read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { LoyaltyReader } from '../loyalty.reader';
@@ -59,7 +60,7 @@ export class RedeemHandler implements ICommandHandler<RedeemCommand, Redeemed> {
         });
         return { redemptionId: c.redemptionId, customerId: c.customerId, points: c.points, occurredAt, available: available - c.points, duplicate: false };
       } catch (err) {
-        if (!(err instanceof WrongExpectedVersionError)) throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err instanceof Error ? err.message : String(err)}`);
+        if (!(err instanceof WrongExpectedVersionError)) throw eventStoreUnavailable(err);
         // Someone else appended first: back off a little (jittered) and re-check.
         await sleep(Math.floor(Math.random() * Math.min(50, 2 + attempt * 3)));
       }

@@ -32,7 +32,7 @@ export class RedeemHttpController {
 
   @Post(':customerId/redemptions')
   @HttpCode(201)
-  @RequireScope('ingest')
+  @RequireScope('loyalty:write')
   @ApiOperation({ summary: 'Redeem points: never overspends under concurrency; 409 CAIRN.INSUFFICIENT_POINTS with the available balance' })
   @ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (409 CAIRN.STALE_READ after CAIRN_READ_WAIT_MS)' })
   async redeem(@Param('customerId') customerId: string, @Body() body: unknown, @Query('minPosition') minPosition: unknown): Promise<Redeemed> {

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { publicProjectionError } from '../../errors/cairn-exception.filter';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { ListProjectionsQuery, type ProjectionView } from './list-projections.query';
 
@@ -23,7 +24,7 @@ export class ListProjectionsHandler implements IQueryHandler<ListProjectionsQuer
           eventsProcessed: s.eventsProcessed,
           rate: s.rate,
           lag: { events: lag.count, capped: lag.capped, seconds: lag.oldestCreated ? Math.max(0, (now - lag.oldestCreated.getTime()) / 1000) : 0 },
-          lastError: s.lastError,
+          lastError: publicProjectionError(s.lastError),
         };
       });
     return { projections };
