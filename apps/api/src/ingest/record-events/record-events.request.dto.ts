@@ -59,6 +59,16 @@ function IsCairnId(field: string): PropertyDecorator {
   return Matches(ID_PATTERN, { message: `${field} ${ID_RULE}` });
 }
 
+/** An ISO 4217 code, upper case as the catalogue stores it (class-validator's check ignores case). */
+function IsCurrency(): PropertyDecorator {
+  const known = IsISO4217CurrencyCode();
+  const upper = Matches(/^[A-Z]{3}$/, { message: 'currency must be upper case, e.g. EUR' });
+  return (target, key) => {
+    known(target, key);
+    upper(target, key);
+  };
+}
+
 /** Integer minor units in [0, MAX_MONEY_MINOR]. */
 function IsMoney(): PropertyDecorator {
   const int = IsInt();
@@ -111,7 +121,7 @@ export class ViewDto extends CommonDto implements ViewInput {
   @IsCairnId('productId') productId!: string;
   @IsOptional() @IsString() @Length(1, 128) category?: string;
   @IsOptional() @IsMoney() priceMinor?: number;
-  @IsOptional() @IsISO4217CurrencyCode() currency?: string;
+  @IsOptional() @IsCurrency() currency?: string;
 }
 
 export class PurchaseItemDto implements PurchaseItem {
@@ -124,7 +134,7 @@ export class PurchaseItemDto implements PurchaseItem {
 export class PurchaseDto extends CommonDto implements PurchaseInput {
   declare type: 'purchase';
   @IsCairnId('orderId') orderId!: string;
-  @IsISO4217CurrencyCode() currency!: string;
+  @IsCurrency() currency!: string;
   @ArrayMinSize(1) @ArrayMaxSize(MAX_ITEMS) @ValidateNested({ each: true }) items!: PurchaseItemDto[];
   @IsOptional() @IsMoney() discountMinor?: number;
   @IsOptional() @IsMoney() shippingMinor?: number;
@@ -144,7 +154,7 @@ export class ReturnDto extends CommonDto implements ReturnInput {
   @IsCairnId('orderId') orderId!: string;
   @ArrayMinSize(1) @ArrayMaxSize(MAX_ITEMS) @ValidateNested({ each: true }) items!: ReturnItemDto[];
   @IsMoney() refundMinor!: number;
-  @IsISO4217CurrencyCode() currency!: string;
+  @IsCurrency() currency!: string;
   @IsOptional() @IsString() @MaxLength(1000) reason?: string;
 }
 
@@ -206,8 +216,9 @@ const DTO_BY_KIND: Record<EventKind, new () => CommonDto> = {
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const e of errors) {
-    const isIndex = /^\d+$/.test(e.property);
-    const path = isIndex ? `${prefix}[${e.property}]` : prefix ? `${prefix}.${e.property}` : e.property;
+    const property = typeof e.property === 'string' ? e.property : '';
+    const isIndex = /^\d+$/.test(property);
+    const path = isIndex ? `${prefix}[${property}]` : prefix && property ? `${prefix}.${property}` : prefix || property;
     for (const message of Object.values(e.constraints ?? {})) out.push({ field: path, message });
     if (e.children?.length) out.push(...flatten(e.children, path));
   }
@@ -236,12 +247,20 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** `null` for an optional field means absent: a shallow copy without null-valued own fields. */
+/**
+ * Keys no event has that JavaScript gives a meaning: they are reported as unknown fields and kept
+ * away from the DTO instance (an own `constructor` would hide the DTO class from class-validator).
+ */
+const RESERVED_KEYS = ['__proto__', 'constructor'] as const;
+
+/**
+ * A shallow copy for validation: `null` for an optional field means absent, so null-valued fields
+ * are left out, and so are the reserved keys (reported separately).
+ */
 function withoutNulls(obj: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(obj)) {
-    // defineProperty: a JSON `__proto__` key stays an own field (and is reported as unknown).
-    if (obj[key] !== null) Object.defineProperty(out, key, { value: obj[key], enumerable: true, writable: true, configurable: true });
+    if (obj[key] !== null && !(RESERVED_KEYS as readonly string[]).includes(key)) out[key] = obj[key];
   }
   return out;
 }
@@ -305,9 +324,17 @@ export function parseEvent(raw: unknown, now: Date): ParsedEvent {
     else if (t > now.getTime() + MAX_FUTURE_MS) errors.push({ field: 'occurredAt', message: 'occurredAt is more than 24 hours in the future' });
     else if (t < MIN_OCCURRED_MS) errors.push({ field: 'occurredAt', message: `occurredAt is before ${MIN_OCCURRED_AT}` });
   }
-  for (const [path, o] of [['', obj], ...(Array.isArray(obj.items) ? obj.items.map((it, i) => [`items[${i}]`, it] as const) : [])] as const) {
-    if (o !== null && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, '__proto__')) {
-      errors.push({ field: path ? `${path}.__proto__` : '__proto__', message: 'property __proto__ should not exist' });
+  const rawItems = (raw as { items?: unknown }).items;
+  // class-validator's ValidateNested lets an array through where an item object belongs.
+  if (ITEM_DTO[kind as EventKind] && Array.isArray(rawItems)) {
+    rawItems.forEach((it, i) => {
+      if (!isPlainRecord(it)) errors.push({ field: `items[${i}]`, message: 'each item must be an object' });
+    });
+  }
+  for (const [path, o] of [['', raw], ...(Array.isArray(rawItems) ? rawItems.map((it, i) => [`items[${i}]`, it] as const) : [])] as const) {
+    if (!isPlainRecord(o)) continue;
+    for (const key of RESERVED_KEYS) {
+      if (Object.prototype.hasOwnProperty.call(o, key)) errors.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
     }
   }
   checkSmallObject('context', obj.context, errors);

@@ -113,6 +113,10 @@ describe('parseEvent (POST /v1/events validation)', () => {
     [{ ...base, type: 'view', productId: 'p', priceMinor: 1e308 }, 'priceMinor'],
     [{ ...base, type: 'view', productId: 'p', priceMinor: Number.MAX_SAFE_INTEGER }, 'priceMinor'],
     [{ ...base, type: 'view', productId: 'p', occurredAt: '1969-12-31T23:59:59Z' }, 'occurredAt'],
+    [{ ...base, type: 'return', orderId: 'o', items: [[]], refundMinor: 0, currency: 'EUR' }, 'items[0]'],
+    [purchase({ items: [[{ productId: 'p', quantity: 1, unitPriceMinor: 100 }]] }), 'items[0]'],
+    [purchase({ currency: 'eur' }), 'currency'],
+    [JSON.parse('{"type":"view","customerId":"c1","occurredAt":"2026-11-28T10:00:00Z","channel":"web","productId":"p","constructor":{}}'), 'constructor'],
   ])('bounds money, quantities and time: %j at %s', (raw, field) => {
     expect(fieldsOf(raw)).toContain(field);
   });
