@@ -101,7 +101,7 @@ export function validateEvent(given: EventInput, nowMs: number = Date.now()): vo
     if (entries.length > 32) fail('context', 'may have at most 32 keys');
     for (const [k, v] of entries) {
       if (k.length > 64) fail(`context.${k.slice(0, 64)}`, 'key longer than 64 characters');
-      if (v !== undefined && !['string', 'number', 'boolean'].includes(typeof v)) fail(`context.${k}`, 'must be a string, number or boolean');
+      if (v != null && !['string', 'number', 'boolean'].includes(typeof v)) fail(`context.${k}`, 'must be a string, number, boolean or null');
       if (typeof v === 'string' && v.length > 1000) fail(`context.${k}`, 'must be at most 1000 characters');
       if (typeof v === 'number' && !Number.isFinite(v)) fail(`context.${k}`, 'must be a finite number');
     }
