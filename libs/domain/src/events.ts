@@ -19,6 +19,33 @@ export type Channel = (typeof CHANNELS)[number];
 export const EVENT_KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/**
+ * The ingest contract's limits: what is accepted is exactly what every projection can fold. The
+ * HTTP DTOs enforce them, the SDK checks the same numbers client-side, docs/architecture.md lists
+ * them.
+ *
+ * - `null` for an optional field means the field is absent (SDKs often send null); null for a
+ *   required field is "missing".
+ * - Ids (customerId, anonymousId, refereeId, orderId, productId, referralCode) match `ID_PATTERN`:
+ *   1–128 characters of letters, digits and `_ . : @ + -`, starting with a letter or digit (so
+ *   never empty, never blank, never `__proto__`). Event ids are UUIDs.
+ * - Every money field is an integer in [0, MAX_MONEY_MINOR] minor units, and so is every line
+ *   (quantity × unitPriceMinor) and an order's computed total. With at most MAX_ITEMS lines an
+ *   order's arithmetic stays below 10^15, and a customer's lifetime sums stay exact
+ *   (Number.MAX_SAFE_INTEGER ≈ 9.007 × 10^15) for at least 9,007 orders of the maximum size — i.e.
+ *   for any realistic history (10^12 minor units is 10 billion in a two-decimal currency).
+ * - Quantities are integers 1–MAX_QUANTITY, ratings 1–5, items 1–MAX_ITEMS per event.
+ * - occurredAt lies between MIN_OCCURRED_AT and 24 hours after receipt.
+ */
+export const ID_MAX_LENGTH = 128;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$/;
+export const ID_RULE = 'must be 1–128 characters: letters, digits and _ . : @ + - (starting with a letter or digit)';
+export const MAX_MONEY_MINOR = 1_000_000_000_000;
+export const MAX_QUANTITY = 1_000_000;
+export const MAX_ITEMS = 1000;
+export const MIN_OCCURRED_AT = '1970-01-01T00:00:00Z';
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
 /** Small free-form context: locale, userAgent, campaign and the like. */
 export interface EventContext {
   readonly locale?: string;
@@ -164,8 +191,10 @@ export interface RecordedCairnEvent<E extends CairnEvent = CairnEvent> {
 
 /** One stream per customer; anonymous activity in a stream per visitor. */
 export function streamFor(ids: { customerId?: string; anonymousId?: string }): string {
-  if (ids.customerId !== undefined) return `customer-${ids.customerId}`;
-  if (ids.anonymousId !== undefined) return `visitor-${ids.anonymousId}`;
+  // typeof, not `!== undefined`: a null id (possible in logs written before the contract refused
+  // it) is absent, never the stream `customer-null` of a real customer whose id is "null".
+  if (typeof ids.customerId === 'string') return `customer-${ids.customerId}`;
+  if (typeof ids.anonymousId === 'string') return `visitor-${ids.anonymousId}`;
   throw new Error('an event needs a customerId or an anonymousId');
 }
 

@@ -176,19 +176,32 @@ function beats(a: OrderSummary, b: OrderSummary): boolean {
   return a.occurredAt < b.occurredAt || (a.occurredAt === b.occurredAt && a.eventId < b.eventId);
 }
 
+/*
+ * Records are keyed by client data (order ids, categories), which may be `constructor`,
+ * `toString` or `__proto__`: reads go through `own` (never the prototype) and writes through `put`
+ * (an own data property even for `__proto__`).
+ */
+function own<V>(r: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.prototype.hasOwnProperty.call(r, key) ? r[key] : undefined;
+}
+
+function put<V>(r: Record<string, V>, key: string, v: V): void {
+  Object.defineProperty(r, key, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 function sortedRecord<V>(r: Readonly<Record<string, V>>, map: (v: V) => V = (v) => v): Record<string, V> {
   const out: Record<string, V> = {};
-  for (const k of Object.keys(r).sort()) out[k] = map(r[k] as V);
+  for (const k of Object.keys(r).sort()) put(out, k, map(r[k] as V));
   return out;
 }
 
 function addTo(r: Readonly<Record<string, number>>, key: string, n: number): Record<string, number> {
-  return { ...r, [key]: (r[key] ?? 0) + n };
+  return { ...r, [key]: (own(r, key) ?? 0) + n };
 }
 
 function sumRecords(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(b)) put(out, k, (own(out, k) ?? 0) + v);
   return out;
 }
 
@@ -246,11 +259,11 @@ export function deriveProfile(core: ProfileCore): Profile {
   for (const c of [...currencies].sort()) {
     if (c === core.currency) continue;
     const gross = totals.get(c)?.gross ?? 0;
-    const refunded = s.refunds[c] ?? 0;
+    const refunded = own(s.refunds, c) ?? 0;
     other[c] = { grossMinor: gross, refundedMinor: refunded, netMinor: gross - refunded, orders: totals.get(c)?.orders ?? 0 };
   }
   const base = totals.get(core.currency) ?? { gross: 0, orders: 0 };
-  const refunded = s.refunds[core.currency] ?? 0;
+  const refunded = own(s.refunds, core.currency) ?? 0;
   const gaps: number[] = [];
   for (let i = 1; i < chronological.length; i++) {
     gaps.push((Date.parse(chronological[i]!.occurredAt) - Date.parse(chronological[i - 1]!.occurredAt)) / DAY_MS);
@@ -376,7 +389,7 @@ function foldCore(base: Core, event: FoldableEvent, rules: ProfileRules): Core {
         ...(categories !== undefined ? { categories } : {}),
         ...(d.referralCode !== undefined ? { referralCode: d.referralCode } : {}),
       };
-      const existing = s.orders[d.orderId];
+      const existing = own(s.orders, d.orderId);
       if (existing === undefined || beats(candidate, existing)) c = { ...c, state: { ...s, orders: { ...s.orders, [d.orderId]: candidate } } };
       break;
     }
@@ -424,8 +437,8 @@ export function combineProfiles(profiles: readonly Profile[], customerId: string
     const b = c.state;
     const orders: Record<string, OrderSummary> = { ...a.orders };
     for (const [id, o] of Object.entries(b.orders)) {
-      const existing = orders[id];
-      if (existing === undefined || beats(o, existing)) orders[id] = o;
+      const existing = own(orders, id);
+      if (existing === undefined || beats(o, existing)) put(orders, id, o);
     }
     acc = {
       customerId,

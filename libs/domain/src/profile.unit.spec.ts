@@ -14,6 +14,24 @@ describe('evolveProfile', () => {
   const purchase = (orderId: string, at: string, totalMinor: number, currency = 'USD') =>
     ev('cairn.purchase.v1', at, { orderId, currency, items: [{ productId: 'p', quantity: 1, unitPriceMinor: totalMinor }], totalMinor });
 
+  it('counts ids and categories that are names of Object.prototype like any other', () => {
+    const p = fold([
+      ev('cairn.view.v1', '2026-01-01T00:00:00Z', { productId: 'p', category: 'constructor' }),
+      ev('cairn.view.v1', '2026-01-01T00:00:01Z', { productId: 'p', category: '__proto__' }),
+      ev('cairn.view.v1', '2026-01-01T00:00:02Z', { productId: 'p', category: '__proto__' }),
+      ev('cairn.purchase.v1', '2026-01-02T00:00:00Z', { orderId: 'constructor', currency: 'USD', items: [{ productId: 'p', category: 'toString', quantity: 2, unitPriceMinor: 50 }], totalMinor: 100 }),
+      ev('cairn.purchase.v1', '2026-01-03T00:00:00Z', { orderId: 'toString', currency: 'USD', items: [{ productId: 'p', category: '__proto__', quantity: 1, unitPriceMinor: 7 }], totalMinor: 7 }),
+      ev('cairn.return.v1', '2026-01-04T00:00:00Z', { orderId: 'constructor', items: [{ productId: 'p', quantity: 1 }], refundMinor: 50, currency: 'USD' }),
+    ])!;
+    expect(p).toMatchObject({ orders: 2, grossMinor: 107, refundedMinor: 50, returnRate: { orders: 0.5 } });
+    expect(p.favouriteCategories).toEqual({
+      viewed: [{ category: '__proto__', count: 2 }, { category: 'constructor', count: 1 }],
+      purchased: [{ category: 'toString', count: 2 }, { category: '__proto__', count: 1 }],
+    });
+    const again = JSON.parse(JSON.stringify(p)) as Profile;
+    expect(evolveProfile(again, 'c1', ev('cairn.view.v1', '2026-01-05T00:00:00Z', { productId: 'p', category: '__proto__' }), rules).favouriteCategories.viewed[0]).toEqual({ category: '__proto__', count: 3 });
+  });
+
   it('computes profile v1 by hand', () => {
     const p = fold([
       ev('cairn.view.v1', '2026-01-01T10:00:00+01:00', { productId: 'p' }, 'app'),

@@ -28,7 +28,7 @@ import type {
   WireEvent,
 } from './types';
 import { uuidv7 } from './uuid';
-import { validateEvent } from './validate';
+import { validateEvent, withoutNulls } from './validate';
 
 /** The server's per-request limits. */
 export const SERVER_MAX_EVENTS = 500;
@@ -311,7 +311,8 @@ export class Cairn extends Emitter<CairnEvents> {
 
   private track(type: EventKind, input: object): string {
     if (input === null || typeof input !== 'object') throw new CairnValidationError('input', 'must be an object');
-    const given = input as Partial<EventInput> & Record<string, unknown>;
+    // null for an optional field means absent: none goes on the wire.
+    const given = withoutNulls(input) as Partial<EventInput> & Record<string, unknown>;
     const now = this.now();
     const channel = given.channel ?? this.channel;
     if (channel === undefined)

@@ -1,6 +1,8 @@
 import { Cairn } from './client';
 import { CairnValidationError } from './errors';
 import { FakeServer } from './testing/fakes';
+import { LIMITS } from './validate';
+import * as catalogue from '../../domain/src/events';
 
 function client(): Cairn {
   return new Cairn({ writeKey: 'k', host: 'http://cairn.test', channel: 'web', fetch: new FakeServer().fetch, browser: false });
@@ -58,6 +60,46 @@ describe('client-side validation', () => {
     expect(errorOf(() => c.referral({ customerId: '', referralCode: 'R' })).field).toBe('customerId');
     expect(errorOf(() => c.identify({ customerId: 'c' })).field).toBe('anonymousId');
     expect(errorOf(() => c.review({ customerId: 'c', productId: 'p', rating: 5, body: 'x'.repeat(5001) })).field).toBe('body');
+  });
+  it('uses the catalogue\'s limits', () => {
+    expect(LIMITS).toEqual({
+      ID_PATTERN: catalogue.ID_PATTERN,
+      MAX_MONEY_MINOR: catalogue.MAX_MONEY_MINOR,
+      MAX_QUANTITY: catalogue.MAX_QUANTITY,
+      MAX_ITEMS: catalogue.MAX_ITEMS,
+      MIN_OCCURRED_AT: catalogue.MIN_OCCURRED_AT,
+      MAX_FUTURE_MS: catalogue.MAX_FUTURE_MS,
+    });
+  });
+  it('bounds money, lines, quantities and ids as the server does', () => {
+    const p = (over: object) => () => c.purchase({ customerId: 'c', orderId: 'o', currency: 'EUR', items, totalMinor: 2000, ...over });
+    expect(errorOf(p({ items: [{ productId: 'p', quantity: 1, unitPriceMinor: 1e12 + 1 }], totalMinor: 1e12 + 1 })).field).toBe('items[0].unitPriceMinor');
+    expect(errorOf(p({ items: [{ productId: 'p', quantity: 1_000_000, unitPriceMinor: 1e12 }], totalMinor: 1e18 })).field).toBe('items[0].unitPriceMinor');
+    expect(errorOf(p({ items: [{ productId: 'p', quantity: 1_000_001, unitPriceMinor: 1 }], totalMinor: 1_000_001 })).field).toBe('items[0].quantity');
+    expect(errorOf(p({ items: [{ productId: 'p', quantity: 1, unitPriceMinor: 6e11 }, { productId: 'q', quantity: 1, unitPriceMinor: 6e11 }], totalMinor: 1.2e12 })).field).toBe('totalMinor');
+    expect(errorOf(p({ shippingMinor: 1e21 })).field).toBe('shippingMinor');
+    expect(errorOf(p({ orderId: 'o 1' })).field).toBe('orderId');
+    expect(errorOf(p({ items: [{ productId: 'p/1', quantity: 1, unitPriceMinor: 2000 }] })).field).toBe('items[0].productId');
+    expect(errorOf(p({ referralCode: '' })).field).toBe('referralCode');
+    expect(errorOf(() => c.return({ customerId: 'c', orderId: 'o', currency: 'EUR', items: [{ productId: 'p', quantity: 1 }], refundMinor: 1e308 })).field).toBe('refundMinor');
+    expect(errorOf(() => c.referral({ customerId: 'c', referralCode: 'R', refereeId: '__proto__' })).field).toBe('refereeId');
+    expect(errorOf(() => c.view({ customerId: 'c', productId: 'p', occurredAt: '1969-12-31T23:59:59Z' })).field).toBe('occurredAt');
+    expect(() => p({ items: [{ productId: 'p', quantity: 1000, unitPriceMinor: 1e9 }], totalMinor: 1e12 })()).not.toThrow();
+    expect(() => c.view({ customerId: 'ada+shop@example.com', productId: 'sku.1:a' })).not.toThrow();
+  });
+  it('sends null optional fields as absent', async () => {
+    const server = new FakeServer();
+    const n = new Cairn({ writeKey: 'k', host: 'http://cairn.test', channel: 'web', fetch: server.fetch, browser: false });
+    const nulls = { anonymousId: null, category: null, priceMinor: null, currency: null } as unknown as object;
+    n.view({ customerId: 'c', productId: 'p', ...nulls });
+    n.purchase({ customerId: 'c', orderId: 'o', currency: 'EUR', items: [{ productId: 'p', quantity: 1, unitPriceMinor: 5, category: null as never }], totalMinor: 5, referralCode: null as never });
+    await n.closeAndFlush({ timeoutMs: 1000 });
+    const sent = [...server.stored.values()];
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).not.toHaveProperty('anonymousId');
+    expect(sent[0]).not.toHaveProperty('category');
+    expect(sent[1]).not.toHaveProperty('referralCode');
+    expect((sent[1] as { items: object[] }).items[0]).toEqual({ productId: 'p', quantity: 1, unitPriceMinor: 5 });
   });
   it('requires a channel outside browsers unless configured', () => {
     const bare = new Cairn({ writeKey: 'k', host: 'http://cairn.test', fetch: new FakeServer().fetch, browser: false });

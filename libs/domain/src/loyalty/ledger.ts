@@ -133,7 +133,10 @@ export function purchasePoints(p: PurchaseFact, program: LoyaltyProgram, tierMul
   const net = Math.max(0, subtotal - p.discountMinor);
   if (subtotal <= 0 || net === 0) return { points: 0, netSpendMinor: net };
   let weighted = 0n; // Σ amount × categoryMultiplier (hundredths)
-  for (const i of p.items) weighted += BigInt(i.amountMinor) * h(i.category !== undefined ? (program.earn.categoryMultipliers[i.category] ?? 1) : 1);
+  const multipliers = program.earn.categoryMultipliers;
+  // Own keys only: a category named `constructor` or `toString` is not a multiplier.
+  const multiplier = (category: string | undefined): number => (category !== undefined && Object.prototype.hasOwnProperty.call(multipliers, category) ? multipliers[category]! : 1);
+  for (const i of p.items) weighted += BigInt(i.amountMinor) * h(multiplier(i.category));
   const n = weighted * BigInt(net) * h(tierMultiplier) * h(program.earn.pointsPerUnit);
   const d = BigInt(subtotal) * BigInt(program.earn.unitMinor) * 1_000_000n;
   return { points: divide(n, d, program.earn.rounding), netSpendMinor: net };

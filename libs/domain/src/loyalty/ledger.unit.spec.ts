@@ -102,6 +102,11 @@ describe('earning', () => {
     expect(purchasePoints(f, p, 1.5).points).toBe(42); // 42.07…
   });
 
+  it('gives a category named like an Object.prototype member the default multiplier', () => {
+    const f = purchase('c', 0, 0, { items: [{ productId: 'a', category: 'constructor', amountMinor: 1000 }, { productId: 'b', category: 'toString', amountMinor: 1000 }], discountMinor: 0, totalMinor: 2000 });
+    expect(purchasePoints(f, program(), 1)).toEqual({ points: 20, netSpendMinor: 2000 });
+  });
+
   it('keeps points pending for the return window, then available — a function of as-of only', () => {
     const facts = [purchase('c', 0, 12_345)];
     const programs = [version(program())];

@@ -62,6 +62,71 @@ describe('parseEvent (POST /v1/events validation)', () => {
     expect(fieldsOf(raw)).toContain(field);
   });
 
+  const purchase = (over: Record<string, unknown>) => ({ ...base, type: 'purchase', orderId: 'o', currency: 'EUR', items: [{ productId: 'p', quantity: 1, unitPriceMinor: 100 }], totalMinor: 100, ...over });
+
+  it('reads null for an optional field as absent, and null for a required one as missing', () => {
+    const r = parseEvent({ ...base, type: 'view', productId: 'p', anonymousId: null, category: null, priceMinor: null, currency: null, context: null, id: null }, now);
+    expect(r.ok && r.input).toEqual({ ...base, type: 'view', productId: 'p' });
+    const item = parseEvent(purchase({ items: [{ productId: 'p', category: null, quantity: 1, unitPriceMinor: 100 }], referralCode: null }), now);
+    expect(item.ok && item.input).toEqual(purchase({ items: [{ productId: 'p', quantity: 1, unitPriceMinor: 100 }] }));
+    expect(fieldsOf({ ...base, type: 'view', productId: null })).toEqual(['productId']);
+    expect(fieldsOf({ ...base, type: 'referral', referralCode: 'R1', refereeId: null })).toEqual([]);
+  });
+
+  it('never takes customerId: null for a customer (no stream customer-null)', () => {
+    expect(fieldsOf({ ...base, type: 'view', productId: 'p', customerId: null })).toEqual(['customerId']);
+    const r = parseEvent({ ...base, type: 'view', productId: 'p', customerId: null, anonymousId: 'a1' }, now);
+    expect(r.ok && r.input).toEqual({ type: 'view', productId: 'p', anonymousId: 'a1', occurredAt: base.occurredAt, channel: 'web' });
+    expect(fieldsOf({ ...base, type: 'identify', anonymousId: null })).toEqual(['anonymousId']);
+  });
+
+  it.each([
+    ['customerId', ''],
+    ['customerId', 'x'.repeat(129)],
+    ['customerId', '__proto__'],
+    ['customerId', 'a b'],
+    ['customerId', 'ü'],
+    ['customerId', 42],
+    ['anonymousId', '-a'],
+    ['productId', 'p/1'],
+    ['productId', ''],
+  ])('refuses %s %j (not an id of the documented alphabet)', (field, value) => {
+    expect(fieldsOf({ ...base, type: 'view', productId: 'p', [field]: value })).toContain(field);
+  });
+
+  it('accepts ids of the whole alphabet up to 128 characters', () => {
+    for (const id of ['a', 'x'.repeat(128), 'A.b_c:d@e+f-9', 'ada+shop@example.com', 'null', '0']) {
+      expect(fieldsOf({ ...base, customerId: id, type: 'referral', referralCode: id, refereeId: id })).toEqual([]);
+      expect(fieldsOf(purchase({ orderId: id, items: [{ productId: id, quantity: 1, unitPriceMinor: 100 }] }))).toEqual([]);
+    }
+  });
+
+  it.each([
+    [purchase({ items: [{ productId: 'p', quantity: 1, unitPriceMinor: 1e21 }], totalMinor: 1e21 }), 'items[0].unitPriceMinor'],
+    [purchase({ items: [{ productId: 'p', quantity: 1, unitPriceMinor: 1e308 }], totalMinor: 1e308 }), 'items[0].unitPriceMinor'],
+    [purchase({ items: [{ productId: 'p', quantity: 1_000_000, unitPriceMinor: 1e12 }], totalMinor: 1e18 }), 'items[0].unitPriceMinor'],
+    [purchase({ items: [{ productId: 'p', quantity: 1, unitPriceMinor: 6e11 }, { productId: 'q', quantity: 1, unitPriceMinor: 6e11 }], totalMinor: 1.2e12 }), 'totalMinor'],
+    [purchase({ shippingMinor: 1e12 + 1, totalMinor: 1e12 + 101 }), 'shippingMinor'],
+    [purchase({ discountMinor: 101, totalMinor: -1 }), 'totalMinor'],
+    [{ ...base, type: 'return', orderId: 'o', items: [{ productId: 'p', quantity: 1 }], refundMinor: 1e21, currency: 'EUR' }, 'refundMinor'],
+    [{ ...base, type: 'return', orderId: 'o', items: [{ productId: 'p', quantity: 1_000_001 }], refundMinor: 1, currency: 'EUR' }, 'items[0].quantity'],
+    [{ ...base, type: 'view', productId: 'p', priceMinor: 1e308 }, 'priceMinor'],
+    [{ ...base, type: 'view', productId: 'p', priceMinor: Number.MAX_SAFE_INTEGER }, 'priceMinor'],
+    [{ ...base, type: 'view', productId: 'p', occurredAt: '1969-12-31T23:59:59Z' }, 'occurredAt'],
+    [{ ...base, type: 'return', orderId: 'o', items: [[]], refundMinor: 0, currency: 'EUR' }, 'items[0]'],
+    [purchase({ items: [[{ productId: 'p', quantity: 1, unitPriceMinor: 100 }]] }), 'items[0]'],
+    [purchase({ currency: 'eur' }), 'currency'],
+    [JSON.parse('{"type":"view","customerId":"c1","occurredAt":"2026-11-28T10:00:00Z","channel":"web","productId":"p","constructor":{}}'), 'constructor'],
+  ])('bounds money, quantities and time: %j at %s', (raw, field) => {
+    expect(fieldsOf(raw)).toContain(field);
+  });
+
+  it('accepts money up to the stated maximum', () => {
+    expect(fieldsOf(purchase({ items: [{ productId: 'p', quantity: 1000, unitPriceMinor: 1e9 }], totalMinor: 1e12 }))).toEqual([]);
+    expect(fieldsOf(purchase({ items: [{ productId: 'p', quantity: 1, unitPriceMinor: 1e12 }], discountMinor: 1e12, shippingMinor: 1e12, totalMinor: 1e12 }))).toEqual([]);
+    expect(fieldsOf({ ...base, type: 'return', orderId: 'o', items: [{ productId: 'p', quantity: 1 }], refundMinor: 1e12, currency: 'EUR' })).toEqual([]);
+  });
+
   it('treats a JSON __proto__ key as an unknown field, never as a prototype', () => {
     const raw = JSON.parse('{"type":"review","customerId":"c1","occurredAt":"2026-11-28T10:00:00Z","channel":"web","productId":"p","rating":9,"__proto__":{"rating":3}}');
     expect(fieldsOf(raw)).toEqual(expect.arrayContaining(['rating', '__proto__']));
