@@ -22,6 +22,13 @@ export interface CairnRuntime {
   readonly keys: KeyRing;
   readonly logger: Logger;
   readonly projections: ProjectionMonitor;
+  /** What /health/ready checks beyond a read on each store. */
+  readonly readiness?: {
+    /** Embedded node: a synced tiny write to its log's database (disk full, I/O errors show here). */
+    readonly probeEventStoreWrite?: () => void;
+    /** Local directories (embedded log, SQLite read models) whose free space is watched. */
+    readonly disks: readonly string[];
+  };
   /** Rebuilds, replays, parked events, projection health (absent: the admin operations answer 503). */
   readonly operations?: CairnOperations<ProjectionRules>;
 }

@@ -81,7 +81,7 @@ export class KeyRing {
 
   private persist(): void {
     if (this.file === null) return;
-    mkdirSync(dirname(this.file), { recursive: true });
+    mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
     const tmp = `${this.file}.tmp`;
     writeFileSync(tmp, JSON.stringify({ keys: this.stored }, null, 2), { mode: 0o600 });
     chmodSync(tmp, 0o600);
