@@ -26,6 +26,8 @@ export interface CairnRuntime {
   readonly readiness?: {
     /** Embedded node: a synced tiny write to its log's database (disk full, I/O errors show here). */
     readonly probeEventStoreWrite?: () => void;
+    /** Embedded node: the last failed append (cleared by the next successful one). */
+    readonly lastEventStoreWriteFailure?: () => { code: string | undefined; at: Date } | undefined;
     /** Local directories (embedded log, SQLite read models) whose free space is watched. */
     readonly disks: readonly string[];
   };

@@ -134,6 +134,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       projections: projectors.length > 0 ? localMonitor(projectors) : storeMonitor(readStore, projections),
       readiness: {
         ...(store.probeWrite ? { probeEventStoreWrite: () => store.probeWrite!() } : {}),
+        ...(store.lastWriteFailure ? { lastEventStoreWriteFailure: () => store.lastWriteFailure!() } : {}),
         // Local directories whose free space readiness watches: the embedded log, SQLite read models.
         disks: [
           ...(store.dataDir ? [store.dataDir] : []),

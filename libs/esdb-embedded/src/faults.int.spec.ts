@@ -114,7 +114,8 @@ describe('embedded node storage faults', () => {
     expect(store.stream('new-stream')).toBeUndefined();
     expect(store.stream('existing')?.lastRev).toBe(0);
     expect(store.readAllForward(0, 100).map((r) => r.pos)).toEqual([1]);
-    expect(() => store.probeWrite()).not.toThrow(); // a one-row update fits in the pages there are
+    expect(() => store.probeWrite()).not.toThrow(); // a one-row update fits in the pages there are…
+    expect(store.lastWriteFailure?.code).toBe('SQLITE_FULL'); // …and does not hide the failed append
 
     // Space is back: the same ids are appended once, with contiguous positions, and the stream ids
     // handed out during the failed group were given back.

@@ -34,7 +34,7 @@ export interface EmbeddedNode {
   port: number;
   /** Readiness: writes and syncs one tiny row (throws the storage error: disk full, I/O error…). */
   probeWrite(): void;
-  /** The last failed write, until a write or probe succeeds again. */
+  /** The last failed append, until an append succeeds again. */
   readonly lastWriteFailure: WriteFailure | undefined;
   /** Ends subscriptions, stops the server, flushes pending appends and closes SQLite. */
   close(): Promise<void>;

@@ -432,20 +432,20 @@ export class Store {
     this.failure = { message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : undefined, at: new Date() };
   }
 
-  /** The last write failure (disk full, I/O error…), until a write or a probe succeeds again. */
+  /** The last append that failed (disk full, I/O error…), until an append succeeds again. */
   get lastWriteFailure(): WriteFailure | undefined {
     return this.failure;
   }
 
   /**
    * Writes and syncs one tiny row, the way an append would (readiness checks: a full disk or a failing
-   * device shows here even when no client writes). Throws the SQLite error; clears the failure on success.
+   * device shows here even when no client writes). Throws the SQLite error. A success does not clear
+   * `lastWriteFailure`: a one-row write may fit where an append does not.
    */
   probeWrite(): void {
     if (this.closed) throw new Error('store is closed');
     try {
       this.probeStmt.run(Date.now());
-      this.failure = undefined;
     } catch (err) {
       this.recordFailure(err);
       throw err;

@@ -14,7 +14,7 @@ export interface OpenedEventStore {
   readonly dataDir?: string;
   /** Embedded node only: writes and syncs a tiny row (readiness: disk full, I/O errors). */
   probeWrite?(): void;
-  /** Embedded node only: the last failed write, until one succeeds again. */
+  /** Embedded node only: the last failed append, until one succeeds again. */
   lastWriteFailure?(): WriteFailure | undefined;
   close(): Promise<void>;
 }

@@ -9,14 +9,16 @@ type Component = { status: 'up'; ms?: number; freeMb?: number } | { status: 'dow
 type Components = Record<'eventStore' | 'readStore' | 'disk', Component>;
 
 const PROBE_TIMEOUT_MS = 2000;
+/** An append failure this recent keeps the event store not ready. */
+const RECENT_FAILURE_MS = 5000;
 
 /**
  * `/health/live`: the process answers (nothing else is checked: restart it only when this fails).
  * `/health/ready` (and `/health`, its alias): 200 while every component works, else 503 with
  * `Retry-After` and CAIRN.UNAVAILABLE naming the failing components — the event store (answers a
  * read; the embedded node also takes a synced write), the read store (answers a query) and the disk
- * (free space under the data directory ≥ CAIRN_DISK_MIN_FREE_MB, and no write failing for lack of
- * space). Each request checks again, so readiness recovers by itself once the fault is gone.
+ * (free space under the data directory ≥ CAIRN_DISK_MIN_FREE_MB, and no append failing for lack of
+ * space in the last 5 s). Each request checks again, so readiness recovers by itself once the fault is gone.
  * Reasons are Cairn's own words; the drivers' texts go to the log.
  */
 @ApiTags('health')
@@ -42,7 +44,7 @@ export class HealthHttpController {
   private async check(): Promise<{ status: 'ok'; components: Components }> {
     const { events, readStore, readiness } = this.runtime;
     const [eventStore, read, disk] = await Promise.all([
-      this.probe('eventStore', () => events.ping()).then((c) => (c.status === 'up' && readiness?.probeEventStoreWrite ? this.writeProbe(readiness.probeEventStoreWrite, c) : c)),
+      this.probe('eventStore', () => events.ping()).then((c) => (c.status === 'up' && readiness?.probeEventStoreWrite ? this.writeProbe(readiness.probeEventStoreWrite, readiness.lastEventStoreWriteFailure, c) : c)),
       this.probe('readStore', () => readStore.ping()),
       this.disk(readiness?.disks ?? []),
     ]);
@@ -73,16 +75,24 @@ export class HealthHttpController {
     }
   }
 
-  /** The embedded node's synced tiny write: reads keep working on a full disk, appends do not. */
-  private writeProbe(probe: () => void, read: Component): Component {
+  /**
+   * The embedded node: a synced tiny write (a full disk or a failing device shows even when no
+   * client writes), and appends that failed within the last few seconds (a one-row write may fit
+   * where an append does not). Once appends fail no longer, readiness recovers by itself.
+   */
+  private writeProbe(probe: () => void, lastFailure: (() => { code: string | undefined; at: Date } | undefined) | undefined, read: Component): Component {
     try {
       probe();
-      return read;
     } catch (err) {
       const reason = storeUnavailableReason(err) ?? 'unavailable';
       this.runtime.logger.warn({ component: 'eventStore', err }, `readiness: event store writes fail (${reason})`);
       return { status: 'down', reason: `writes fail: ${reason}` };
     }
+    const failure = lastFailure?.();
+    if (failure && Date.now() - failure.at.getTime() < RECENT_FAILURE_MS) {
+      return { status: 'down', reason: `writes fail: ${storeUnavailableReason(failure) ?? 'unavailable'}` };
+    }
+    return read;
   }
 
   private async disk(dirs: readonly string[]): Promise<Component> {
