@@ -185,8 +185,9 @@ export class Store {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       const file = join(dataDir, 'esdb.sqlite');
       // SQLite gives -wal (and -journal) files the database file's mode: create it 0600 first.
-      if (existsSync(file)) chmodSync(file, 0o600);
-      else closeSync(openSync(file, 'a', 0o600));
+      // Files of earlier versions (created 0644) become private too.
+      for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) if (existsSync(f)) makePrivate(f);
+      if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
       this.db = new Database(file, { timeout: 250 });
       try {
         this.db.pragma('locking_mode = EXCLUSIVE');
@@ -641,4 +642,13 @@ function metadataEvent(json: string): ProposedEvent {
 
 function randomUuid(): string {
   return globalThis.crypto.randomUUID();
+}
+
+/** chmod 0600, best effort: a file we may not chmod (another owner) is still opened as it is. */
+function makePrivate(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change; SQLite opens it anyway (or reports why it cannot).
+  }
 }

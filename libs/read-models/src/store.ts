@@ -66,8 +66,9 @@ function openSqlite(path: string): ReadStore {
     // Private by default: directories we create are 0700, the database 0600 (SQLite gives its -wal
     // and -shm files the database file's mode).
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    if (existsSync(path)) chmodSync(path, 0o600);
-    else closeSync(openSync(path, 'a', 0o600));
+    // Files of earlier versions (created 0644) become private too.
+    for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) makePrivate(f);
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
   }
   // timeout = busy_timeout: another process holding the write lock makes us wait, not fail.
   const raw = new Database(path, { timeout: 5000 });
@@ -183,4 +184,13 @@ export function storeUnavailableReason(err: unknown): 'disk full' | 'I/O error' 
 /** Hides a password in a connection URL. */
 export function redact(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
+/** chmod 0600, best effort: a file we may not chmod (another owner) is still opened as it is. */
+function makePrivate(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change; SQLite opens it anyway (or reports why it cannot).
+  }
 }
