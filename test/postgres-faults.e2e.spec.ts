@@ -223,6 +223,18 @@ describe('PostgreSQL connections terminated under ingest', () => {
     await c.end();
     expect(nonEmpty).toEqual(expect.arrayContaining(['profiles']));
     const [live, rebuilt] = await Promise.all([dump(liveDb, nonEmpty), dump(cleanDb, nonEmpty)]);
+    console.log('PostgreSQL faults:', JSON.stringify({ backendsTerminated: terminated, answered503: unavailable.length, acknowledged: acked.size, tablesCompared: Object.fromEntries(nonEmpty.map((t) => [t, live[t].length])) }));
+    // No event here is poison: a dropped connection must never park one.
+    const parked = await admin(async () => {
+      const pc = new Client({ connectionString: urlFor(liveDb) });
+      await pc.connect();
+      try {
+        return (await pc.query('select projection, event_type, error from parked_events')).rows;
+      } finally {
+        await pc.end();
+      }
+    });
+    expect(parked).toEqual([]);
     for (const t of nonEmpty) expect([t, live[t].length]).toEqual([t, rebuilt[t].length]);
     for (const t of nonEmpty) expect([t, live[t]]).toEqual([t, rebuilt[t]]);
   }, 420_000);

@@ -18,7 +18,7 @@
 import type { AllStreamSubscription } from '@eventstore/db-client';
 import type { RecordedCairnEvent } from '@cairn/domain';
 import { toRecordedCairnEvent, type CairnEventStore } from '@cairn/event-store';
-import { readCheckpoint, writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
+import { readCheckpoint, storeUnavailableReason, writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
 import type { Transaction } from 'kysely';
 import { countParked, errorMessage, listParked, parkEvent, type RetryResult } from './ops/parked';
 import type { Projection } from './projection';
@@ -242,7 +242,8 @@ export class Projector {
       if (err instanceof CheckpointMoved) return this.resumeFromStored(err);
       const message = errorMessage(err);
       this.options.log?.('error', 'projector batch failed', { projection: this.projection.name, error: message });
-      if (await this.storeReachable()) {
+      // A lost connection or a full disk is the store's fault even when a fresh connection answers.
+      if (storeUnavailableReason(err) === undefined && (await this.storeReachable())) {
         // The store works: the batch holds an event this projection cannot fold. Find it.
         await this.isolate(batch);
         return;
@@ -271,7 +272,7 @@ export class Projector {
       } catch (err) {
         if (err instanceof CheckpointMoved) return this.resumeFromStored(err);
         const message = errorMessage(err);
-        if (!(await this.storeReachable())) {
+        if (storeUnavailableReason(err) !== undefined || !(await this.storeReachable())) {
           this.lastError = message;
           const sub = this.subscription;
           if (sub) this.fail(sub, err instanceof Error ? err : new Error(message), false);
