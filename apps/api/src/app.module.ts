@@ -1,7 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { TerminusModule } from '@nestjs/terminus';
 import { ApiKeysHttpController } from './admin/api-keys/api-keys.http.controller';
 import { AuthGuard } from './auth/auth.guard';
 import { GetCustomerHandler } from './customers/get-customer/get-customer.handler';
@@ -31,7 +30,6 @@ export class AppModule {
       imports: [
         RuntimeModule.forRoot(runtime),
         CqrsModule.forRoot({ rethrowUnhandled: true }),
-        TerminusModule.forRoot({ logger: false, errorLogStyle: 'json' }),
         ...FEATURE_MODULES,
       ],
       controllers: [

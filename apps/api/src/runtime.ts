@@ -22,6 +22,15 @@ export interface CairnRuntime {
   readonly keys: KeyStore;
   readonly logger: Logger;
   readonly projections: ProjectionMonitor;
+  /** What /health/ready checks beyond a read on each store. */
+  readonly readiness?: {
+    /** Embedded node: a synced tiny write to its log's database (disk full, I/O errors show here). */
+    readonly probeEventStoreWrite?: () => void;
+    /** Embedded node: the last failed append (cleared by the next successful one). */
+    readonly lastEventStoreWriteFailure?: () => { code: string | undefined; at: Date } | undefined;
+    /** Local directories (embedded log, SQLite read models) whose free space is watched. */
+    readonly disks: readonly string[];
+  };
   /** Rebuilds, replays, parked events, projection health (absent: the admin operations answer 503). */
   readonly operations?: CairnOperations<ProjectionRules>;
 }

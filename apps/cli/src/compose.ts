@@ -5,12 +5,15 @@
  * then the projector's batch, then the stores.
  */
 import type { INestApplication } from '@nestjs/common';
+import { mkdirSync } from 'fs';
 import type { AddressInfo } from 'net';
+import { resolve } from 'path';
 import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/api';
 import type { CairnConfig } from '@cairn/config';
 import { CairnOperations, ProjectionEngine, cairnProjections, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
-import { listCheckpoints, openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
-import { KeyStore, createLogger, openEventStore, type Logger, type OpenedEventStore } from '@cairn/runtime';
+import { CairnError, ERROR_CODES } from '@cairn/domain';
+import { listCheckpoints, openReadStore, parseReadStoreUrl, readCheckpoint, redact, type ReadStore } from '@cairn/read-models';
+import { KeyStore, createLogger, openEventStore, waitForComponent, type Logger, type OpenedEventStore } from '@cairn/runtime';
 
 export interface CairnProcess {
   /** Base URL of the API, when it runs here. */
@@ -68,13 +71,27 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
     for (const close of closers.reverse()) await close().catch((err) => logger.error({ err }, 'error while closing'));
   };
   try {
+    // Private from the start: keys, the log and SQLite read models live here.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const store: OpenedEventStore = await openEventStore(config, { memory: options.memoryEventStore });
     closers.push(() => store.close());
+    if (!store.embedded) {
+      // The client connects lazily: "ready" only once the event store has answered a read.
+      await waitForComponent('event store', store.connectionString, () => withTimeout(store.events.ping(), 5000, 'event store'), {
+        timeoutMs: config.startupTimeoutMs,
+        logger,
+      });
+    }
     logger.info({ connectionString: store.connectionString, embedded: store.embedded }, 'event store ready');
 
-    const readStore = await openReadStore(config.readModelUrl);
+    const readStore = await waitForComponent('read store', redact(config.readModelUrl), () => openReadStore(config.readModelUrl), {
+      timeoutMs: config.startupTimeoutMs,
+      logger,
+      retryable: (err) => err instanceof CairnError && err.code === ERROR_CODES.UNAVAILABLE,
+    });
     closers.push(() => readStore.close());
     logger.info({ kind: readStore.kind }, 'read store ready');
+    const readTarget = parseReadStoreUrl(config.readModelUrl);
 
     const { keys, created } = await KeyStore.open(readStore, { dataDir: config.dataDir, adminKey: config.adminKey, logger, createFirst: options.api });
 
@@ -115,6 +132,15 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       keys,
       logger,
       projections: engine ? localMonitor(engine) : storeMonitor(readStore, projections),
+      readiness: {
+        ...(store.probeWrite ? { probeEventStoreWrite: () => store.probeWrite!() } : {}),
+        ...(store.lastWriteFailure ? { lastEventStoreWriteFailure: () => store.lastWriteFailure!() } : {}),
+        // Local directories whose free space readiness watches: the embedded log, SQLite read models.
+        disks: [
+          ...(store.dataDir ? [store.dataDir] : []),
+          ...(readTarget.kind === 'sqlite' && readTarget.path !== ':memory:' ? [resolve(readTarget.path, '..')] : []),
+        ].filter((d, i, all) => all.indexOf(d) === i),
+      },
     };
 
     let url: string | null = null;
@@ -149,4 +175,14 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
     await closeAll();
     throw err;
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
 }

@@ -113,6 +113,22 @@ export class CairnConfig {
   @Max(600_000)
   shutdownTimeoutMs = 10_000;
 
+  /**
+   * CAIRN_STARTUP_TIMEOUT_MS: at boot, how long Cairn waits for an unreachable event store or
+   * PostgreSQL read store (retrying with backoff and logging each attempt) before it exits naming
+   * the component. 0 → fail at the first attempt.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  startupTimeoutMs = 30_000;
+
+  /** CAIRN_DISK_MIN_FREE_MB: /health/ready reports the disk down when less is free under the data directory. */
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  diskMinFreeMb = 4;
+
   /** CAIRN_IDENTITY_SHARED_DEVICE_LIMIT: an anonymous id linked to more customers than this is a shared device, not merged. */
   @IsInt()
   @Min(1)
@@ -184,6 +200,8 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
   shutdownTimeoutMs: 'CAIRN_SHUTDOWN_TIMEOUT_MS',
+  startupTimeoutMs: 'CAIRN_STARTUP_TIMEOUT_MS',
+  diskMinFreeMb: 'CAIRN_DISK_MIN_FREE_MB',
   identitySharedDeviceLimit: 'CAIRN_IDENTITY_SHARED_DEVICE_LIMIT',
   lifecycleNewDays: 'CAIRN_LIFECYCLE_NEW_DAYS',
   lifecycleActiveDays: 'CAIRN_LIFECYCLE_ACTIVE_DAYS',
@@ -193,7 +211,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   segmentIntervalMs: 'CAIRN_SEGMENT_INTERVAL_MS',
   segmentPollMs: 'CAIRN_SEGMENT_POLL_MS',
 };
-const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'readWaitMs', 'shutdownTimeoutMs']);
+const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'readWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.

@@ -7,7 +7,7 @@ import { readFileSync } from 'fs';
 import * as grpc from '@grpc/grpc-js';
 import { errors, type GrpcError } from './errors';
 import { gossipGrpc, gossipPb, serverFeaturesGrpc, serverFeaturesPb, sharedPb, streamsGrpc } from './proto';
-import { Store } from './store';
+import { Store, type WriteFailure } from './store';
 import { ActiveCalls, createStreamsService } from './streams-service';
 
 export const SERVER_VERSION = '23.10.0';
@@ -32,6 +32,10 @@ export interface EmbeddedNode {
   /** `esdb://host:port?tls=false` (or `?tls=true&tlsCAFile=...`), ready for `EventStoreDBClient.connectionString`. */
   connectionString: string;
   port: number;
+  /** Readiness: writes and syncs one tiny row (throws the storage error: disk full, I/O error…). */
+  probeWrite(): void;
+  /** The last failed append, until an append succeeds again. */
+  readonly lastWriteFailure: WriteFailure | undefined;
   /** Ends subscriptions, stops the server, flushes pending appends and closes SQLite. */
   close(): Promise<void>;
 }
@@ -134,6 +138,10 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
   return {
     connectionString: `esdb://${host.includes(':') ? `[${host}]` : host}:${advertisedPort}?${query}`,
     port: advertisedPort,
+    probeWrite: () => store.probeWrite(),
+    get lastWriteFailure() {
+      return store.lastWriteFailure;
+    },
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         let done = false;

@@ -4,12 +4,18 @@
  * flushed (on setImmediate) is validated in order against the state including earlier entries of the same
  * group, then all of them are written in ONE transaction (one fsync) and acknowledged only after it commits.
  *
+ * One process at a time: the database is opened with SQLite's EXCLUSIVE locking mode and written once at
+ * open, so the kernel lock on the file is held for the store's whole life and released when the process
+ * ends (even by kill -9). A second opener is refused at once; `cairn.lock` (pid, host, command, start
+ * time) only serves to name the holder in that refusal. The directory is 0700, its files 0600.
+ *
  * Global positions are the log sequence (1, 2, 3, ...): commit == prepare == sequence, so they are > 0,
  * strictly increasing and contiguous. A small in-memory ring of the most recent frames serves live
  * subscribers; anyone further behind reads pages from SQLite.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'fs';
+import { hostname } from 'os';
 import { join } from 'path';
 import { encodeEventFrame } from './proto';
 
@@ -88,6 +94,59 @@ interface StagedRow {
   frame: Buffer;
 }
 
+/** A second process (or a second store in this one) tried to open a data directory that is in use. */
+export class DataDirLockedError extends Error {
+  readonly code = 'DATA_DIR_LOCKED';
+  constructor(
+    message: string,
+    readonly holder: LockHolder | undefined,
+  ) {
+    super(message);
+    this.name = 'DataDirLockedError';
+  }
+}
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  command: string;
+  since: string;
+}
+
+/** The last failed write, until a later write succeeds. */
+export interface WriteFailure {
+  message: string;
+  code: string | undefined;
+  at: Date;
+}
+
+const LOCK_FILE = 'cairn.lock';
+
+function readLock(dir: string): LockHolder | undefined {
+  try {
+    const v = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')) as Partial<LockHolder>;
+    return typeof v.pid === 'number' ? { pid: v.pid, host: String(v.host ?? '?'), command: String(v.command ?? '?'), since: String(v.since ?? '?') } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function lockedMessage(dir: string, holder: LockHolder | undefined): string {
+  const base = `data directory ${dir} is in use by another process`;
+  if (!holder) return `${base}; stop it before starting another one on the same directory`;
+  const alive = holder.host !== hostname() ? `on host ${holder.host}` : pidAlive(holder.pid) ? 'still running' : 'not running here, another container?';
+  return `${base}: pid ${holder.pid} (${alive}; \`${holder.command}\`, since ${holder.since}); stop it before starting another one on the same directory`;
+}
+
 export class Store {
   private readonly db: Database.Database;
   private readonly streams = new Map<string, StreamState>();
@@ -117,15 +176,42 @@ export class Store {
     streamBwd: Database.Statement;
   };
   private readonly writeTx: (rows: StagedRow[], streams: StreamState[]) => void;
+  private readonly probeStmt: Database.Statement;
+  private failure: WriteFailure | undefined;
+  private readonly lockDir: string | undefined;
 
   constructor(dataDir?: string) {
     if (dataDir) {
-      mkdirSync(dataDir, { recursive: true });
-      this.db = new Database(join(dataDir, 'esdb.sqlite'));
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+      const file = join(dataDir, 'esdb.sqlite');
+      // SQLite gives -wal (and -journal) files the database file's mode: create it 0600 first.
+      // Files of earlier versions (created 0644) become private too.
+      for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) if (existsSync(f)) makePrivate(f);
+      if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+      this.db = new Database(file, { timeout: 250 });
+      try {
+        this.db.pragma('locking_mode = EXCLUSIVE');
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = FULL');
+        // Take the write lock now and keep it (exclusive mode never releases it until close).
+        this.db.exec('CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL); INSERT OR REPLACE INTO probe VALUES (1, 0)');
+      } catch (err) {
+        this.db.close();
+        const code = (err as { code?: string }).code ?? '';
+        if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+          const holder = readLock(dataDir);
+          throw new DataDirLockedError(lockedMessage(dataDir, holder), holder);
+        }
+        throw err;
+      }
+      // We hold the lock: whatever the lock file said is stale (its process is gone). Name ourselves.
+      const me: LockHolder = { pid: process.pid, host: hostname(), command: process.argv.slice(1).join(' ').slice(0, 300), since: new Date().toISOString() };
+      writeFileSync(join(dataDir, LOCK_FILE), `${JSON.stringify(me)}\n`, { mode: 0o600 });
+      chmodSync(join(dataDir, LOCK_FILE), 0o600);
+      this.lockDir = dataDir;
     } else {
       this.db = new Database(':memory:');
+      this.db.exec('CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at INTEGER NOT NULL)');
     }
     this.db.pragma('cache_size = -8000');
     this.db.exec(`
@@ -155,6 +241,7 @@ export class Store {
         'SELECT pos, stream, rev, type, created, frame FROM events WHERE stream = ? AND rev <= ? AND rev >= ? ORDER BY rev DESC LIMIT ?',
       ),
     };
+    this.probeStmt = this.db.prepare('INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)');
     this.writeTx = this.db.transaction((rows: StagedRow[], streams: StreamState[]) => {
       for (const r of rows) this.stmt.insertEvent.run(r.pos, r.stream, r.rev, r.id, r.type, r.created, r.frame);
       for (const s of streams) this.stmt.upsertStream.run(s.id, s.name, s.lastRev, s.tombstoned ? 1 : 0, s.meta);
@@ -216,6 +303,8 @@ export class Store {
     const stagedIds = new Map<string, string>(); // `${stream}:${rev}` → event id, for idempotency inside the group
     const created = Date.now();
     let pos = this.headPos;
+    // Stream ids are handed out while staging; a group that fails to commit gives them back.
+    const firstStreamId = this.nextStreamId;
     const outcomes: WriteOutcome[] = [];
     const snapshot = (name: string): StreamState => {
       let s = overlay.get(name);
@@ -301,9 +390,14 @@ export class Store {
     try {
       if (rows.length > 0 || overlay.size > 0) this.writeTx(rows, [...overlay.values()]);
     } catch (err) {
+      // Nothing of the group is durable nor visible: SQLite rolled the transaction back (we make sure
+      // of it), and no in-memory state (streams, head, recent ids, ring, stream ids) moved.
+      this.nextStreamId = firstStreamId;
+      this.recordFailure(err);
       for (const p of batch) p.reject(err);
       return;
     }
+    this.failure = undefined;
     // Durable: publish the new state, then acknowledge and wake readers.
     for (const s of overlay.values()) {
       s.parsed = undefined;
@@ -324,6 +418,38 @@ export class Store {
       const ws = [...this.waiters];
       this.waiters.clear();
       for (const w of ws) w();
+    }
+  }
+
+  private recordFailure(err: unknown): void {
+    if (this.db.open && this.db.inTransaction) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        // The connection is unusable; the next write fails the same way and is reported.
+      }
+    }
+    const e = err as { message?: string; code?: string };
+    this.failure = { message: String(e?.message ?? err), code: typeof e?.code === 'string' ? e.code : undefined, at: new Date() };
+  }
+
+  /** The last append that failed (disk full, I/O error…), until an append succeeds again. */
+  get lastWriteFailure(): WriteFailure | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Writes and syncs one tiny row, the way an append would (readiness checks: a full disk or a failing
+   * device shows here even when no client writes). Throws the SQLite error. A success does not clear
+   * `lastWriteFailure`: a one-row write may fit where an append does not.
+   */
+  probeWrite(): void {
+    if (this.closed) throw new Error('store is closed');
+    try {
+      this.probeStmt.run(Date.now());
+    } catch (err) {
+      this.recordFailure(err);
+      throw err;
     }
   }
 
@@ -456,6 +582,13 @@ export class Store {
     for (const w of this.waiters) w();
     this.waiters.clear();
     this.db.close();
+    if (this.lockDir !== undefined && readLock(this.lockDir)?.pid === process.pid) {
+      try {
+        unlinkSync(join(this.lockDir, LOCK_FILE));
+      } catch {
+        // Gone already: nothing to release (the SQLite lock went with the connection).
+      }
+    }
   }
 }
 
@@ -509,4 +642,13 @@ function metadataEvent(json: string): ProposedEvent {
 
 function randomUuid(): string {
   return globalThis.crypto.randomUUID();
+}
+
+/** chmod 0600, best effort: a file we may not chmod (another owner) is still opened as it is. */
+function makePrivate(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change; SQLite opens it anyway (or reports why it cannot).
+  }
 }

@@ -32,6 +32,10 @@ export interface EventToAppend {
   readonly metadata: CairnEventMetadata;
 }
 
+export type StreamAppendOutcome =
+  | { readonly ok: true; readonly streamId: string; readonly ids: readonly string[]; readonly position: LogPosition | null }
+  | { readonly ok: false; readonly streamId: string; readonly ids: readonly string[]; readonly error: Error };
+
 export interface LogPosition {
   readonly commit: bigint;
   readonly prepare: bigint;
@@ -62,30 +66,43 @@ export class CairnEventStore {
   /**
    * Appends events, grouped per stream in their given order, with expected revision ANY: the
    * ingest path is append-only facts, and EventStoreDB's idempotency by event id makes a retried
-   * append harmless. Returns the highest log position reached.
+   * append harmless. Returns the highest log position reached. Throws when any stream's append
+   * failed (other streams of the same call may have been appended: see `appendEach`).
    */
   async append(events: readonly EventToAppend[]): Promise<LogPosition | null> {
+    const outcomes = await this.appendEach(events);
+    const failed = outcomes.find((o) => !o.ok);
+    if (failed && !failed.ok) throw failed.error;
+    let best: LogPosition | null = null;
+    for (const o of outcomes) if (o.ok && o.position && (!best || o.position.commit > best.commit)) best = o.position;
+    return best;
+  }
+
+  /**
+   * Appends events grouped per stream (one append per stream, in parallel) and reports each
+   * stream's outcome: an append is atomic per stream, not across streams.
+   */
+  async appendEach(events: readonly EventToAppend[]): Promise<StreamAppendOutcome[]> {
     const byStream = new Map<string, EventToAppend[]>();
     for (const e of events) {
       const list = byStream.get(e.streamId);
       if (list) list.push(e);
       else byStream.set(e.streamId, [e]);
     }
-    const results = await Promise.all(
-      [...byStream].map(([streamId, list]) =>
-        this.client
+    return Promise.all(
+      [...byStream].map(([streamId, list]): Promise<StreamAppendOutcome> => {
+        const ids = list.map((e) => e.id);
+        return this.client
           .appendToStream(
             streamId,
             list.map((e) => jsonEvent({ id: e.id, type: e.event.type, data: e.event.data as never, metadata: e.metadata as never })),
           )
-          .catch((err: unknown) => {
-            throw translate(err);
-          }),
-      ),
+          .then(
+            (r) => ({ ok: true as const, streamId, ids, position: r.position ? { commit: r.position.commit, prepare: r.position.prepare } : null }),
+            (err: unknown) => ({ ok: false as const, streamId, ids, error: translate(err) }),
+          );
+      }),
     );
-    let best: Position | undefined;
-    for (const r of results) if (r.position && (!best || r.position.commit > best.commit)) best = r.position;
-    return best ? { commit: best.commit, prepare: best.prepare } : null;
   }
 
   /** Catch-up subscription to `$all`, filtered server-side to Cairn's event types, after `from` (exclusive). */
@@ -165,11 +182,13 @@ function translate(err: unknown): Error {
 }
 
 /**
- * 503 for a failed event-store call. The client gets Cairn's message; the driver's error rides
- * along as `cause`, which the exception filter logs and never sends.
+ * 503 for a failed event-store call. The driver's text (it may carry SQLite's or the server's own
+ * words) goes to the log as the cause, never to a client.
  */
 export function eventStoreUnavailable(err: unknown): CairnError {
-  return Object.assign(new CairnError(ERROR_CODES.UNAVAILABLE, 'the event store is unavailable; retry'), { cause: err });
+  const e = new CairnError(ERROR_CODES.UNAVAILABLE, 'event store unavailable; retry', { component: 'eventStore' });
+  (e as { cause?: unknown }).cause = err instanceof Error ? err.message : String(err);
+  return e;
 }
 
 export { BACKWARDS, FORWARDS, START, END };

@@ -2,7 +2,7 @@
  * Opening the read-model store: SQLite (better-sqlite3, default) or PostgreSQL (pg pool), both
  * behind the same Kysely<ReadModelSchema>, migrated on open.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
@@ -68,7 +68,14 @@ export async function openReadStore(url: string, opts: OpenReadStoreOptions = {}
 }
 
 function openSqlite(path: string): ReadStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    // Private by default: directories we create are 0700, the database 0600 (SQLite gives its -wal
+    // and -shm files the database file's mode).
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Files of earlier versions (created 0644) become private too.
+    for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) if (existsSync(f)) makePrivate(f);
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  }
   // timeout = busy_timeout: another process holding the write lock makes us wait, not fail.
   const raw = new Database(path, { timeout: 5000 });
   let reader: Database.Database | undefined;
@@ -117,8 +124,16 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Re
         oid === INT8_OID && format !== 'binary' ? parseInt8 : pgTypes.getTypeParser(oid, format as 'text')) as typeof pgTypes.getTypeParser,
     },
   });
-  // An idle client's error (server restart) must not crash the process; the next query reconnects.
+  // A connection that breaks (server restart, failover, pg_terminate_backend, idle timeout) must
+  // never crash the process. pg-pool only listens for errors on IDLE clients; a client checked out by
+  // a query or a transaction would emit 'error' with no listener. Every client gets its own listener
+  // for its whole life: the query in flight fails (the caller answers 503 or retries its batch), the
+  // broken client is not queryable any more so the pool drops it on release, and the next query
+  // opens a fresh connection.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<ReadModelSchema>({ dialect: new PostgresDialect({ pool }) });
   try {
     await migratePostgres(db, schema);
@@ -149,7 +164,48 @@ function makeStore(kind: StoreKind, db: Kysely<ReadModelSchema>): ReadStore {
   };
 }
 
+/**
+ * Whether a driver error means the store is (for now) unavailable rather than that the query is
+ * wrong: a lost or refused PostgreSQL connection, a server shutting down, a full disk or an I/O
+ * error under SQLite. Returns a short reason Cairn may show a client (never the driver's text), or
+ * undefined for any other error.
+ */
+export function storeUnavailableReason(err: unknown): 'disk full' | 'I/O error' | 'read-only' | 'busy' | 'connection lost' | 'unreachable' | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (code.startsWith('SQLITE_')) {
+    if (code === 'SQLITE_FULL') return 'disk full';
+    if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PROTOCOL' || code === 'SQLITE_NOMEM') return 'I/O error';
+    if (code.startsWith('SQLITE_READONLY')) return 'read-only';
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
+    return undefined;
+  }
+  if (e.name === 'TypeError' && message === 'The database connection is not open') return 'unreachable';
+  // PostgreSQL SQLSTATE: class 08 connection exception, 57P01-57P03 shutdown / cannot connect now,
+  // 53300 too many connections, 53100 disk full.
+  if (/^08[0-9A-Z]{3}$/.test(code) || code === '57P01' || code === '57P02' || code === '57P03') return 'connection lost';
+  if (code === '53300') return 'busy';
+  if (code === '53100') return 'disk full';
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(code)) return 'unreachable';
+  if (['ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)) return 'connection lost';
+  if (/^(Connection terminated|Client has encountered a connection error|Client was closed|timeout exceeded when trying to connect|Cannot use a pool after calling end)/.test(message)) {
+    return 'connection lost';
+  }
+  return undefined;
+}
+
 /** Hides a password in a connection URL. */
 export function redact(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
+}
+
+/** chmod 0600, best effort: a file we may not chmod (another owner) is still opened as it is. */
+function makePrivate(file: string): void {
+  try {
+    chmodSync(file, 0o600);
+  } catch {
+    // Not ours to change; SQLite opens it anyway (or reports why it cannot).
+  }
 }

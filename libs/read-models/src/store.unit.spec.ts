@@ -1,5 +1,5 @@
 import { CairnError, emptyProfile } from '@cairn/domain';
-import { decodeCursor, encodeCursor, openReadStore, parseReadStoreUrl, profileToRow, redact } from './index';
+import { decodeCursor, encodeCursor, openReadStore, parseReadStoreUrl, profileToRow, redact, storeUnavailableReason } from './index';
 
 describe('parseReadStoreUrl', () => {
   it.each([
@@ -63,5 +63,27 @@ describe('profileToRow', () => {
       aovMinor: null, lastOrder: null, reviews: 0, averageRating: null, referralsMade: 0, channels: [], otherCurrencies: {},
     };
     expect(() => profileToRow(p)).toThrow(expect.objectContaining({ code: 'CAIRN.VALIDATION' }) as unknown as Error);
+  });
+});
+
+describe('storeUnavailableReason', () => {
+  const withCode = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+  it.each([
+    [withCode('SQLITE_FULL'), 'disk full'],
+    [withCode('SQLITE_IOERR_WRITE'), 'I/O error'],
+    [withCode('SQLITE_READONLY_DBMOVED'), 'read-only'],
+    [withCode('SQLITE_BUSY'), 'busy'],
+    [withCode('57P01', 'terminating connection due to administrator command'), 'connection lost'],
+    [withCode('08006'), 'connection lost'],
+    [withCode('53100'), 'disk full'],
+    [withCode('ECONNREFUSED'), 'unreachable'],
+    [new Error('Connection terminated unexpectedly'), 'connection lost'],
+    [new Error('Client has encountered a connection error and is not queryable'), 'connection lost'],
+  ])('%s → %s', (err, reason) => {
+    expect(storeUnavailableReason(err)).toBe(reason);
+  });
+
+  it.each([[withCode('SQLITE_CONSTRAINT_UNIQUE')], [withCode('23505')], [withCode('42P01')], [new Error('boom')], ['text'], [null]])('%s is not an outage', (err) => {
+    expect(storeUnavailableReason(err)).toBeUndefined();
   });
 });

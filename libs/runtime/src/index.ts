@@ -1,3 +1,4 @@
 export * from './logger';
 export * from './api-keys';
 export * from './event-store';
+export * from './startup';

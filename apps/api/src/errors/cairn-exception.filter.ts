@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Response } from 'express';
 import { CairnError, ERROR_CODES, type ErrorCode } from '@cairn/domain';
+import { storeUnavailableReason } from '@cairn/read-models';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
 /** The one place where error codes become HTTP statuses. */
@@ -18,6 +19,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   [ERROR_CODES.UNAVAILABLE]: 503,
   [ERROR_CODES.CONFIG]: 500,
 };
+
+/** Seconds a client is told to wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = '1';
 
 export interface ErrorBody {
   error: { code: string; message: string; fields?: unknown; [k: string]: unknown };
@@ -51,18 +55,37 @@ export class CairnExceptionFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof CairnError) {
       const status = STATUS_BY_CODE[exception.code] ?? 500;
-      // The driver's error, if any, is the cause: logged here, never sent.
+      // The client sees Cairn's message; the driver's own error (if any) is the cause: logged, never sent.
       const cause = (exception as { cause?: unknown }).cause;
       if (status >= 500) this.runtime.logger.warn({ code: exception.code, err: cause ?? exception }, exception.message);
-      if (status === 503 && !res.headersSent) res.setHeader('Retry-After', '1');
+      if (status === 503 && !res.headersSent) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
       res.status(status).json(errorBody(exception.code, exception.message, exception.details as Record<string, unknown>));
       return;
     }
     if (exception instanceof HttpException) {
       // Nest's own (unknown route, method not allowed): keep the status, give it Cairn's shape.
       const status = exception.getStatus();
-      const code = status === 404 ? ERROR_CODES.NOT_FOUND : status === 413 ? ERROR_CODES.PAYLOAD_TOO_LARGE : ERROR_CODES.VALIDATION;
+      const code =
+        status === 404
+          ? ERROR_CODES.NOT_FOUND
+          : status === 413
+            ? ERROR_CODES.PAYLOAD_TOO_LARGE
+            : status === 503
+              ? ERROR_CODES.UNAVAILABLE
+              : status >= 500
+                ? 'CAIRN.INTERNAL'
+                : ERROR_CODES.VALIDATION;
+      if (status === 503 && !res.headersSent) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
       res.status(status).json(errorBody(code, exception.message));
+      return;
+    }
+    const unavailable = storeUnavailableReason(exception);
+    if (unavailable !== undefined) {
+      // A read-store driver error (PostgreSQL connection lost, SQLite disk full…): the request did
+      // not complete; the next one gets a fresh connection.
+      this.runtime.logger.warn({ err: exception }, `read store unavailable: ${unavailable}`);
+      if (!res.headersSent) res.setHeader('Retry-After', RETRY_AFTER_SECONDS);
+      res.status(503).json(errorBody(ERROR_CODES.UNAVAILABLE, `read store unavailable (${unavailable}); retry later`, { component: 'readStore' }));
       return;
     }
     this.runtime.logger.error({ err: exception }, 'unhandled error');

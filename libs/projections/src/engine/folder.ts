@@ -5,7 +5,7 @@
  * Where the events come from (a live subscription, one long read of history) is the caller's.
  */
 import { sql, type Transaction } from 'kysely';
-import { writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
+import { storeUnavailableReason, writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
 import { errorMessage, parkEvent } from '../ops/parked';
 import type { FoldState, LogEvent, Projection, Row, RowSink, TableSpec } from '../projection';
 import { Changes } from './rows';
@@ -220,7 +220,9 @@ export class Folder {
           await writeCheckpoint(trx, s.projection.name, s.folded!, s.pendingCount);
           await sql`release savepoint cairn_projection`.execute(trx);
         } catch (err) {
-          // A broken connection fails the rollback too, and with it the whole transaction.
+          // A lost connection or a full disk is the store's fault, never the events': fail the flush
+          // (the caller restarts from the checkpoints). A broken connection fails the rollback too.
+          if (storeUnavailableReason(err) !== undefined) throw err;
           await sql`rollback to savepoint cairn_projection`.execute(trx);
           await sql`release savepoint cairn_projection`.execute(trx);
           refused.set(s, errorMessage(err));

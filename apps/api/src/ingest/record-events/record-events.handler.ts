@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'crypto';
-import { streamFor, toStoredEvent } from '@cairn/domain';
+import { CairnError, ERROR_CODES, streamFor, toStoredEvent } from '@cairn/domain';
 import { findIngested, recordIngested, type EventToAppend } from '@cairn/event-store';
 import { Metrics } from '../../metrics/metrics';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
@@ -12,11 +12,26 @@ import { RecordEventsCommand, type EventOutcome, type RecordEventsResult } from 
  * Validates every event, answers `duplicate` for ids already stored (or repeated in the request, or
  * being appended by a concurrent request), appends the rest to their customer/visitor streams and
  * acknowledges only once the event store has acknowledged (durably).
+ *
+ * Faults (docs/operations.md, "Faults Cairn survives"):
+ * - The event store fails an append (disk full, I/O error, unreachable): 503 CAIRN.UNAVAILABLE with
+ *   Retry-After, `details.events` listing every event of the request with its id (server-assigned
+ *   ids too) and `accepted` (its stream was appended) or `retry` (not acknowledged). Retry the
+ *   `retry` ones WITH THE SAME IDS: an id that did reach the log is answered `duplicate`, never
+ *   stored twice. On the embedded node a failed append writes nothing.
+ * - The append succeeded but the ingest-index write to the read store failed (read store down, its
+ *   disk full): the events ARE in the log, so the answer is `accepted` — an error would invite a
+ *   retry, and a client without ids would then store a second copy. The index is only a cache for
+ *   `duplicate` answers: the failure is logged, the rows are kept in memory and written with the
+ *   next successful request (and a re-sent id is still not stored twice: the event store's own
+ *   idempotency by id answers it).
  */
 @CommandHandler(RecordEventsCommand)
 export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand, RecordEventsResult> {
   /** Ids being appended right now, by any request in this process. */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Ingest-index rows whose write failed, written with the next request (bounded). */
+  private unindexed: { id: string; streamId: string }[] = [];
 
   constructor(
     @Inject(RUNTIME) private readonly runtime: CairnRuntime,
@@ -61,10 +76,26 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
       for (const c of fresh) this.inFlight.set(c.append.id, done);
       const started = process.hrtime.bigint();
       try {
-        const reached = await this.runtime.events.append(fresh.map((c) => c.append));
+        const outcomes = await this.runtime.events.appendEach(fresh.map((c) => c.append));
+        const appended = new Set(outcomes.flatMap((o) => (o.ok ? o.ids : [])));
+        const failure = outcomes.find((o) => !o.ok);
+        await this.index(fresh.filter((c) => appended.has(c.append.id)).map((c) => ({ id: c.append.id, streamId: c.append.streamId })), command.receivedAt);
+        if (failure && !failure.ok) {
+          const events = [
+            ...results.filter((r) => r !== undefined).map((r) => ({ index: r.index, ...(r.id !== undefined ? { id: r.id } : {}), status: r.status })),
+            ...fresh.map((c) => ({ index: c.index, id: c.append.id, status: appended.has(c.append.id) ? 'accepted' : 'retry' })),
+          ].sort((a, b) => a.index - b.index);
+          this.runtime.logger.warn({ cause: (failure.error as { cause?: unknown }).cause ?? failure.error.message, notAppended: fresh.length - appended.size }, 'append failed');
+          throw new CairnError(
+            ERROR_CODES.UNAVAILABLE,
+            'event store unavailable: events marked "retry" were not acknowledged; send them again with the same ids (an id already stored is answered "duplicate", never stored twice)',
+            { component: 'eventStore', events },
+          );
+        }
         this.metrics.appendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-        await recordIngested(this.runtime.readStore.db, fresh.map((c) => ({ id: c.append.id, streamId: c.append.streamId })), command.receivedAt);
-        position = reached ? { commit: reached.commit.toString(), prepare: reached.prepare.toString() } : null;
+        let best: { commit: bigint; prepare: bigint } | null = null;
+        for (const o of outcomes) if (o.ok && o.position && (!best || o.position.commit > best.commit)) best = o.position;
+        position = best ? { commit: best.commit.toString(), prepare: best.prepare.toString() } : null;
       } finally {
         for (const c of fresh) this.inFlight.delete(c.append.id);
         release();
@@ -74,4 +105,19 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     for (const r of results) this.metrics.ingested.inc({ outcome: r.status });
     return { results, position };
   }
+
+  /** Records appended ids in the ingest index; a failure is logged and retried later, never answered. */
+  private async index(rows: { id: string; streamId: string }[], at: Date): Promise<void> {
+    const batch = this.unindexed.length > 0 ? [...this.unindexed, ...rows] : rows;
+    if (batch.length === 0) return;
+    try {
+      await recordIngested(this.runtime.readStore.db, batch, at);
+      this.unindexed = [];
+    } catch (err) {
+      this.unindexed = batch.slice(-MAX_UNINDEXED);
+      this.runtime.logger.warn({ err, pending: this.unindexed.length }, 'ingest index write failed after the append (events are in the log; their ids are indexed later)');
+    }
+  }
 }
+
+const MAX_UNINDEXED = 50_000;
