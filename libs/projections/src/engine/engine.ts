@@ -61,6 +61,8 @@ export interface EngineOptions {
   /** In-memory fold state above which the engine flushes and evicts (MB). Default 256. */
   readonly memoryBudgetMb?: number;
   readonly onPoison?: 'park' | 'stop';
+  /** First back-off after a failure (ms, default 250); it doubles while failures go on, up to 5 s. */
+  readonly retryMs?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -87,7 +89,7 @@ export class ProjectionEngine {
   private timer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private requestTimer: NodeJS.Timeout | null = null;
-  private retryDelay = 250;
+  private retryDelay: number;
   private lastFlush = Date.now();
   private stopping = false;
   private started = false;
@@ -106,6 +108,7 @@ export class ProjectionEngine {
   ) {
     this.folder = new Folder(store, projections, { onPoison: options.onPoison, guard: true, log: options.log });
     this.flushMs = options.flushMs ?? 1000;
+    this.retryDelay = options.retryMs ?? 250;
     this.budget = (options.memoryBudgetMb ?? 256) * 1024 * 1024;
   }
 
@@ -318,7 +321,15 @@ export class ProjectionEngine {
       this.kick();
     });
     sub.on('caughtUp', () => {
-      if (gen === this.generation) this.live = true;
+      if (gen !== this.generation) return;
+      this.live = true;
+      // Whatever was folded while catching up is written now.
+      if (!this.running) {
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = null;
+        this.running = true;
+        setImmediate(() => void this.loop(gen));
+      }
     });
     sub.on('fellBehind', () => {
       if (gen === this.generation) this.live = false;
@@ -379,9 +390,15 @@ export class ProjectionEngine {
       await this.mutex.run(async () => {
         while (gen === this.generation && !this.stopping) {
           if (this.buffer.length === 0) {
-            await this.flush();
-            if (this.buffer.length === 0) break;
-            continue;
+            // Live: write now (read-your-writes). Catching up: the reader is only momentarily
+            // behind the fold; write within flushMs, not per trickle.
+            if (this.live || Date.now() - this.lastFlush >= this.flushMs) {
+              await this.flush();
+              if (this.buffer.length === 0) break;
+              continue;
+            }
+            this.flushSoon(gen);
+            break;
           }
           const isolating = this.folder.isolating;
           const batch = this.buffer.splice(0, isolating ? 1 : this.options.batchSize);
@@ -410,13 +427,25 @@ export class ProjectionEngine {
     }
   }
 
+  /** Catching up and out of events for now: flush when flushMs has passed, unless more arrive first. */
+  private flushSoon(gen: number): void {
+    if (this.timer !== null) return;
+    const wait = Math.max(1, this.flushMs - (Date.now() - this.lastFlush));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (gen !== this.generation || this.running) return;
+      this.running = true;
+      void this.loop(gen);
+    }, wait);
+  }
+
   /** Writes what is folded; afterwards evicts clean state when over the memory budget. */
   private async flush(): Promise<void> {
     this.lastFlush = Date.now();
     if (!this.folder.pending) return;
     await this.folder.flush();
     this.retrying = false;
-    this.retryDelay = 250;
+    this.retryDelay = this.options.retryMs ?? 250;
     if (this.folder.memory() > this.budget) this.folder.evict();
     this.resolveWaiters();
   }
