@@ -195,10 +195,6 @@ function sortedRecord<V>(r: Readonly<Record<string, V>>, map: (v: V) => V = (v) 
   return out;
 }
 
-function addTo(r: Readonly<Record<string, number>>, key: string, n: number): Record<string, number> {
-  return { ...r, [key]: (own(r, key) ?? 0) + n };
-}
-
 function sumRecords(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = { ...a };
   for (const [k, v] of Object.entries(b)) put(out, k, (own(out, k) ?? 0) + v);
@@ -315,6 +311,9 @@ export function profileCore(p: Profile): ProfileCore {
 }
 
 function coreOf(p: Profile): Core {
+  // Profiles stored before the extension lack some state: default it. Every container is copied:
+  // the fold mutates its core in place.
+  const st = { ...emptyCore('', '', '').state, ...p.state };
   return {
     customerId: p.customerId,
     currency: p.currency,
@@ -323,10 +322,24 @@ function coreOf(p: Profile): Core {
     views: p.views,
     reviews: p.reviews,
     referralsMade: p.referralsMade,
-    channels: p.channels,
-    // Profiles stored before the extension lack some state: default it.
-    state: { ...emptyCore('', '', '').state, ...p.state, activity: [...(p.state.activity ?? [])] },
+    channels: [...p.channels],
+    state: {
+      orders: copyRecord(st.orders),
+      refunds: copyRecord(st.refunds),
+      orderRefunds: copyRecord(st.orderRefunds),
+      ratingSum: st.ratingSum,
+      ratings: [...st.ratings] as unknown as ProfileState['ratings'],
+      categoryViews: copyRecord(st.categoryViews),
+      referees: [...st.referees],
+      activity: [...(st.activity ?? [])],
+    },
   };
+}
+
+function copyRecord<V>(r: Readonly<Record<string, V>>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const k of Object.keys(r)) set(out, k, r[k] as V);
+  return out;
 }
 
 /**
@@ -347,68 +360,95 @@ export function evolveProfileMany(current: Profile | undefined, customerId: stri
 
 /**
  * One event into a core (`undefined`: the source's first event), keyed `customerId`. The core
- * passed in must not be used afterwards: its activity list is appended in place (the only
- * mutation, made after everything that can throw), so folding a long history stays linear.
+ * passed in is folded in place and returned: its owner must not share it. An event that cannot be
+ * folded throws before anything changes.
  */
 export function foldProfileCore(current: ProfileCore | undefined, customerId: string, event: FoldableEvent, rules: ProfileRules): ProfileCore {
   return foldCore(current ?? emptyCore(customerId, toUtcIso(event.data.occurredAt), rules.currency), event, rules);
 }
 
-/** One event into the folded core. The core is private to the evolve call: its activity list is appended in place. */
-function foldCore(base: Core, event: FoldableEvent, rules: ProfileRules): Core {
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Sets an own property (assignment, except for `__proto__`, which would set the prototype). */
+function set<V>(r: Record<string, V>, key: string, v: V): void {
+  if (key === '__proto__') put(r, key, v);
+  else r[key] = v;
+}
+
+/**
+ * One event into a core, IN PLACE (the core is private to its owner: `evolveProfileMany` folds a
+ * copy, projections own theirs), so folding a long history costs no copies. Everything that can
+ * throw is computed before the first mutation: an event that cannot be folded leaves the core as
+ * it was.
+ */
+function foldCore(c: Core, event: FoldableEvent, rules: ProfileRules): Core {
   const at = toUtcIso(event.data.occurredAt);
   const channel = event.data.channel;
-  let c: Core = {
-    ...base,
-    firstSeenAt: at < base.firstSeenAt ? at : base.firstSeenAt,
-    lastSeenAt: at > base.lastSeenAt ? at : base.lastSeenAt,
-    channels: base.channels.includes(channel) ? base.channels : [...base.channels, channel].sort(),
-  };
-  const s = c.state;
   const entry = activityEntry(event, at, rules.currency);
+  let order: OrderSummary | undefined;
+  if (event.type === 'cairn.purchase.v1') {
+    const d = event.data as Extract<CairnEvent, { type: 'cairn.purchase.v1' }>['data'];
+    let categories: Record<string, number> | undefined;
+    for (const item of d.items) {
+      if (item.category === undefined) continue;
+      categories ??= {};
+      set(categories, item.category, (own(categories, item.category) ?? 0) + item.quantity);
+    }
+    order = {
+      orderId: d.orderId,
+      occurredAt: at,
+      totalMinor: d.totalMinor,
+      currency: d.currency,
+      eventId: event.id,
+      ...(categories !== undefined ? { categories } : {}),
+      ...(d.referralCode !== undefined ? { referralCode: d.referralCode } : {}),
+    };
+  }
+  const m = c as Mutable<Core>;
+  const s = c.state as Mutable<ProfileState> & {
+    orders: Record<string, OrderSummary>;
+    refunds: Record<string, number>;
+    orderRefunds: Record<string, number>;
+    categoryViews: Record<string, number>;
+    ratings: [number, number, number, number, number];
+    referees: string[];
+    activity: ActivityEntry[];
+  };
+  if (at < c.firstSeenAt) m.firstSeenAt = at;
+  if (at > c.lastSeenAt) m.lastSeenAt = at;
+  if (!c.channels.includes(channel)) m.channels = [...c.channels, channel].sort();
   switch (event.type) {
     case 'cairn.view.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.view.v1' }>['data'];
-      c = { ...c, views: c.views + 1 };
-      if (d.category !== undefined) c = { ...c, state: { ...s, categoryViews: addTo(s.categoryViews, d.category, 1) } };
+      m.views = c.views + 1;
+      if (d.category !== undefined) set(s.categoryViews, d.category, (own(s.categoryViews, d.category) ?? 0) + 1);
       break;
     }
     case 'cairn.purchase.v1': {
-      const d = event.data as Extract<CairnEvent, { type: 'cairn.purchase.v1' }>['data'];
-      let categories: Record<string, number> | undefined;
-      for (const item of d.items) {
-        if (item.category === undefined) continue;
-        categories = addTo(categories ?? {}, item.category, item.quantity);
-      }
-      const candidate: OrderSummary = {
-        orderId: d.orderId,
-        occurredAt: at,
-        totalMinor: d.totalMinor,
-        currency: d.currency,
-        eventId: event.id,
-        ...(categories !== undefined ? { categories } : {}),
-        ...(d.referralCode !== undefined ? { referralCode: d.referralCode } : {}),
-      };
-      const existing = own(s.orders, d.orderId);
-      if (existing === undefined || beats(candidate, existing)) c = { ...c, state: { ...s, orders: { ...s.orders, [d.orderId]: candidate } } };
+      const existing = own(s.orders, order!.orderId);
+      if (existing === undefined || beats(order!, existing)) set(s.orders, order!.orderId, order!);
       break;
     }
     case 'cairn.return.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.return.v1' }>['data'];
-      c = { ...c, state: { ...s, refunds: addTo(s.refunds, d.currency, d.refundMinor), orderRefunds: addTo(s.orderRefunds, d.orderId, d.refundMinor) } };
+      set(s.refunds, d.currency, (own(s.refunds, d.currency) ?? 0) + d.refundMinor);
+      set(s.orderRefunds, d.orderId, (own(s.orderRefunds, d.orderId) ?? 0) + d.refundMinor);
       break;
     }
     case 'cairn.review.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.review.v1' }>['data'];
-      const ratings = [...s.ratings] as [number, number, number, number, number];
-      if (d.rating >= 1 && d.rating <= 5) ratings[Math.round(d.rating) - 1] += 1;
-      c = { ...c, reviews: c.reviews + 1, state: { ...s, ratingSum: s.ratingSum + d.rating, ratings } };
+      if (d.rating >= 1 && d.rating <= 5) s.ratings[Math.round(d.rating) - 1] += 1;
+      m.reviews = c.reviews + 1;
+      s.ratingSum = s.ratingSum + d.rating;
       break;
     }
     case 'cairn.referral.v1': {
       const d = event.data as Extract<CairnEvent, { type: 'cairn.referral.v1' }>['data'];
-      c = { ...c, referralsMade: c.referralsMade + 1 };
-      if (d.refereeId !== undefined && !s.referees.includes(d.refereeId)) c = { ...c, state: { ...s, referees: [...s.referees, d.refereeId].sort() } };
+      m.referralsMade = c.referralsMade + 1;
+      if (d.refereeId !== undefined && !s.referees.includes(d.refereeId)) {
+        s.referees.push(d.refereeId);
+        s.referees.sort();
+      }
       break;
     }
     case 'cairn.identify.v1':
@@ -418,7 +458,7 @@ function foldCore(base: Core, event: FoldableEvent, rules: ProfileRules): Core {
       throw new Error(`unknown event type ${String(unreachable)}`);
     }
   }
-  if (entry !== null) (c.state.activity as ActivityEntry[]).push(entry);
+  if (entry !== null) s.activity.push(entry);
   return c;
 }
 
