@@ -36,7 +36,7 @@ function rng(seed: number) {
   return (k: number) => ((x = (x * 1103515245 + 12345) % 2147483648), x % k);
 }
 
-function makeInputs(n: number, customers: number, seed: number): EventInput[] {
+export function makeInputs(n: number, customers: number, seed: number): EventInput[] {
   const rnd = rng(seed);
   return Array.from({ length: n }, (_, i) => {
     const customerId = `c${rnd(customers)}`;
@@ -53,7 +53,7 @@ function toAppends(inputs: readonly EventInput[]): EventToAppend[] {
   return inputs.map((input) => ({ id: input.id!, streamId: streamFor(input), event: toStoredEvent(input), metadata: { receivedAt: new Date().toISOString(), correlationId: 'bench' } }));
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
@@ -64,11 +64,11 @@ interface Started {
   stop(): Promise<void>;
 }
 
-function startCairnChild(dataDir: string, adminKey: string): Promise<Started> {
+export function startCairnChild(dataDir: string, adminKey: string, env: Record<string, string> = {}): Promise<Started> {
   return new Promise((resolveStart, reject) => {
     const proc = spawn(process.execPath, [join(ROOT, 'bin', 'cairn.js'), 'start'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', CAIRN_ESDB_PORT: '0', CAIRN_HOST: '127.0.0.1', CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_KEY: adminKey, CAIRN_LOG_LEVEL: 'warn' },
+      env: { ...process.env, PORT: '0', CAIRN_ESDB_PORT: '0', CAIRN_HOST: '127.0.0.1', CAIRN_DATA_DIR: dataDir, CAIRN_ADMIN_KEY: adminKey, CAIRN_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -90,7 +90,7 @@ function startCairnChild(dataDir: string, adminKey: string): Promise<Started> {
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 128 });
-function httpCall(url: string, method: string, key: string, body?: string): Promise<{ status: number; body: string }> {
+export function httpCall(url: string, method: string, key: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolveCall, reject) => {
     const req = request(url, { method, agent, headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
