@@ -27,6 +27,9 @@ export interface FolderOptions {
 }
 
 /** Another writer moved a checkpoint, or the store refused a batch: resume from the stored checkpoints. */
+/** Rough bytes of a row waiting for the flush (the row object, its strings, the key). */
+const ROW_BYTES = 600;
+
 export class CheckpointMoved extends Error {
   constructor(readonly projection: string) {
     super(`checkpoint of ${projection} moved by another writer`);
@@ -86,9 +89,9 @@ export class Slot {
     this.pendingParks = [];
   }
 
-  /** Approximate bytes: the state's, plus the rows waiting for the flush (~320 bytes each). */
+  /** Approximate bytes: the state's, plus the rows waiting for the flush (~600 bytes each). */
   memory(): number {
-    return (this.state.memory?.() ?? 0) + this.changes.size * 320;
+    return (this.state.memory?.() ?? 0) + this.changes.size * ROW_BYTES;
   }
 
   get active(): boolean {
@@ -147,7 +150,7 @@ export class Folder {
    * without touching in-memory state; if that is not enough, writes everything and evicts.
    */
   async relieve(budget: number): Promise<void> {
-    const rowsHeavy = this.slots.filter((s) => s.changes.size * 320 > (s.state.memory?.() ?? 0));
+    const rowsHeavy = this.slots.filter((s) => s.changes.size * ROW_BYTES > (s.state.memory?.() ?? 0));
     if (rowsHeavy.length > 0) await this.flush(rowsHeavy);
     if (this.memory() <= budget) return;
     await this.flush();
