@@ -155,8 +155,9 @@ class ProfileState implements FoldState {
       for (const r of await db.selectFrom('profiles').select(['customer_id', 'doc']).where('customer_id', 'in', ids).execute()) {
         const source = customerSource(r.customer_id);
         const person = g.personOf.get(source);
-        // A profiles row that combines several sources is not this source's own document.
-        if (person !== undefined && person !== source) continue;
+        // A profiles row that is a person's (several sources, or other sources' person) is not this
+        // source's own document; only a customer the graph does not know has a legacy one.
+        if (person !== undefined ? person !== source : g.isPerson(source)) continue;
         this.keep(source, profileCore(JSON.parse(r.doc) as Profile));
         if (person === undefined) this.seeds.add(source);
       }
@@ -226,7 +227,7 @@ class ProfileState implements FoldState {
         // A node without events of its own (a visitor only named by a link) gets no row until it has some.
         if (next === undefined || (old === undefined && !this.cores.has(s))) continue;
         if (old !== next) {
-          g.personOf.set(s, next);
+          g.assign(s, next);
           moved.add(s);
         }
         persons.add(next);

@@ -131,7 +131,7 @@ export class Folder {
   }
 
   get pending(): boolean {
-    return this.slots.some((s) => s.pending && !s.failed);
+    return this.slots.some((s) => s.pending);
   }
 
   /** Approximate bytes held: states plus rows waiting for the flush. */
@@ -209,7 +209,8 @@ export class Folder {
 
   /** Writes every slot's pending rows, parks and checkpoint in one transaction. */
   async flush(only?: readonly Slot[]): Promise<void> {
-    const pending = (only ?? this.slots).filter((s) => s.pending && !s.failed);
+    // A projection stopped on a poison event (onPoison 'stop') still commits what it folded before it.
+    const pending = (only ?? this.slots).filter((s) => s.pending);
     if (pending.length === 0) return;
     for (const s of pending) s.state.flush?.(s.changes);
     const refused = new Map<Slot, string>();

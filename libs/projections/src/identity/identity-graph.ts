@@ -12,8 +12,10 @@ import { customerSource, parseSource, visitorSource, type ActiveMerge, type Iden
 import type { ReadModelSchema } from '@cairn/read-models';
 
 export class IdentityGraph {
-  /** source → person (source key of the person's representative). */
+  /** source → person (source key of the person's representative). Change it through `assign`. */
   readonly personOf = new Map<string, string>();
+  /** person → how many sources it has. */
+  private readonly sizes = new Map<string, number>();
   /** Sources whose own profile document is stored in `identity_sources.doc` (else it is their person's `profiles.doc`). */
   readonly inline = new Set<string>();
   private readonly anonsOf = new Map<string, Set<string>>();
@@ -25,7 +27,7 @@ export class IdentityGraph {
     const g = new IdentityGraph();
     const sources = await db.selectFrom('identity_sources').select(['source_id', 'person_id', (eb) => eb('doc', 'is not', null).as('has_doc')]).execute();
     for (const r of sources) {
-      g.personOf.set(r.source_id, r.person_id);
+      g.assign(r.source_id, r.person_id);
       if (Boolean(Number(r.has_doc))) g.inline.add(r.source_id);
     }
     for (const l of await db.selectFrom('identity_links').select(['anonymous_id', 'customer_id']).execute()) g.link(l.anonymous_id, l.customer_id);
@@ -33,6 +35,23 @@ export class IdentityGraph {
       g.merge({ mergeId: m.merge_id, survivorId: m.survivor_id, mergedId: m.merged_id });
     }
     return g;
+  }
+
+  assign(source: string, person: string): void {
+    const old = this.personOf.get(source);
+    if (old === person) return;
+    if (old !== undefined) {
+      const n = (this.sizes.get(old) ?? 1) - 1;
+      if (n <= 0) this.sizes.delete(old);
+      else this.sizes.set(old, n);
+    }
+    this.personOf.set(source, person);
+    this.sizes.set(person, (this.sizes.get(person) ?? 0) + 1);
+  }
+
+  /** Whether some source belongs to this person (its profiles row is then that person's, not a source's own). */
+  isPerson(key: string): boolean {
+    return this.sizes.has(key);
   }
 
   hasLink(anonymousId: string, customerId: string): boolean {
