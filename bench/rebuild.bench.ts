@@ -12,7 +12,11 @@
  *  - machinery: the same rebuild with a projection that does nothing, against the same baseline;
  *  - memory: peak RSS during the rebuild, and its growth from 20% of the build to the switch (flat = small).
  *
- * Events: CAIRN_BENCH_REBUILD_EVENTS (default 1,000,000) over 50,000 customers, a commerce mix.
+ *  - the same rebuild into PostgreSQL (a database of its own on CAIRN_BENCH_PG), and replays: as-of
+ *    (all projections) against the rebuild's rate, what-if (two builds, one read) against two plain ones.
+ *
+ * Events: CAIRN_BENCH_REBUILD_EVENTS (default 1,000,000) over CAIRN_BENCH_REBUILD_CUSTOMERS (default
+ * 100,000) customers, a commerce mix, customers interleaved as a shop's log is.
  */
 import { randomUUID } from 'crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
@@ -23,12 +27,14 @@ import { CAIRN_EVENT_TYPE_PREFIX, streamFor, toStoredEvent, type EventInput } fr
 import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
 import { RebuildJob, cairnProjections, factsProjection, runReplay } from '@cairn/projections';
 import { openReadStore } from '@cairn/read-models';
+import { Client } from 'pg';
 import { startNodeChild } from './children';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
 
 const EVENTS = Number(process.env.CAIRN_BENCH_REBUILD_EVENTS ?? 1_000_000);
 const CUSTOMERS = Number(process.env.CAIRN_BENCH_REBUILD_CUSTOMERS ?? 100_000);
 /** The rebuild's memory budget (RebuildOptions.memoryBudgetMb; unset: its default). */
+const PG = process.env.CAIRN_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MEMORY_MB = process.env.CAIRN_BENCH_REBUILD_MEMORY_MB ? Number(process.env.CAIRN_BENCH_REBUILD_MEMORY_MB) : undefined;
 
 
@@ -162,6 +168,34 @@ export const run: BenchSuite = async (log) => {
     const whatIfSecs = (Date.now() - w0) / 1000;
     log(`what-if replay: ${whatIfSecs.toFixed(1)} s, ${whatIf.files.size} files`);
 
+    // The same rebuild into PostgreSQL (a database of its own), against readAll measured just before.
+    let pg: { secs: number; readRate: number; peak: number; timings: unknown } | null = null;
+    const admin = new Client({ connectionString: PG });
+    const pgDb = `cairn_bench_rebuild_${process.pid}`;
+    try {
+      await admin.connect();
+      await admin.query(`create database ${pgDb}`);
+      const pgUrl = new URL(PG);
+      pgUrl.pathname = `/${pgDb}`;
+      const pgReadRate = await readAllRate();
+      const pgStore = await openReadStore(pgUrl.toString());
+      let pgPeak = rssMb();
+      const pgSampler = setInterval(() => (pgPeak = Math.max(pgPeak, rssMb())), 100);
+      const g0 = Date.now();
+      const pgStatus = await (await RebuildJob.start({ events, live: { store: pgStore, url: pgUrl.toString() } }, cairnProjections(rules), { memoryBudgetMb: MEMORY_MB })).done;
+      clearInterval(pgSampler);
+      const pgSecs = (Date.now() - g0) / 1000;
+      await pgStore.close();
+      if (pgStatus.phase !== 'switched') throw new Error(`PostgreSQL rebuild ended ${pgStatus.phase}: ${pgStatus.error}`);
+      log(`PostgreSQL rebuild: ${pgSecs.toFixed(1)} s, time (ms) ${JSON.stringify(pgStatus.timings)}, peak RSS ${Math.round(pgPeak)} MB`);
+      pg = { secs: pgSecs, readRate: pgReadRate, peak: pgPeak, timings: pgStatus.timings };
+    } catch (err) {
+      log(`PostgreSQL rebuild skipped or failed: ${(err as Error).message}`);
+    } finally {
+      await admin.query(`drop database if exists ${pgDb} with (force)`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    }
+
     const base = { name: 'raw readAll (Cairn events, filtered), just before', value: readRate };
     figures.push(figure('share of the build spent folding in memory', (100 * status.timings.foldMs) / 1000 / buildSecs, '%'));
     figures.push(figure('share of the build spent writing the shadow', (100 * status.timings.writeMs) / 1000 / buildSecs, '%'));
@@ -169,6 +203,10 @@ export const run: BenchSuite = async (log) => {
     figures.push(ratio('rebuild machinery alone (a no-op projection)', EVENTS / noopSecs, 'events/s', { name: 'raw readAll, measured just before', value: noopReadRate }, { atLeast: 0.9 }));
     figures.push(ratio(`rebuild all projections (${projections.length}), start → switched`, EVENTS / secs, 'events/s', base, { atLeast: 0.9 }));
     figures.push(ratio('rebuild all projections, build phase only', EVENTS / buildSecs, 'events/s', base, { atLeast: 0.9 }));
+    if (pg) {
+      figures.push(ratio('rebuild all projections into PostgreSQL, start → switched', EVENTS / pg.secs, 'events/s', { name: 'raw readAll, measured just before', value: pg.readRate }, { atLeast: 0.9 }));
+      figures.push(figure('peak RSS during the PostgreSQL rebuild', pg.peak, 'MB', { atMost: 300 }));
+    }
     figures.push(ratio('replay (as-of) of all projections, events read per second', EVENTS / plainSecs, 'events/s', { name: 'the rebuild of all projections, same run', value: EVENTS / secs }, { atLeast: 1 }));
     figures.push(ratio('what-if replay ÷ (2 × plain replay), as time', (2 * plainSecs) / whatIfSecs, 'x', { name: 'parity', value: 1 }, { atLeast: 1 }));
     figures.push(figure(`peak RSS during the rebuild of ${EVENTS.toLocaleString('en-US')} events`, peak, 'MB', { atMost: 300 }));
