@@ -14,29 +14,13 @@ import { Client } from 'pg';
 import { EventStoreDBClient } from '@eventstore/db-client';
 import { OPERATIONS_TABLES } from '@cairn/projections';
 import { poll, spawnCairn, started, type CairnChild } from './support/cairn-process';
-import { PG_URL } from './support/read-stores';
+import { pgAdmin, pgUrlFor } from './support/faults';
 
 const ROUNDS = 5;
 
-function urlFor(db: string): string {
-  const u = new URL(PG_URL);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 /** Every row of every table, as sorted canonical JSON lines, keyed by table. */
 async function dump(db: string, tables: readonly string[]): Promise<Record<string, string[]>> {
-  const c = new Client({ connectionString: urlFor(db) });
+  const c = new Client({ connectionString: pgUrlFor(db) });
   await c.connect();
   try {
     const out: Record<string, string[]> = {};
@@ -61,7 +45,7 @@ describe('PostgreSQL connections terminated under ingest', () => {
   const children: CairnChild[] = [];
 
   beforeAll(async () => {
-    await admin(async (c) => {
+    await pgAdmin(async (c) => {
       await c.query(`create database ${liveDb}`);
       await c.query(`create database ${cleanDb}`);
     });
@@ -69,7 +53,7 @@ describe('PostgreSQL connections terminated under ingest', () => {
   afterAll(async () => {
     for (const ch of children) if (ch.proc.exitCode === null && ch.proc.signalCode === null) ch.proc.kill('SIGKILL');
     await Promise.all(children.map((ch) => ch.exited));
-    await admin(async (c) => {
+    await pgAdmin(async (c) => {
       await c.query(`drop database if exists ${liveDb} with (force)`);
       await c.query(`drop database if exists ${cleanDb} with (force)`);
     });
@@ -77,7 +61,7 @@ describe('PostgreSQL connections terminated under ingest', () => {
   });
 
   it('stays up, loses and doubles nothing, and its read models equal a clean rebuild', async () => {
-    const cairn = await started(spawnCairn(['start', '--port', '0', '--data-dir', join(root, 'live'), '--read-model', urlFor(liveDb)], env));
+    const cairn = await started(spawnCairn(['start', '--port', '0', '--data-dir', join(root, 'live'), '--read-model', pgUrlFor(liveDb)], env));
     children.push(cairn);
     const url = cairn.url()!;
 
@@ -141,10 +125,10 @@ describe('PostgreSQL connections terminated under ingest', () => {
         if (cairn.proc.exitCode !== null || cairn.proc.signalCode !== null) throw new Error(`cairn exited (${cairn.proc.exitCode ?? cairn.proc.signalCode}):\n${cairn.out().slice(-2000)}`);
         if (unexpected.length > 0) throw new Error(unexpected.join('\n'));
         if (acked.size < before + 12) return false;
-        const { rows } = await admin((c) => c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [liveDb]));
+        const { rows } = await pgAdmin((c) => c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [liveDb]));
         return rows[0].n > 0;
       }, 60_000);
-      const { rows } = await admin((c) => c.query('select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [liveDb]));
+      const { rows } = await pgAdmin((c) => c.query('select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [liveDb]));
       terminated += rows[0].n;
     }
     await poll('ingest to continue after the last round', () => acked.size > 0 && unexpected.length === 0 && cairn.proc.exitCode === null, 30_000);
@@ -182,10 +166,10 @@ describe('PostgreSQL connections terminated under ingest', () => {
     );
 
     // …and a clean projector over the same log, into a fresh database, builds the same rows.
-    const clean = await started(spawnCairn(['projector', '--data-dir', join(root, 'clean'), '--event-store', cairn.connectionString()!, '--read-model', urlFor(cleanDb)], env), { api: false });
+    const clean = await started(spawnCairn(['projector', '--data-dir', join(root, 'clean'), '--event-store', cairn.connectionString()!, '--read-model', pgUrlFor(cleanDb)], env), { api: false });
     children.push(clean);
-    const liveCheckpoints = await admin(async () => {
-      const c = new Client({ connectionString: urlFor(liveDb) });
+    const liveCheckpoints = await pgAdmin(async () => {
+      const c = new Client({ connectionString: pgUrlFor(liveDb) });
       await c.connect();
       try {
         return (await c.query('select projection, position from checkpoints order by projection')).rows;
@@ -196,7 +180,7 @@ describe('PostgreSQL connections terminated under ingest', () => {
     await poll(
       'the clean projector to reach the live checkpoints',
       async () => {
-        const c = new Client({ connectionString: urlFor(cleanDb) });
+        const c = new Client({ connectionString: pgUrlFor(cleanDb) });
         await c.connect();
         try {
           const rows = (await c.query('select projection, position from checkpoints order by projection')).rows;
@@ -213,7 +197,7 @@ describe('PostgreSQL connections terminated under ingest', () => {
     expect(await clean.stop()).toBe(0);
     expect(await cairn.stop()).toBe(0);
 
-    const c = new Client({ connectionString: urlFor(cleanDb) });
+    const c = new Client({ connectionString: pgUrlFor(cleanDb) });
     await c.connect();
     const tables = (await c.query("select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1")).rows
       .map((r) => r.table_name as string)
@@ -225,8 +209,8 @@ describe('PostgreSQL connections terminated under ingest', () => {
     const [live, rebuilt] = await Promise.all([dump(liveDb, nonEmpty), dump(cleanDb, nonEmpty)]);
     console.log('PostgreSQL faults:', JSON.stringify({ backendsTerminated: terminated, answered503: unavailable.length, acknowledged: acked.size, tablesCompared: Object.fromEntries(nonEmpty.map((t) => [t, live[t].length])) }));
     // No event here is poison: a dropped connection must never park one.
-    const parked = await admin(async () => {
-      const pc = new Client({ connectionString: urlFor(liveDb) });
+    const parked = await pgAdmin(async () => {
+      const pc = new Client({ connectionString: pgUrlFor(liveDb) });
       await pc.connect();
       try {
         return (await pc.query('select projection, event_type, error from parked_events')).rows;

@@ -33,13 +33,14 @@ export function prng(seed: number): (k: number) => number {
 
 // ---------------------------------------------------------------- PostgreSQL
 
-function pgUrlFor(database: string): string {
+export function pgUrlFor(database: string): string {
   const u = new URL(PG_URL);
   u.pathname = `/${database}`;
   return u.toString();
 }
 
-async function admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+/** Runs fn on a connection to the server's admin database. */
+export async function pgAdmin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
   const c = new Client({ connectionString: PG_URL });
   await c.connect();
   try {
@@ -58,17 +59,17 @@ export interface PgDatabase {
 /** CREATE DATABASE with a unique name (the spec's own: terminating its backends touches nobody else). */
 export async function createPgDatabase(prefix: string): Promise<PgDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
-  await admin((c) => c.query(`create database "${name}"`));
+  await pgAdmin((c) => c.query(`create database "${name}"`));
   return {
     name,
     url: pgUrlFor(name),
-    drop: () => admin(async (c) => void (await c.query(`drop database if exists "${name}" with (force)`))),
+    drop: () => pgAdmin(async (c) => void (await c.query(`drop database if exists "${name}" with (force)`))),
   };
 }
 
 /** Terminates every backend connected to `database` (only that database's); returns how many. */
 export function terminateBackends(database: string): Promise<number> {
-  return admin(async (c) => {
+  return pgAdmin(async (c) => {
     const r = await c.query('select pg_terminate_backend(pid) as ok from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
     return r.rows.filter((row: { ok: boolean }) => row.ok).length;
   });

@@ -28,7 +28,7 @@ import {
   type ProfileCore,
   type ProfileRules,
 } from '@cairn/domain';
-import { profileToRow, type ReadModelSchema } from '@cairn/read-models';
+import { PROFILE_COLUMNS, profileToRow, type ReadModelSchema } from '@cairn/read-models';
 import { IdentityGraph } from './identity/identity-graph';
 import { isIngestEvent, type FoldState, type LogEvent, type Projection, type Row, type RowSink } from './projection';
 import { randomUUID } from 'crypto';
@@ -38,25 +38,6 @@ export interface IdentityRules extends ProfileRules {
   readonly sharedDeviceLimit?: number;
 }
 
-const PROFILE_COLUMNS = [
-  'customer_id',
-  'first_seen_at',
-  'last_seen_at',
-  'views',
-  'orders',
-  'currency',
-  'gross_minor',
-  'refunded_minor',
-  'net_minor',
-  'aov_minor',
-  'last_order_at',
-  'reviews',
-  'average_rating',
-  'referrals_made',
-  'channels',
-  'doc',
-];
-
 export function profileProjection(rules: IdentityRules): Projection {
   return {
     name: 'profiles',
@@ -64,7 +45,7 @@ export function profileProjection(rules: IdentityRules): Projection {
     // person's document lives in its profiles row only (identity_sources.doc is null then).
     version: 2,
     tables: [
-      { table: 'profiles', key: ['customer_id'], columns: PROFILE_COLUMNS, mode: 'upsert' },
+      { table: 'profiles', key: ['customer_id'], columns: [...PROFILE_COLUMNS], mode: 'upsert' },
       { table: 'identity_sources', key: ['source_id'], columns: ['source_id', 'person_id', 'doc'], mode: 'upsert' },
       { table: 'identity_links', key: ['anonymous_id', 'customer_id'], columns: ['anonymous_id', 'customer_id'], mode: 'insert' },
       { table: 'identity_merges', key: ['merge_id'], columns: ['merge_id', 'survivor_id', 'merged_id', 'requested_at'], mode: 'upsert' },

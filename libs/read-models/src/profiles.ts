@@ -71,7 +71,7 @@ export async function saveProfiles(trx: Kysely<ReadModelSchema>, profiles: reado
   }
 }
 
-const PROFILE_COLUMNS = [
+export const PROFILE_COLUMNS = [
   'customer_id',
   'first_seen_at',
   'last_seen_at',
