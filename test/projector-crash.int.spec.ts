@@ -99,8 +99,8 @@ describe('projector crash safety (SIGKILL during catch-up)', () => {
     const cleanFile = join(dir, 'clean.sqlite');
     const cleanConfig = loadConfig({ CAIRN_LOG_LEVEL: 'silent' }, { eventStore: node.connectionString, readModel: `sqlite:${cleanFile}`, dataDir: join(dir, 'clean') });
     const clean = await composeCairn(cleanConfig, { api: false, projector: true });
-    for (const p of clean.projectors) expect(await p.waitFor(head, 240_000)).toBe(true);
-    const names = clean.projectors.map((p) => p.projection.name);
+    expect(await clean.engine!.waitFor(head, 240_000)).toBe(true);
+    const names = clean.engine!.projections.map((p) => p.name);
     await clean.close();
 
     // The faulty run: a separate process, killed at random points until it has caught up.
@@ -122,7 +122,7 @@ describe('projector crash safety (SIGKILL during catch-up)', () => {
         let out = '';
         child!.stdout!.on('data', (d) => {
           out += d;
-          if (out.includes('projector started')) resolve();
+          if (out.includes('projection engine started')) resolve();
         });
       });
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));

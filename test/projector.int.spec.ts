@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { evolveProfile, streamFor, toStoredEvent, type EventInput, type Profile } from '@cairn/domain';
 import { startEmbeddedNode, type EmbeddedNode } from '@cairn/esdb-embedded';
 import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
-import { Projector, profileProjection } from '@cairn/projections';
+import { ProjectionEngine, profileProjection } from '@cairn/projections';
 import { getProfile, openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
 
 const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -54,7 +54,7 @@ async function appendInBatches(store: CairnEventStore, events: readonly EventToA
   return last;
 }
 
-async function waitForCheckpoint(projector: Projector, position: bigint): Promise<void> {
+async function waitForCheckpoint(projector: ProjectionEngine, position: bigint): Promise<void> {
   if (!(await projector.waitFor(position, 20_000))) throw new Error(`projector did not reach ${position}: ${JSON.stringify(projector.status(), (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
 }
 
@@ -101,7 +101,7 @@ describe.each(dialects)('projector into %s', (_name, open) => {
     await events.client.appendToStream('other-1', [{ id: randomUUID(), type: 'shop.other', contentType: 'application/json', data: {}, metadata: undefined } as never]);
     await appendInBatches(events, all.slice(0, 1500));
 
-    const first = new Projector(events, store, profileProjection(rules), { batchSize: 200, batchMs: 5 });
+    const first = new ProjectionEngine(events, store, [profileProjection(rules)], { batchSize: 200, batchMs: 5 });
     await first.start();
     const racing = appendInBatches(events, all.slice(1500, 2200));
     await new Promise((r) => setTimeout(r, 30));
@@ -109,7 +109,7 @@ describe.each(dialects)('projector into %s', (_name, open) => {
     const stoppedAt = await readCheckpoint(store.db, 'profiles');
     await racing;
 
-    const second = new Projector(events, store, profileProjection(rules), { batchSize: 200, batchMs: 5 });
+    const second = new ProjectionEngine(events, store, [profileProjection(rules)], { batchSize: 200, batchMs: 5 });
     await second.start();
     const last = await appendInBatches(events, all.slice(2200));
     await waitForCheckpoint(second, last);

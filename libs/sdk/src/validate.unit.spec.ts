@@ -99,7 +99,7 @@ describe('client-side validation', () => {
     expect(sent[0]).not.toHaveProperty('anonymousId');
     expect(sent[0]).not.toHaveProperty('category');
     expect(sent[1]).not.toHaveProperty('referralCode');
-    expect((sent[1] as { items: object[] }).items[0]).toEqual({ productId: 'p', quantity: 1, unitPriceMinor: 5 });
+    expect((sent[1] as unknown as { items: object[] }).items[0]).toEqual({ productId: 'p', quantity: 1, unitPriceMinor: 5 });
   });
   it('requires a channel outside browsers unless configured', () => {
     const bare = new Cairn({ writeKey: 'k', host: 'http://cairn.test', fetch: new FakeServer().fetch, browser: false });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { cohortRetention, isoToDay, LocalCalendar, type RecordedCairnEvent } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
+import { ProjectionHarness } from '../engine/harness';
 import { analyticsProjection, loadAnalyticsFacts } from './analytics.projection';
 
 let pos = 0n;
@@ -32,9 +33,9 @@ describe('analytics projection (SQLite)', () => {
   const dump = (s: ReadStore) => s.db.selectFrom('analytics_facts').selectAll().orderBy('event_id').execute();
 
   it('one compact row per commerce event; unknown types ignored; re-applying changes nothing', async () => {
-    const p = analyticsProjection();
-    await store.transaction((trx) => p.applyBatch(trx, EVENTS));
-    await store.transaction((trx) => p.applyBatch(trx, EVENTS));
+    const p = new ProjectionHarness(store, analyticsProjection());
+    await p.apply(EVENTS);
+    await p.apply(EVENTS);
     const rows = await dump(store);
     expect(rows.map((r) => [r.event_id, r.kind])).toEqual([
       ['f1', 'referral'],
@@ -61,14 +62,14 @@ describe('analytics projection (SQLite)', () => {
   });
 
   it('arrival order and batching never change the rows (property)', async () => {
-    const p = analyticsProjection();
-    await store.transaction((trx) => p.applyBatch(trx, EVENTS));
+    await new ProjectionHarness(store, analyticsProjection()).apply(EVENTS);
     const expected = await dump(store);
     await fc.assert(
       fc.asyncProperty(fc.shuffledSubarray(EVENTS, { minLength: EVENTS.length }), fc.integer({ min: 1, max: 7 }), async (order, size) => {
         const other = await openReadStore(':memory:');
         try {
-          for (let i = 0; i < order.length; i += size) await other.transaction((trx) => p.applyBatch(trx, order.slice(i, i + size)));
+          const p = new ProjectionHarness(other, analyticsProjection());
+          for (let i = 0; i < order.length; i += size) await p.apply(order.slice(i, i + size));
           expect(await dump(other)).toEqual(expected);
         } finally {
           await other.close();
@@ -89,13 +90,13 @@ describe('analytics projection (PostgreSQL): same rows and facts as SQLite', () 
   });
 
   it('projects, reloads and types the rows identically', async () => {
-    const p = analyticsProjection();
     const lite = await openReadStore(':memory:');
     const pg = await openReadStore(PG_URL, { schema });
     try {
-      await lite.transaction((trx) => p.applyBatch(trx, EVENTS));
-      await pg.transaction((trx) => p.applyBatch(trx, [...EVENTS].reverse()));
-      await pg.transaction((trx) => p.applyBatch(trx, EVENTS));
+      await new ProjectionHarness(lite, analyticsProjection()).apply(EVENTS);
+      const onPg = new ProjectionHarness(pg, analyticsProjection());
+      await onPg.apply([...EVENTS].reverse());
+      await onPg.apply(EVENTS);
       const q = (s: ReadStore) => s.db.selectFrom('analytics_facts').selectAll().orderBy('event_id').execute();
       expect(await q(pg)).toEqual(await q(lite));
       const until = { untilMs: Date.parse('2026-03-01T00:00:00Z'), activity: true };

@@ -170,10 +170,10 @@ export class ProjectionEngine {
   }
 
   private slotStatus(s: Slot): ProjectorStatus {
-    const state: ProjectorState = !this.started
-      ? 'stopped'
-      : s.failed
-        ? 'failed'
+    const state: ProjectorState = s.failed
+      ? 'failed'
+      : !this.started
+        ? 'stopped'
         : s.paused
           ? 'paused'
           : this.retrying

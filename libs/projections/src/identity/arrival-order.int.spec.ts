@@ -1,18 +1,20 @@
 /**
  * Arrival order does not matter (property, fast-check, real SQLite): for generated event sets with
- * anonymous and known customers, identifies, events carrying both ids and admin merges/unmerges,
- * every arrival order, every split into batches and a projector crash/restart in between (a batch
- * rolled back and redelivered to a fresh projection instance) leave the same bytes in the profile,
+ * anonymous and known customers, identifies, events carrying both ids and admin merges/unmerges
+ * (read from the log, in their own order, anywhere among the ingest events and in any batch), every
+ * arrival order, every split into batches and a projector crash/restart in between (a batch rolled
+ * back and redelivered to a fresh fold state) leave the same bytes in the profile,
  * identity and segment-membership tables (memberships evaluated per batch at a fixed as-of) as
  * folding everything in one go and sweeping once.
  */
 import fc from 'fast-check';
-import { IDENTITY_MERGED, IDENTITY_UNMERGED, type Condition, type EventInput, type IdentityEvent, type RecordedCairnEvent } from '@cairn/domain';
+import { IDENTITY_MERGED, IDENTITY_UNMERGED, type Condition, type EventInput, type IdentityEvent } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
+import { ProjectionHarness } from '../engine/harness';
 import { profileProjection } from '../profile.projection';
-import { memoryIdentityLog } from './identity-log';
+import type { LogEvent } from '../projection';
 import { evaluateDirty, sweepSegments } from '../segments/segment-engine';
-import { defineSegmentRow, dump, record } from './identity.test-support';
+import { defineSegmentRow, dump, record, recordAdmin } from './identity.test-support';
 
 const AS_OF = { asOf: new Date('2026-07-03T00:00:00Z') };
 const SEGMENTS: [string, Condition][] = [
@@ -69,33 +71,24 @@ const adminLog: fc.Arbitrary<IdentityEvent[]> = fc
     return out;
   });
 
-async function project(store: ReadStore, batches: RecordedCairnEvent[][], admin: IdentityEvent[], adminAfter: number[], crashAt: number, sweep: boolean): Promise<string> {
-  const log = memoryIdentityLog();
-  const rules = { currency: 'USD', sharedDeviceLimit: 2 };
-  let projection = profileProjection(rules, { identityLog: log });
+/**
+ * Folds `batches` through one profile fold state (as the engine does, across batches), with
+ * memberships evaluated after each batch; at `crashAt` the batch is folded and written, its
+ * transaction dies, and a fresh state (a restarted process) is given the same batch again.
+ */
+async function project(store: ReadStore, batches: LogEvent[][], crashAt: number, sweep: boolean): Promise<string> {
+  const harness = new ProjectionHarness(store, profileProjection({ currency: 'USD', sharedDeviceLimit: 2 }));
   for (const [id, condition] of SEGMENTS) await defineSegmentRow(store, id, condition);
   for (let b = 0; b < batches.length; b++) {
-    admin.forEach((e, i) => {
-      if (adminAfter[i] === b) log.append(e);
-    });
     if (b === crashAt) {
-      // The batch is folded, then the transaction dies: nothing of it may remain.
-      await store
-        .transaction(async (trx) => {
-          await projection.applyBatch(trx, batches[b]!);
-          throw new Error('crash');
-        })
-        .catch(() => undefined);
-      projection = profileProjection(rules, { identityLog: log });
+      // The batch is folded and written, then the transaction dies: nothing of it may remain.
+      await harness.apply(batches[b]!, { crash: true });
+      harness.restart();
     }
-    await store.transaction((trx) => projection.applyBatch(trx, batches[b]!));
+    await harness.apply(batches[b]!);
     // Memberships follow each batch (dirty persons), at the fixed as-of.
     await evaluateDirty(store, AS_OF);
   }
-  admin.forEach((e, i) => {
-    if (adminAfter[i]! >= batches.length) log.append(e);
-  });
-  await store.transaction((trx) => projection.applyBatch(trx, []));
   while ((await evaluateDirty(store, AS_OF)) > 0);
   if (sweep) await sweepSegments(store, AS_OF);
   return dump(store);
@@ -113,24 +106,33 @@ describe('profiles and identity do not depend on arrival order (property)', () =
             inputs.map((_, i) => i),
             { minLength: inputs.length, maxLength: inputs.length },
           ),
-          cuts: fc.array(fc.integer({ min: 0, max: inputs.length }), { maxLength: 4 }),
-          // The admin log is one stream, read in order: only where it is cut relative to the batches varies.
-          adminAfter: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: admin.length, maxLength: admin.length }).map((a) => [...a].sort((x, y) => x - y)),
+          // The admin commands are one stream, read in order: only where they fall among the ingest events varies.
+          adminAt: fc.array(fc.integer({ min: 0, max: inputs.length }), { minLength: admin.length, maxLength: admin.length }).map((a) => [...a].sort((x, y) => x - y)),
+          cuts: fc.array(fc.integer({ min: 0, max: inputs.length + admin.length }), { maxLength: 4 }),
           crashAt: fc.integer({ min: -1, max: 4 }),
         }),
       );
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ inputs, admin, order, cuts, adminAfter, crashAt }) => {
+      fc.asyncProperty(scenario, async ({ inputs, admin, order, cuts, adminAt, crashAt }) => {
         const events = inputs.map((e, i) => record(e, `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`));
+        const commands = admin.map((e, i) => recordAdmin(e, `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`));
         const reference = await openReadStore(':memory:');
         const shuffled = await openReadStore(':memory:');
         try {
-          const expected = await project(reference, [events], admin, admin.map(() => 0), -1, true);
-          const permuted = order.map((i) => events[i]!);
+          // Reference: the ingest events in order, then the admin commands, in one batch, swept once.
+          const expected = await project(reference, [[...events, ...commands]], -1, true);
+          // Admin command i goes before the adminAt[i]-th ingest event of the permuted order (or after all of them).
+          const permuted: LogEvent[] = [];
+          let next = 0;
+          order.forEach((ingest, k) => {
+            while (next < commands.length && adminAt[next] === k) permuted.push(commands[next++]!);
+            permuted.push(events[ingest]!);
+          });
+          permuted.push(...commands.slice(next));
           const bounds = [...new Set([0, ...cuts, permuted.length])].sort((a, b) => a - b);
           const batches = bounds.slice(1).map((end, i) => permuted.slice(bounds[i], end));
           // No final sweep here: the per-event path alone must reach the same memberships.
-          const actual = await project(shuffled, batches, admin, adminAfter, crashAt, false);
+          const actual = await project(shuffled, batches, crashAt, false);
           expect(actual).toBe(expected);
         } finally {
           await Promise.all([reference.close(), shuffled.close()]);

@@ -4,12 +4,13 @@
  */
 import { randomUUID } from 'crypto';
 import { sql } from 'kysely';
-import { IDENTITY_MERGED, IDENTITY_UNMERGED, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
+import { IDENTITY_MERGED, IDENTITY_UNMERGED, type EventInput } from '@cairn/domain';
 import { getProfile, openReadStore, type ReadStore } from '@cairn/read-models';
-import { dump, record } from './identity.test-support';
+import { dump, record, recordAdmin } from './identity.test-support';
+import { ProjectionHarness } from '../engine/harness';
 import { profileProjection } from '../profile.projection';
-import { memoryIdentityLog } from './identity-log';
-import { resolveCustomer } from './identity-sync';
+import type { LogEvent } from '../projection';
+import { resolveCustomer } from './resolve-customer';
 
 const view = (anonymousId: string | undefined, customerId: string | undefined, at: string, category = 'shoes'): EventInput =>
   ({ type: 'view', anonymousId, customerId, occurredAt: at, channel: 'web', productId: 'p1', category }) as EventInput;
@@ -32,12 +33,19 @@ const dialects: [string, () => Promise<ReadStore>][] = [
 
 describe.each(dialects)('identity in the profile projection (%s)', (_name, open) => {
   let store: ReadStore;
-  const log = memoryIdentityLog();
-  const projection = profileProjection({ currency: 'USD', sharedDeviceLimit: 3 }, { identityLog: log });
-  const apply = (events: RecordedCairnEvent[]) => store.transaction((trx) => projection.applyBatch(trx, events));
+  let harness: ProjectionHarness;
+  // Each batch through a fresh fold state (a restarted process: everything loaded back from the
+  // store), and every other batch through the same one, as the engine keeps it between batches.
+  let batches = 0;
+  const apply = async (events: LogEvent[]) => {
+    if (batches++ % 2 === 0) harness.restart();
+    await harness.apply(events);
+  };
 
   beforeEach(async () => {
     store = await open();
+    harness = new ProjectionHarness(store, profileProjection({ currency: 'USD', sharedDeviceLimit: 3 }));
+    batches = 0;
   });
   afterEach(async () => {
     if (store.kind === 'postgres') await sql`drop schema if exists ${sql.id(await currentSchema(store))} cascade`.execute(store.db);
@@ -72,15 +80,13 @@ describe.each(dialects)('identity in the profile projection (%s)', (_name, open)
       record({ type: 'identify', customerId: 'c2', anonymousId: 'a1', occurredAt: '2026-01-03T00:00:00Z', channel: 'web' }),
     ]);
     const before = await dump(store);
-    log.append({ type: IDENTITY_MERGED, data: { mergeId: 'm1', survivorId: 'c2', mergedId: 'c1', requestedAt: '2026-03-01T00:00:00Z' } });
-    await apply([]);
+    await apply([recordAdmin({ type: IDENTITY_MERGED, data: { mergeId: 'm1', survivorId: 'c2', mergedId: 'c1', requestedAt: '2026-03-01T00:00:00Z' } })]);
     expect(await getProfile(store.db, 'c1')).toBeNull();
     const merged = (await getProfile(store.db, 'c2'))!;
     expect(merged).toMatchObject({ orders: 2, grossMinor: 4000, views: 1, medianDaysBetweenOrders: 31 });
     expect(merged.firstOrder!.orderId).toBe('o1');
     expect(await resolveCustomer(store.db, 'c1')).toMatchObject({ customerId: 'c2', customerIds: ['c1', 'c2'], anonymousIds: ['a1'] });
-    log.append({ type: IDENTITY_UNMERGED, data: { mergeId: 'm1', requestedAt: '2026-03-02T00:00:00Z' } });
-    await apply([]);
+    await apply([recordAdmin({ type: IDENTITY_UNMERGED, data: { mergeId: 'm1', requestedAt: '2026-03-02T00:00:00Z' } })]);
     expect(await dump(store)).toBe(before);
   });
 
@@ -110,8 +116,7 @@ describe('profiles folded before identity existed', () => {
       const { saveProfiles } = await import('@cairn/read-models');
       const first = record(purchase('old', 'o1', '2026-01-01T00:00:00Z'));
       await store.transaction((trx) => saveProfiles(trx, [evolveProfile(undefined, 'old', first, { currency: 'USD' })]));
-      const projection = profileProjection({ currency: 'USD' });
-      await store.transaction((trx) => projection.applyBatch(trx, [record(purchase('old', 'o2', '2026-01-03T00:00:00Z'))]));
+      await new ProjectionHarness(store, profileProjection({ currency: 'USD' })).apply([record(purchase('old', 'o2', '2026-01-03T00:00:00Z'))]);
       expect((await getProfile(store.db, 'old'))!.orders).toBe(2);
     } finally {
       await store.close();

@@ -1,13 +1,22 @@
-/** Helpers for the identity specs: recorded events from inputs, and a byte dump of the tables. */
+/** Helpers for the identity specs: recorded events from inputs (ingest and admin), and a byte dump of the tables. */
 import { randomUUID } from 'crypto';
-import { streamFor, toStoredEvent, type Condition, type EventInput, type RecordedCairnEvent } from '@cairn/domain';
+import { IDENTITY_STREAM, streamFor, toStoredEvent, type Condition, type EventInput, type IdentityEvent, type RecordedCairnEvent } from '@cairn/domain';
 import type { ReadStore } from '@cairn/read-models';
+import type { RecordedIdentityEvent } from '../projection';
 
+/** One log for every recorded event, ingest and admin: positions increase in the order they are recorded. */
 let position = 0n;
 export function record(input: EventInput, id: string = randomUUID()): RecordedCairnEvent {
   const e = toStoredEvent(input);
   position += 1n;
   return { id, type: e.type, data: e.data, metadata: { receivedAt: input.occurredAt, correlationId: 't' }, streamId: streamFor(input), revision: 0n, position } as RecordedCairnEvent;
+}
+
+/** An admin merge/unmerge as read from the log (stream `identity-merges`), at the next log position. */
+let adminRevision = 0n;
+export function recordAdmin(e: IdentityEvent, id: string = randomUUID()): RecordedIdentityEvent {
+  position += 1n;
+  return { id, type: e.type, data: e.data, streamId: IDENTITY_STREAM, revision: adminRevision++, position };
 }
 
 export async function dump(store: ReadStore): Promise<string> {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { computeLedger, validateProgram, type RecordedCairnEvent, type ProgramVersion } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
+import { ProjectionHarness } from '../engine/harness';
 import { loyaltyProjection } from './loyalty.projection';
 import { loadLedgerFacts } from './loyalty.store';
 
@@ -69,8 +70,8 @@ describe.each([
   const project = async (events: RecordedCairnEvent[], batch: number) => {
     const store = await open();
     stores.push(store);
-    const p = loyaltyProjection();
-    for (let i = 0; i < events.length; i += batch) await store.transaction((trx) => p.applyBatch(trx, events.slice(i, i + batch)));
+    const p = new ProjectionHarness(store, loyaltyProjection());
+    for (let i = 0; i < events.length; i += batch) await p.apply(events.slice(i, i + batch));
     return store;
   };
   const ledgers = async (store: ReadStore) => {
@@ -107,8 +108,8 @@ describe('loyalty projection: arrival order (property, SQLite)', () => {
     });
     const build = async (events: RecordedCairnEvent[], batch: number) => {
       const store = await openReadStore(':memory:');
-      const p = loyaltyProjection();
-      for (let i = 0; i < events.length; i += batch) await store.transaction((trx) => p.applyBatch(trx, events.slice(i, i + batch)));
+      const p = new ProjectionHarness(store, loyaltyProjection());
+      for (let i = 0; i < events.length; i += batch) await p.apply(events.slice(i, i + batch));
       const rows = await dump(store);
       await store.close();
       return rows;

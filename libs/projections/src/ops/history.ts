@@ -17,16 +17,24 @@ export async function* readHistory(events: CairnEventStore, from: bigint | null,
     filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
   } as never);
   let batch: LogEvent[] = [];
-  for await (const resolved of read) {
-    const e = toLogEvent(resolved);
-    if (e === null || (from !== null && e.position <= from)) continue;
-    batch.push(e);
-    if (batch.length >= batchSize) {
-      yield batch;
-      batch = [];
+  let finished = false;
+  try {
+    for await (const resolved of read) {
+      const e = toLogEvent(resolved);
+      if (e === null || (from !== null && e.position <= from)) continue;
+      batch.push(e);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
     }
+    finished = true;
+    if (batch.length > 0) yield batch;
+  } finally {
+    // Left early (a strict rebuild's poison, an abort): cancel the gRPC call, or it stays open and
+    // the client's dispose waits for it.
+    if (!finished) await (read as unknown as { cancel(): Promise<void> }).cancel().catch(() => undefined);
   }
-  if (batch.length > 0) yield batch;
 }
 
 /** Commit position of the last Cairn event, or null for an empty log. */

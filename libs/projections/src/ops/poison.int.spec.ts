@@ -1,13 +1,13 @@
 /**
- * Poison events on the real embedded node and a real SQLite store: parked while live (the
- * projection carries on), retried after a fix, or stopping the projector in state `failed`.
+ * Poison events on the real embedded node and a real SQLite / PostgreSQL store: parked while live
+ * (the projection carries on), retried after a fix, or stopping the projection in state `failed`.
  */
 import { randomUUID } from 'crypto';
 import { startEmbeddedNode, type EmbeddedNode } from '@cairn/esdb-embedded';
 import { CairnEventStore } from '@cairn/event-store';
 import { openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
 import { sql } from 'kysely';
-import { Projector } from '../projector';
+import { ProjectionEngine } from '../engine/engine';
 import { listParked } from './parked';
 import { countingProjection, until, viewEvent } from './test-support';
 
@@ -50,7 +50,7 @@ describe.each(stores)('poison events on %s', (_name, open) => {
 
   it('parks a poison event while live, carries on, and retries it after a fix', async () => {
     const poisonous = { on: true };
-    const projector = new Projector(events, store, countingProjection({ poisonous }), { batchSize: 100, batchMs: 5 });
+    const projector = new ProjectionEngine(events, store, [countingProjection({ poisonous })], { batchSize: 100, batchMs: 5 });
     await projector.start();
     const poison = viewEvent('a', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z', 'poison');
     await events.append([viewEvent('a', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z'), poison, viewEvent('b', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z')]);
@@ -58,7 +58,7 @@ describe.each(stores)('poison events on %s', (_name, open) => {
     expect(await projector.waitFor(last!.commit, 10_000)).toBe(true);
 
     expect(await counts()).toEqual({ a: 1, b: 2 });
-    const status = projector.status();
+    const status = projector.statusOf('test-counts')!;
     expect(status.parked).toBe(1);
     expect(['live', 'catching-up']).toContain(status.state);
     expect(status.lastError).toContain('cannot fold product poison');
@@ -69,42 +69,44 @@ describe.each(stores)('poison events on %s', (_name, open) => {
     expect(parked[0].event.position).toBeGreaterThan(0n);
 
     // Still broken: stays parked, one more attempt.
-    const again = await projector.retryParked();
+    const again = await projector.retryParked('test-counts');
     expect(again).toMatchObject({ retried: 0, stillFailing: [{ eventId: poison.id }] });
     expect((await listParked(store.db))[0].attempts).toBe(2);
 
     poisonous.on = false;
-    expect(await projector.retryParked()).toMatchObject({ retried: 1, stillFailing: [] });
+    expect(await projector.retryParked('test-counts')).toMatchObject({ retried: 1, stillFailing: [] });
     expect(await listParked(store.db)).toHaveLength(0);
-    expect(projector.status().parked).toBe(0);
+    expect(projector.statusOf('test-counts')!.parked).toBe(0);
     expect(await counts()).toEqual({ a: 2, b: 2 });
     await projector.stop();
   });
 
   it("with onPoison 'stop', stops in state failed at the event, before committing it", async () => {
-    const projector = new Projector(events, store, countingProjection({ poisonous: { on: true } }), { batchSize: 100, batchMs: 5, onPoison: 'stop' });
+    const projector = new ProjectionEngine(events, store, [countingProjection({ poisonous: { on: true } })], { batchSize: 100, batchMs: 5, onPoison: 'stop' });
     await projector.start();
     const good = await events.append([viewEvent('a', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z')]);
     const poison = viewEvent('a', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z', 'poison');
     await events.append([poison, viewEvent('b', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z')]);
-    await until(() => projector.status().state === 'failed', 10_000, 'failed state');
-    const status = projector.status();
+    await until(() => projector.statusOf('test-counts')!.state === 'failed', 10_000, 'failed state');
+    const status = projector.statusOf('test-counts')!;
     expect(status.failedEvent).toMatchObject({ id: poison.id, type: 'cairn.view.v1' });
     expect(status.lastError).toContain(poison.id);
     expect(await readCheckpoint(store.db, 'test-counts')).toBe(good!.commit);
     expect(await listParked(store.db)).toHaveLength(0);
     await projector.stop();
-    expect(projector.status().state).toBe('failed');
+    expect(projector.statusOf('test-counts')!.state).toBe('failed');
   });
 
   it('resumes from the stored checkpoint when another writer moves it', async () => {
-    const projector = new Projector(events, store, countingProjection(), { batchSize: 100, batchMs: 5 });
+    const projector = new ProjectionEngine(events, store, [countingProjection()], { batchSize: 100, batchMs: 5 });
     await projector.start();
     const first = await events.append([viewEvent('a', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z')]);
     expect(await projector.waitFor(first!.commit, 10_000)).toBe(true);
     // Something else (a rebuild's switch) replaces the rows and the checkpoint while the projector
     // waits for the store with the second event in hand: that batch must be dropped, not applied.
     await store.transaction(async (trx) => {
+      // Holds the checkpoint row from the start, as a switch does (SQLite: BEGIN IMMEDIATE already holds the writer lock).
+      if (store.kind === 'postgres') await sql`select position from checkpoints where projection = 'test-counts' for update`.execute(trx);
       const second = await events.append([viewEvent('a', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z')]);
       await new Promise((r) => setTimeout(r, 100));
       await sql`update ops_test_counts set events = 100 where customer_id = 'a'`.execute(trx);

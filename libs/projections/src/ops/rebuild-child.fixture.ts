@@ -1,6 +1,7 @@
 /**
- * Child process of rebuild-sigkill.int.spec.ts: runs a rebuild of the test projection slowly and
- * prints `done <n>` after each committed shadow batch, until the spec SIGKILLs it.
+ * Child process of rebuild-sigkill.int.spec.ts: runs a rebuild of the test projection slowly,
+ * writing the shadow every 100 events, and prints `done <n>` after each committed shadow write,
+ * until the spec SIGKILLs it.
  * argv: <connection string> <live read-store url>
  */
 import { CairnEventStore } from '@cairn/event-store';
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   const store = await openReadStore(url);
   const job = await RebuildJob.start({ events, live: { store, url } }, [countingProjection({ version: 2 })], {
     batchSize: 100,
+    flushEvery: 100,
     afterBatch: async (s) => {
       process.stdout.write(`done ${s.done}\n`);
       await new Promise((r) => setTimeout(r, 20));

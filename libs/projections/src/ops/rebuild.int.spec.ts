@@ -2,7 +2,8 @@
  * Rebuilds on the real embedded node into a SQLite file store and a PostgreSQL schema: a reader
  * loop sees only complete models (old, then new), the live projector keeps up during the rebuild
  * and after the switch, a crashed rebuild resumes from its shadow checkpoint, a concurrent rebuild
- * is refused, a poison event stops the rebuild, old tables are dropped or kept.
+ * is refused, a poison event is parked and carried to the live store (or, `strict`, stops the
+ * rebuild, which resumes after the fix), old tables are dropped or kept.
  */
 import { existsSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -13,7 +14,8 @@ import { startEmbeddedNode, type EmbeddedNode } from '@cairn/esdb-embedded';
 import { CairnEventStore } from '@cairn/event-store';
 import { openReadStore, readCheckpoint, type ReadStore } from '@cairn/read-models';
 import type { Projection } from '../projection';
-import { Projector } from '../projector';
+import { ProjectionEngine } from '../engine/engine';
+import { listParked } from './parked';
 import { RebuildJob, type LiveStore, type RebuildContext } from './rebuild';
 import { appendViews, countingProjection, until, viewEvent } from './test-support';
 
@@ -66,7 +68,7 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
   let events: CairnEventStore;
   let setup: Setup;
   let store: ReadStore;
-  let live: Projector | null;
+  let live: ProjectionEngine | null;
 
   beforeEach(async () => {
     node = await startEmbeddedNode({ port: 0 });
@@ -90,12 +92,12 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
   /** Builds the live table with a buggy v1 (every event counted twice), then runs the fixed v2 live. */
   async function buggyThenFixed(count: number): Promise<{ v2: Projection; last: bigint }> {
     const last = await appendViews(events, count, 30);
-    const v1 = new Projector(events, store, countingProjection({ version: 1, weight: 2 }), { batchSize: 500, batchMs: 5 });
+    const v1 = new ProjectionEngine(events, store, [countingProjection({ version: 1, weight: 2 })], { batchSize: 500, batchMs: 5 });
     await v1.start();
     expect(await v1.waitFor(last, 20_000)).toBe(true);
     await v1.stop();
     const v2 = countingProjection({ version: 2, weight: 1 });
-    live = new Projector(events, store, v2, { batchSize: 500, batchMs: 5 });
+    live = new ProjectionEngine(events, store, [v2], { batchSize: 500, batchMs: 5 });
     await live.start();
     return { v2, last };
   }
@@ -103,8 +105,8 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
   const context = (): RebuildContext => ({
     events,
     live: setup.live,
-    pauseLive: async () => live?.stop(),
-    resumeLive: async () => live?.start(),
+    pauseLive: async (name) => live?.pause(name),
+    resumeLive: async (name) => live?.resume(name),
   });
 
   it('switches atomically: a reader loop sees the old model, then the new one, never a half-built one; then the live projector keeps up', async () => {
@@ -145,6 +147,7 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
     let appended = 0;
     const job = await RebuildJob.start(context(), [v2], {
       batchSize: 250,
+      flushEvery: 250,
       afterBatch: async () => {
         if (appended < 5) {
           appended += 1;
@@ -163,6 +166,7 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
     let batches = 0;
     const crashed = await RebuildJob.start(context(), [v2], {
       batchSize: 200,
+      flushEvery: 200,
       afterBatch: () => {
         batches += 1;
         if (batches === 5) throw new Error('simulated crash');
@@ -173,11 +177,12 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
     expect(await setup.shadowExists()).toBe(true);
     expect(await totals()).toBe('30/6000');
 
-    let resumedBatches = 0;
-    const resumed = await RebuildJob.start(context(), [v2], { batchSize: 200, keepOld: true, afterBatch: () => void (resumedBatches += 1) });
+    // Shadow writes that moved the rebuild on (afterBatch also runs after a pass's final flush when nothing was left to write).
+    const resumedWrites = new Set<number>();
+    const resumed = await RebuildJob.start(context(), [v2], { batchSize: 200, flushEvery: 200, keepOld: true, afterBatch: (s) => void resumedWrites.add(s.done) });
     const second = await resumed.done;
     expect(second).toMatchObject({ phase: 'switched', resumed: true, done: 3000 });
-    expect(resumedBatches).toBe(10);
+    expect(resumedWrites.size).toBe(10);
     expect(await totals()).toBe('30/3000');
     expect(await readCheckpoint(store.db, 'test-counts')).toBe(last);
     expect(second.keptTables).toHaveLength(1);
@@ -189,7 +194,7 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
     const { v2 } = await buggyThenFixed(1000);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const job = await RebuildJob.start(context(), [v2], { batchSize: 100, afterBatch: () => gate });
+    const job = await RebuildJob.start(context(), [v2], { batchSize: 100, flushEvery: 100, afterBatch: () => gate });
     await expect(RebuildJob.start(context(), [v2])).rejects.toMatchObject({ code: 'CAIRN.OPERATION_CONFLICT' });
     release();
     expect((await job.done).phase).toBe('switched');
@@ -203,17 +208,54 @@ describe.each(dialects)('rebuild into %s', (dialect, open) => {
     expect((await store.db.selectFrom('rebuilds').select('status').where('job_id', '=', 'elsewhere').executeTakeFirstOrThrow()).status).toBe('interrupted');
   });
 
-  it('stops on a poison event with the event and the error, leaving the live model serving', async () => {
+  it('parks a poison event, reports it, carries it to the live parked events and switches', async () => {
     await buggyThenFixed(500);
     const poison = viewEvent('p', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z', 'poison');
     await events.append([poison]);
-    await appendViews(events, 300, 30);
+    const last = await appendViews(events, 300, 30);
+    expect(await live!.waitFor(last, 10_000)).toBe(true);
     const broken = countingProjection({ version: 2, poisonous: { on: true } });
     const status = await (await RebuildJob.start(context(), [broken], { batchSize: 200 })).done;
+    expect(status).toMatchObject({ phase: 'switched', error: null, failedEvent: null, parked: { 'test-counts': 1 } });
+    expect(status.parkedEvents).toEqual([expect.objectContaining({ projection: 'test-counts', id: poison.id, type: 'cairn.view.v1', error: expect.stringContaining('cannot fold product poison') })]);
+    // The rebuilt model lacks only the poison event; the live parked events are the rebuild's.
+    expect(await totals()).toBe('30/800');
+    expect(await readCheckpoint(store.db, 'test-counts')).toBe(last);
+    expect(await listParked(store.db)).toMatchObject([{ projection: 'test-counts', projectionVersion: 2, eventId: poison.id }]);
+    // The live projection (which can fold it) retries it: counted once.
+    expect(await live!.retryParked('test-counts')).toMatchObject({ retried: 1, stillFailing: [] });
+    expect(await totals()).toBe('31/801');
+    expect(await listParked(store.db)).toHaveLength(0);
+  });
+
+  it('strict: stops on a poison event with the event and the error, leaving the live model serving; after a fix the same rebuild resumes', async () => {
+    const { last: beforePoison } = await buggyThenFixed(500);
+    const poison = viewEvent('p', '2026-06-01T10:00:00Z', '2026-06-01T10:00:00Z', 'poison');
+    await events.append([poison]);
+    const last = await appendViews(events, 300, 30);
+    const poisonous = { on: true };
+    const broken = countingProjection({ version: 2, poisonous });
+    const status = await (await RebuildJob.start(context(), [broken], { batchSize: 200, strict: true })).done;
     expect(status.phase).toBe('failed');
     expect(status.failedEvent).toMatchObject({ projection: 'test-counts', id: poison.id, type: 'cairn.view.v1' });
     expect(status.error).toContain('cannot fold product poison');
-    expect(status.done).toBe(500);
+    expect(status.parked).toEqual({ 'test-counts': 0 });
+    expect(status.parkedEvents).toEqual([]);
     await until(async () => (await totals()) === '31/1301', 10_000, 'live projector to keep up');
+    expect(await setup.shadowExists()).toBe(true);
+    // The shadow holds every event before the poison, and stops there.
+    const shadow = await openReadStore(`${setup.live.url}.rebuild-test_counts.sqlite`);
+    try {
+      expect(await readCheckpoint(shadow.db, 'test-counts')).toBe(beforePoison);
+    } finally {
+      await shadow.close();
+    }
+
+    poisonous.on = false;
+    const fixed = await (await RebuildJob.start(context(), [broken], { batchSize: 200, strict: true })).done;
+    expect(fixed).toMatchObject({ phase: 'switched', resumed: true, error: null, failedEvent: null });
+    expect(await totals()).toBe('31/801');
+    expect(await readCheckpoint(store.db, 'test-counts')).toBe(last);
+    expect(await listParked(store.db)).toHaveLength(0);
   });
 });

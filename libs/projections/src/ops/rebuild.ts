@@ -279,6 +279,7 @@ export class RebuildJob {
     let read = 0;
     let sinceFlush = 0;
     const flush = async () => {
+      if (!folder.pending) return;
       const t0 = performance.now();
       await folder.flush();
       this.timings.writeMs += Math.round(performance.now() - t0);
@@ -305,6 +306,13 @@ export class RebuildJob {
             ahead.catch(() => undefined);
             if (this.aborting && this.phase === 'building') throw new Interrupted();
             read += batch.length;
+            const last = batch[batch.length - 1]!.position;
+            // Progress counts what is folded (a write below reports it, so it must be current).
+            if (this.progress) {
+              this.progress.done += batch.length;
+              if (last > this.progress.head) this.progress.head = last;
+            }
+            this.position = last;
             const steps = folder.isolating ? batch.map((e) => [e]) : [batch];
             for (const part of steps) {
               const t0 = performance.now();
@@ -318,17 +326,14 @@ export class RebuildJob {
                 this.timings.writeMs += Math.round(performance.now() - t1);
               }
             }
-            const last = batch[batch.length - 1]!.position;
-            if (this.progress) {
-              this.progress.done += batch.length;
-              if (last > this.progress.head) this.progress.head = last;
-            }
-            this.position = last;
             if (this.opts.strict && folder.slots.some((sl) => sl.failed)) break;
           }
         } finally {
           // Ends the read (after the pending read-ahead, if any) instead of leaving the gRPC call open.
-          void source.return(undefined).catch(() => undefined);
+          await ahead.then(
+            () => source.return(undefined),
+            () => undefined,
+          );
         }
         await flush();
         return read;

@@ -1,8 +1,8 @@
 import { IDENTITY_MERGED, IDENTITY_UNMERGED, type Condition, type EventInput } from '@cairn/domain';
-import { memoryIdentityLog } from '../identity/identity-log';
 import type { ReadStore } from '@cairn/read-models';
+import { ProjectionHarness } from '../engine/harness';
 import { profileProjection } from '../profile.projection';
-import { defineSegmentRow, record } from '../identity/identity.test-support';
+import { defineSegmentRow, record, recordAdmin } from '../identity/identity.test-support';
 import { evaluateDirty, listSegmentMembers, sweepSegments } from './segment-engine';
 import { dropAndClose, readStoreDialects } from '../../../../test/support/read-stores';
 
@@ -15,13 +15,14 @@ const dialects = readStoreDialects('t_seg');
 
 describe.each(dialects)('segment membership on a real read store (%s)', (_name, open) => {
   let store: ReadStore;
-  const projection = profileProjection({ currency: 'USD' });
-  const apply = (events: EventInput[]) => store.transaction((trx) => projection.applyBatch(trx, events.map((e) => record(e))));
+  let harness: ProjectionHarness;
+  const apply = (events: EventInput[]) => harness.apply(events.map((e) => record(e)));
   const members = async (id: string) => (await listSegmentMembers(store.db, id, { limit: 100 })).items.map((m) => m.customerId);
   const outbox = async () => (await store.db.selectFrom('segment_outbox').selectAll().orderBy('seq').execute()).map((r) => [r.type, JSON.parse(r.data).customerId]);
 
   beforeEach(async () => {
     store = await open();
+    harness = new ProjectionHarness(store, profileProjection({ currency: 'USD' }));
   });
   afterEach(() => dropAndClose(store));
 
@@ -48,9 +49,6 @@ describe.each(dialects)('segment membership on a real read store (%s)', (_name, 
   });
 
   it('follows merges and unmerges: the absorbed id exits, the survivor is re-evaluated, unmerge restores the member set', async () => {
-    const log = memoryIdentityLog();
-    const withLog = profileProjection({ currency: 'USD' }, { identityLog: log });
-    const applyLog = () => store.transaction((trx) => withLog.applyBatch(trx, []));
     await defineSegmentRow(store, 'two-orders', { field: 'orders', op: '>=', value: 2 });
     await defineSegmentRow(store, 'one-order', { field: 'orders', op: '=', value: 1 });
     await apply([purchase('x', 'x1', '2026-01-01T00:00:00Z'), purchase('y', 'y1', '2026-01-02T00:00:00Z')]);
@@ -58,12 +56,10 @@ describe.each(dialects)('segment membership on a real read store (%s)', (_name, 
     await sweepSegments(store, ctx);
     while ((await evaluateDirty(store, ctx)) > 0);
     expect([await members('one-order'), await members('two-orders')]).toEqual([['x', 'y'], []]);
-    log.append({ type: IDENTITY_MERGED, data: { mergeId: 'm', survivorId: 'y', mergedId: 'x', requestedAt: '2026-02-01T00:00:00Z' } });
-    await applyLog();
+    await harness.apply([recordAdmin({ type: IDENTITY_MERGED, data: { mergeId: 'm', survivorId: 'y', mergedId: 'x', requestedAt: '2026-02-01T00:00:00Z' } })]);
     while ((await evaluateDirty(store, ctx)) > 0);
     expect([await members('one-order'), await members('two-orders')]).toEqual([[], ['y']]);
-    log.append({ type: IDENTITY_UNMERGED, data: { mergeId: 'm', requestedAt: '2026-02-02T00:00:00Z' } });
-    await applyLog();
+    await harness.apply([recordAdmin({ type: IDENTITY_UNMERGED, data: { mergeId: 'm', requestedAt: '2026-02-02T00:00:00Z' } })]);
     while ((await evaluateDirty(store, ctx)) > 0);
     expect([await members('one-order'), await members('two-orders')]).toEqual([['x', 'y'], []]);
   });
