@@ -2,11 +2,14 @@
  * Analytics over HTTP: the CDNOW sample (6,919 rows, 2,357 customers) imported through the public
  * ingest path by `cairn import cdnow`, then the published BG/NBD fit read back from the API.
  */
+import { existsSync } from 'fs';
+import { join } from 'path';
 import { importCdnow } from '../../../cli/src/import-cdnow';
 import { clvFitViaApi } from '../../../cli/src/clv';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
 
-const SAMPLE = '/work/shared/data/cdnow/CDNOW_sample.txt';
+// shared/ lies beside the project (the work tree, or CI's clone); the data are not in the repository.
+const SAMPLE = [join(__dirname, '../../../../../shared/data/cdnow/CDNOW_sample.txt'), '/work/shared/data/cdnow/CDNOW_sample.txt'].find((f) => existsSync(f)) ?? 'shared/data/cdnow/CDNOW_sample.txt (not found beside the project)';
 
 describe('analytics e2e on the CDNOW sample', () => {
   let cairn: TestCairn;
