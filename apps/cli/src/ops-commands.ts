@@ -2,7 +2,7 @@
  * Operations commands, talking to a running Cairn over HTTP (`--url`, `--key` with the admin scope):
  *
  *   cairn projections status|parked|retry-parked [--projection P] [--json]
- *   cairn rebuild <projection|all> [--keep-old]
+ *   cairn rebuild <projection|all> [--keep-old] [--strict]
  *   cairn replay [--projections a,b] [--as-of T] [--known-at K] [--rules FILE] [--out DIR]
  *   cairn keys list | create --name N --scopes a,b [--expires-at T] | revoke <id> | rotate <id> [--grace SECONDS] [--expires-at T]
  *
@@ -164,11 +164,11 @@ export function projectionsCommand(io: CliIo = { out: process.stdout }) {
 export function rebuildCommand(io: CliIo = { out: process.stdout }) {
   return async (args: string[]): Promise<void> => {
     const { positional, rest } = splitPositional(args);
-    if (positional.length !== 1) throw new Error('usage: cairn rebuild <projection|all> [--keep-old] --url URL --key KEY');
-    const flags = parseFlags(rest, CONNECTION, ['keep-old']);
+    if (positional.length !== 1) throw new Error('usage: cairn rebuild <projection|all> [--keep-old] [--strict] --url URL --key KEY');
+    const flags = parseFlags(rest, CONNECTION, ['keep-old', 'strict']);
     const api = client(flags);
     const names = positional[0].split(',').map((s) => s.trim()).filter(Boolean);
-    const started = (await api.post('/v1/admin/rebuilds', { projections: names, keepOld: flags['keep-old'] === 'true' })) as unknown as { id: string; resumed: boolean };
+    const started = (await api.post('/v1/admin/rebuilds', { projections: names, keepOld: flags['keep-old'] === 'true', strict: flags.strict === 'true' })) as unknown as { id: string; resumed: boolean };
     write(io, `rebuild ${started.id} started${started.resumed ? ' (resuming)' : ''}`);
     const bar = progressReporter(io, `rebuild ${started.id}`);
     for (;;) {
@@ -177,6 +177,8 @@ export function rebuildCommand(io: CliIo = { out: process.stdout }) {
         error: string | null;
         failedEvent: Record<string, string> | null;
         keptTables?: string[];
+        parked?: Record<string, number>;
+        parkedEvents?: { projection: string; id: string; position: string; type: string; error: string }[];
       };
       if (s.phase === 'building' || s.phase === 'switching') {
         bar.update(s, s.phase);
@@ -187,6 +189,11 @@ export function rebuildCommand(io: CliIo = { out: process.stdout }) {
       bar.stop();
       if (s.phase === 'switched') {
         write(io, `rebuild ${started.id} switched: ${s.done} events${s.keptTables?.length ? `; old rows kept in ${s.keptTables.join(', ')}` : ''}`);
+        const parked = Object.entries(s.parked ?? {}).filter(([, n]) => n > 0);
+        if (parked.length > 0) {
+          write(io, `parked (events a projection could not fold; see cairn projections parked): ${parked.map(([p, n]) => `${p} ${n}`).join(', ')}`);
+          for (const e of s.parkedEvents ?? []) write(io, `  ${e.projection}: event ${e.id} at ${e.position} (${e.type}): ${e.error}`);
+        }
         return;
       }
       const at = s.failedEvent ? ` at event ${s.failedEvent.id} (position ${s.failedEvent.position}, ${s.failedEvent.type}, projection ${s.failedEvent.projection})` : '';

@@ -138,7 +138,7 @@ export class CairnOperations<R = unknown> {
   }
 
   /** Starts (or resumes) a rebuild of the named projections ('all' = every one) and returns at once. */
-  async startRebuild(names: readonly string[], opts: { keepOld?: boolean; batchSize?: number } = {}): Promise<RebuildStatus> {
+  async startRebuild(names: readonly string[], opts: { keepOld?: boolean; batchSize?: number; strict?: boolean } = {}): Promise<RebuildStatus> {
     const all = this.projections();
     const chosen = names.length === 1 && names[0] === 'all' ? all : selectProjections(all, names);
     if (chosen.length === 0) throw new CairnError(ERROR_CODES.VALIDATION, 'nothing to rebuild', { fields: [{ field: 'projections', message: 'name at least one projection' }] });

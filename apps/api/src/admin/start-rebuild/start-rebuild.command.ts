@@ -6,6 +6,8 @@ export class StartRebuildCommand extends Command<RebuildStatus> {
     /** Projection names, or ['all']. */
     readonly projections: readonly string[],
     readonly keepOld: boolean,
+    /** Stop at the first poison event instead of parking it. */
+    readonly strict: boolean = false,
   ) {
     super();
   }

@@ -10,6 +10,6 @@ export class StartRebuildHandler implements ICommandHandler<StartRebuildCommand,
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
   execute(command: StartRebuildCommand): Promise<RebuildStatus> {
-    return operationsOf(this.runtime).startRebuild(command.projections, { keepOld: command.keepOld });
+    return operationsOf(this.runtime).startRebuild(command.projections, { keepOld: command.keepOld, strict: command.strict });
   }
 }

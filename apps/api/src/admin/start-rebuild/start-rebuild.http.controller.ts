@@ -16,6 +16,7 @@ export class StartRebuildRequestDto {
   @Length(1, 100, { each: true })
   projections!: string[];
   @ApiProperty({ required: false, description: 'keep the old rows as <table>__old_<stamp> tables' }) @IsOptional() @IsBoolean() keepOld?: boolean;
+  @ApiProperty({ required: false, description: 'stop at the first event a projection cannot fold (default: park it, report it and go on)' }) @IsOptional() @IsBoolean() strict?: boolean;
 }
 
 @ApiTags('admin')
@@ -33,6 +34,6 @@ export class StartRebuildHttpController {
   @RequireScope('admin')
   start(@Body() body: unknown): Promise<RebuildStatus> {
     const dto = validBody(StartRebuildRequestDto, body, 'rebuild request');
-    return this.commands.execute(new StartRebuildCommand(dto.projections, dto.keepOld ?? false));
+    return this.commands.execute(new StartRebuildCommand(dto.projections, dto.keepOld ?? false, dto.strict ?? false));
   }
 }
