@@ -71,13 +71,36 @@ function weigh(c: ProfileCore): number {
   return 1200 + 450 * Object.keys(c.state.orders).length + 160 * c.state.activity.length + 120 * Object.keys(c.state.categoryViews).length;
 }
 
-function safeTotals(c: ProfileCore): string | null {
-  const byCurrency = new Map<string, number>();
-  for (const o of Object.values(c.state.orders)) byCurrency.set(o.currency, (byCurrency.get(o.currency) ?? 0) + o.totalMinor);
-  for (const [currency, sum] of byCurrency) if (!Number.isSafeInteger(sum)) return `order totals in ${currency} exceed the safe integer range`;
-  for (const [currency, sum] of Object.entries(c.state.refunds)) if (!Number.isSafeInteger(sum)) return `refunds in ${currency} exceed the safe integer range`;
-  if (!Number.isSafeInteger(c.views) || !Number.isSafeInteger(c.state.ratingSum)) return 'counters exceed the safe integer range';
-  return null;
+const SAFE = Number.isSafeInteger;
+
+/** Why folding `event` into `c` would take a total out of the safe integer range, or null (checked before the fold, which works in place). */
+function unsafeAfter(c: ProfileCore, event: LogEvent): string | null {
+  switch (event.type) {
+    case 'cairn.purchase.v1': {
+      const d = event.data as { orderId: string; currency: string; totalMinor: number };
+      if (!SAFE(d.totalMinor)) return 'the order total is not a safe integer';
+      let sum = d.totalMinor;
+      for (const o of Object.values(c.state.orders)) if (o.currency === d.currency && o.orderId !== d.orderId) sum += o.totalMinor;
+      return SAFE(sum) ? null : `order totals in ${d.currency} would exceed the safe integer range`;
+    }
+    case 'cairn.return.v1': {
+      const d = event.data as { currency: string; refundMinor: number };
+      if (!SAFE(d.refundMinor)) return 'the refund is not a safe integer';
+      const refunds = Object.prototype.hasOwnProperty.call(c.state.refunds, d.currency) ? c.state.refunds[d.currency]! : 0;
+      return SAFE(refunds + d.refundMinor) ? null : `refunds in ${d.currency} would exceed the safe integer range`;
+    }
+    case 'cairn.review.v1': {
+      const d = event.data as { rating: number };
+      return Number.isFinite(d.rating) && Number.isFinite(c.state.ratingSum + d.rating) ? null : 'the rating is not a finite number';
+    }
+    default:
+      return SAFE(c.views + 1) ? null : 'counters would exceed the safe integer range';
+  }
+}
+
+/** The same check for a source's first event. */
+function unsafeAlone(event: LogEvent): string | null {
+  return unsafeAfter({ views: 0, state: { orders: {}, refunds: {}, ratingSum: 0 } } as unknown as ProfileCore, event);
 }
 
 class ProfileState implements FoldState {
@@ -173,19 +196,25 @@ class ProfileState implements FoldState {
       }
       return;
     }
+    // Everything that can throw comes before the first change to the state.
     const source = streamFor(event.data);
     const key = source.startsWith('customer-') ? parseSource(source).id : source;
-    const core = foldProfileCore(this.cores.get(source), key, event, this.rules);
-    const unsafe = safeTotals(core);
+    // An id that is not a non-empty string (a null from a log written before the ingest contract) is absent.
+    const id = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+    const customerId = id(event.data.customerId);
+    const anonymousId = id(event.data.anonymousId);
+    const link = customerId !== undefined && anonymousId !== undefined && !g.hasLink(anonymousId, customerId);
+    const current = this.cores.get(source);
+    const unsafe = current === undefined ? unsafeAlone(event) : unsafeAfter(current, event);
     if (unsafe !== null) throw new Error(`${source}: ${unsafe}`);
+    const core = foldProfileCore(current, key, event, this.rules);
+    if (link) out.put('identity_links', { anonymous_id: anonymousId, customer_id: customerId });
     this.keep(source, core);
     this.dirty.add(source);
     if (!g.personOf.has(source)) this.seeds.add(source);
-    const { customerId, anonymousId } = event.data;
-    if (customerId !== undefined && anonymousId !== undefined && !g.hasLink(anonymousId, customerId)) {
-      g.link(anonymousId, customerId);
-      out.put('identity_links', { anonymous_id: anonymousId, customer_id: customerId });
-      this.seeds.add(customerSource(customerId)).add(visitorSource(anonymousId));
+    if (link) {
+      g.link(anonymousId!, customerId!);
+      this.seeds.add(customerSource(customerId!)).add(visitorSource(anonymousId!));
     }
   }
 

@@ -247,7 +247,7 @@ export class ProjectionEngine {
       for (const p of parked) {
         try {
           await s.state.prepare?.([p.event], this.store.db);
-          const staging = new Staging();
+          const staging = new Staging(s.specs);
           s.state.apply(p.event, staging);
           staging.into(s.changes);
           s.state.flush?.(s.changes);

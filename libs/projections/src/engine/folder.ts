@@ -42,10 +42,19 @@ export class RefusedBatch extends CheckpointMoved {}
 /** Records one event's output, so a fold that throws half-way leaves nothing behind. */
 export class Staging implements RowSink {
   readonly ops: { table: string; row: Row; del: boolean }[] = [];
+  constructor(private readonly specs: ReadonlyMap<string, TableSpec>) {}
+  /** A row the write would refuse (undeclared table, missing key) throws here, inside the fold. */
+  private check(table: string, row: Row): void {
+    const spec = this.specs.get(table);
+    if (spec === undefined) throw new Error(`table ${table} is not declared by the projection`);
+    for (const c of spec.key) if (row[c] === undefined || row[c] === null) throw new Error(`${table}: key column ${c} is missing`);
+  }
   put(table: string, row: Row): void {
+    this.check(table, row);
     this.ops.push({ table, row, del: false });
   }
   delete(table: string, key: Row): void {
+    this.check(table, key);
     this.ops.push({ table, row: key, del: true });
   }
   into(out: RowSink): void {
@@ -174,7 +183,7 @@ export class Folder {
       if (mine.length === 0) continue;
       await s.state.prepare?.(mine, this.store.db);
       for (const e of mine) {
-        const staging = new Staging();
+        const staging = new Staging(s.specs);
         try {
           s.state.apply(e, staging);
         } catch (err) {
