@@ -200,6 +200,7 @@ export class RebuildJob {
     try {
       shadow = await openShadow(this.ctx.live, this.shadowName);
       for (const p of this.projections) await p.setup?.(shadow.db);
+      await dropSecondaryIndexes(shadow, tablesOf(this.projections));
       const folder = new Folder(shadow, this.projections, {
         onPoison: this.opts.strict ? 'stop' : 'park',
         log: (level, msg, fields) => this.log(level, msg, fields),
@@ -472,6 +473,9 @@ async function switchToShadow(live: ReadStore, shadow: ReadStore, shadowName: st
     await live.onWriter('attach database ? as cairn_shadow', [shadowName]);
   }
   const from = (t: string) => (sqlite ? sql`${sql.id('cairn_shadow')}.${sql.id(t)}` : sql.id(shadowName, t));
+  // SQLite: the secondary indexes are dropped, the rows copied, the indexes built again (one sort
+  // each) in the switch's transaction, instead of a million random index inserts.
+  const indexes = sqlite ? await secondaryIndexes(live, tables) : [];
   try {
     await live.transaction(async (trx) => {
       for (const t of tables) {
@@ -482,7 +486,10 @@ async function switchToShadow(live: ReadStore, shadow: ReadStore, shadowName: st
           kept.push(copy);
         }
         await sql`delete from ${sql.id(t)}`.execute(trx);
+        const mine = indexes.filter((i) => i.table === t);
+        for (const i of mine) await sql`drop index ${sql.id(i.name)}`.execute(trx);
         await sql`insert into ${sql.id(t)} (${cols}) select ${cols} from ${from(t)}`.execute(trx);
+        for (const i of mine) await sql.raw(i.sql).execute(trx);
       }
       // The rebuild decided again which events are poison for these projections.
       await trx.deleteFrom('parked_events').where('projection', 'in', names).execute();
@@ -508,6 +515,25 @@ async function switchToShadow(live: ReadStore, shadow: ReadStore, shadowName: st
     if (sqlite) await live.onWriter?.('detach database cairn_shadow').catch(() => undefined);
   }
   return kept;
+}
+
+function tablesOf(projections: readonly Projection[]): string[] {
+  return [...new Set(projections.flatMap((p) => p.tables.map((t) => t.table)))].sort();
+}
+
+/** SQLite: the indexes of these tables other than their primary keys, with the SQL that made them. */
+async function secondaryIndexes(store: ReadStore, tables: readonly string[]): Promise<{ name: string; table: string; sql: string }[]> {
+  if (store.kind !== 'sqlite' || tables.length === 0) return [];
+  const { rows } = await sql<{ name: string; table: string; sql: string }>`select name, tbl_name as "table", sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${sql.join([...tables])}) order by name`.execute(store.db);
+  return rows;
+}
+
+/**
+ * A SQLite shadow is built without secondary indexes (only the primary keys its folds read by):
+ * the switch builds them in the live store. Idempotent, so a resumed rebuild finds them gone.
+ */
+async function dropSecondaryIndexes(shadow: ReadStore, tables: readonly string[]): Promise<void> {
+  for (const i of await secondaryIndexes(shadow, tables)) await shadow.onWriter?.(`drop index if exists "${i.name.replace(/"/g, '""')}"`);
 }
 
 /** The last recorded rebuild jobs (newest first), from the live store. */
