@@ -40,7 +40,7 @@ describe.each(readStoreDialects('t_legacy'))('a rebuild over formerly poison eve
   let store: ReadStore;
 
   beforeAll(async () => {
-    node = await startEmbeddedNode({ port: 0, memory: true });
+    node = await startEmbeddedNode({ port: 0 });
     events = CairnEventStore.connect(node.connectionString);
     const all = [...GOOD.slice(0, 10).map((g) => [g.stream, g.type, g.data] as const), ...LEGACY, ...GOOD.slice(10).map((g) => [g.stream, g.type, g.data] as const)];
     for (const [stream, type, data] of all) {

@@ -12,4 +12,4 @@ export * from './analytics';
 export * from './rfm/rfm-runs';
 export * from './segments/segment-engine';
 export * from './segments/segment-definitions';
-export { ProjectionHarness, applyToProjections } from './engine/harness';
+export { ProjectionHarness } from './engine/harness';

@@ -42,8 +42,3 @@ export class ProjectionHarness {
     this.state = this.projection.createState();
   }
 }
-
-/** Applies events to each projection in turn (fresh state each), one transaction per projection. */
-export async function applyToProjections(store: ReadStore, projections: readonly Projection[], events: readonly LogEvent[]): Promise<void> {
-  for (const p of projections) await new ProjectionHarness(store, p).apply(events);
-}

@@ -90,10 +90,6 @@ export class Changes implements RowSink {
     }
   }
 
-  /** Rows put per table (for tracking which tables a projection wrote). */
-  tables(): string[] {
-    return [...this.byTable.keys()];
-  }
 }
 
 function conflictClause(spec: TableSpec, placeholderExcluded: (c: string) => string): string {

@@ -106,12 +106,6 @@ export class IdentityGraph {
     return { nodes, links, merges: [...merges.values()] };
   }
 
-  /** Sources of one person. */
-  membersOf(person: string, within: Iterable<string>): string[] {
-    const out: string[] = [];
-    for (const s of within) if (this.personOf.get(s) === person) out.push(s);
-    return out;
-  }
 }
 
 function add(map: Map<string, Set<string>>, key: string, value: string): void {

@@ -1,25 +1,8 @@
 /**
- * Generic read-model tables for rebuilds and replays: which tables a projection writes (tracked from
- * the queries it runs, so any `Projection` works without declaring them), and dialect-neutral row
- * dumps, CSV, and a row diff keyed by primary key.
+ * Generic read-model tables for rebuilds and replays (the tables a projection declares):
+ * dialect-neutral row dumps, CSV, and a row diff keyed by primary key.
  */
-import {
-  AliasNode,
-  CreateTableNode,
-  DeleteQueryNode,
-  InsertQueryNode,
-  TableNode,
-  UpdateQueryNode,
-  sql,
-  type Kysely,
-  type KyselyPlugin,
-  type OperationNode,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  type QueryResult,
-  type RootOperationNode,
-  type UnknownRow,
-} from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ReadModelSchema } from '@cairn/read-models';
 
 /** Tables that belong to the machinery, never to a projection's read model. */
@@ -32,35 +15,6 @@ export const OPERATIONS_TABLES: ReadonlySet<string> = new Set([
   'projection_versions',
   'projection_tables',
 ]);
-
-function tableName(node: OperationNode | undefined): string | null {
-  if (node === undefined) return null;
-  if (TableNode.is(node)) return node.table.identifier.name;
-  if (AliasNode.is(node)) return tableName(node.node);
-  return null;
-}
-
-/** Records the tables written (insert, update, delete, create) by the queries run through it. */
-export class WrittenTables implements KyselyPlugin {
-  readonly tables = new Set<string>();
-
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const node = args.node;
-    const add = (n: OperationNode | undefined) => {
-      const t = tableName(n);
-      if (t !== null && !OPERATIONS_TABLES.has(t)) this.tables.add(t);
-    };
-    if (InsertQueryNode.is(node)) add(node.into);
-    else if (UpdateQueryNode.is(node)) add(node.table);
-    else if (DeleteQueryNode.is(node)) for (const f of node.from.froms) add(f);
-    else if (CreateTableNode.is(node)) add(node.table);
-    return node;
-  }
-
-  transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return Promise.resolve(args.result);
-  }
-}
 
 export interface TableShape {
   readonly columns: readonly string[];
