@@ -130,4 +130,27 @@ describe('projection engine: exactly-once under store and subscription faults', 
     await base.close();
     await clean.close();
   }, 120_000);
+
+  it('catching up, writes once per flush interval, not once per chunk the subscription delivers', async () => {
+    const rules = { currency: 'USD', timezone: 'UTC' };
+    let last = 0n;
+    for (let round = 0; round < 20; round++) {
+      const batch = Array.from({ length: 250 }, (_, i) => {
+        const at = new Date(Date.UTC(2026, 0, 1) + i * 86_400_000).toISOString();
+        return viewEvent(`k${(round * 250 + i) % 300}`, at, at, `p${i % 7}`);
+      });
+      last = (await events.append(batch))!.commit;
+    }
+    const base = await openReadStore(`sqlite:${join(dir, 'chunks.sqlite')}`);
+    let transactions = 0;
+    const counting: ReadStore = { ...base, transaction: (fn) => ((transactions += 1), base.transaction(fn)) };
+    // A flush interval longer than the catch-up: everything is written when the subscription is caught up.
+    const engine = new ProjectionEngine(events, counting, cairnProjections(rules), { batchSize: 100, batchMs: 2, flushMs: 60_000 });
+    await engine.start();
+    expect(await engine.waitFor(last, 60_000)).toBe(true);
+    await engine.stop();
+    // The log is delivered in many chunks of a few events (the old engine committed after each).
+    expect(transactions).toBeLessThanOrEqual(4);
+    await base.close();
+  }, 120_000);
 });

@@ -408,7 +408,9 @@ export class ProjectionEngine {
           }
           await this.folder.fold(batch);
           if (gen !== this.generation) return;
-          if (isolating || this.buffer.length === 0 || Date.now() - this.lastFlush >= this.flushMs) await this.flush();
+          // Live and drained: write now. Catching up, a drained buffer only means the reader is a
+          // moment behind the fold: the empty-buffer branch above writes within flushMs.
+          if (isolating || (this.live && this.buffer.length === 0) || Date.now() - this.lastFlush >= this.flushMs) await this.flush();
           else if (this.folder.memory() > this.budget) await this.folder.relieve(this.budget);
         }
       });
