@@ -37,7 +37,9 @@ import {
 } from './support/faults';
 
 const KEY = `test_${randomUUID().replace(/-/g, '')}`;
-const PRELOAD = 3000;
+// Large enough that catching up on it takes a second or more even on a fast machine, so the
+// catch-up kills below land while the checkpoints are behind.
+const PRELOAD = 12_000;
 const CATCH_UP_KILLS = 2;
 const LIVE_ROUNDS = 2;
 const CLIENTS = 4;
@@ -142,8 +144,12 @@ describe.each([['PostgreSQL'], ['SQLite']])('projections under faults (%s)', (di
   it('ends, after SIGKILLs during catch-up and kills and lost connections during live ingest, with the tables of a clean build', async () => {
     const rnd = prng(SEED + (pg ? 1 : 2));
     const faults: string[] = [];
+    const t0 = Date.now();
+    const phases: Record<string, number> = {};
+    const phase = (name: string) => (phases[name] = Date.now() - t0);
     const dataDir = join(dir, 'data');
     await preload(dataDir, rnd);
+    phase('preloaded');
 
     const ref = await freshStore('faulty');
     const database = pg ? databases[databases.length - 1]! : null;
@@ -153,7 +159,9 @@ describe.each([['PostgreSQL'], ['SQLite']])('projections under faults (%s)', (di
       CAIRN_ADMIN_KEY: KEY,
       // Several batches per catch-up, so kills land between and inside them.
       CAIRN_PROJECTOR_BATCH_SIZE: '250',
-    });
+      // CAIRN_FAULT_LOG=<file>: every instance's output, at info level, for diagnosis.
+      ...(process.env.CAIRN_FAULT_LOG ? { CAIRN_LOG_LEVEL: 'info' } : {}),
+    }, 60, process.env.CAIRN_FAULT_LOG);
     supervisors.push(sup);
     await sup.start();
 
@@ -161,12 +169,13 @@ describe.each([['PostgreSQL'], ['SQLite']])('projections under faults (%s)', (di
     const preloadHead = await headOf(sup);
     for (let k = 0; k < CATCH_UP_KILLS; k++) {
       await sup.endpoint();
-      await sleep(100 + rnd(900)); // a random kill point, not a wait for a condition
+      await sleep(20 + rnd(400)); // a random kill point, not a wait for a condition
       if (await caughtUp(ref, preloadHead)) break;
       await sup.kill('SIGKILL');
       faults.push('SIGKILL (catch-up)');
     }
     expect(faults.length).toBeGreaterThan(0);
+    phase('catch-up faults');
 
     // 2. Live: clients ingest through the API while the process is killed and its connections cut.
     const stats: IngestStats = { requests: 0, retries: 0, accepted: 0, duplicates: 0 };
@@ -193,10 +202,12 @@ describe.each([['PostgreSQL'], ['SQLite']])('projections under faults (%s)', (di
       await sending;
     }
     expect(faults.some((f) => f.endsWith('(live)'))).toBe(true);
+    phase('live faults');
 
     // 3. Let the (re)started process catch up with the log's head.
     const head = await headOf(sup);
     await waitCaughtUp(ref, PROJECTIONS, head, 120_000);
+    phase('caught up');
     const faulty = await dumpTables(ref);
     // Deaths the spec did not cause (today: an unhandled pg 'error' on a terminated connection).
     const crashes = sup.crashes.map((e) => `exit ${e.code ?? e.signal}: ${/^(?:\w*Error|error): .*$/m.exec(e.tail)?.[0] ?? e.tail.slice(-200)}`);
@@ -213,9 +224,10 @@ describe.each([['PostgreSQL'], ['SQLite']])('projections under faults (%s)', (di
       await waitCaughtUp(cleanRef, PROJECTIONS, head, 120_000);
       expect(await clean.stop()).toBe(0);
       const want = await dumpTables(cleanRef);
+      phase('clean build');
 
       const context = { seed: SEED, faults, restarts: sup.restarts, crashes, stats, head: String(head) };
-      if (process.env.CAIRN_FAULT_VERBOSE) console.log(JSON.stringify(context, null, 2));
+      if (process.env.CAIRN_FAULT_VERBOSE) console.log(JSON.stringify({ ...context, phases }, null, 2));
       expect({ ...context, diff: diffTables(faulty, want) }).toEqual({ ...context, diff: [] });
       expect(Object.keys(faulty)).toEqual(Object.keys(want));
     } finally {
