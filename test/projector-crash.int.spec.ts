@@ -100,7 +100,7 @@ describe('projector crash safety (SIGKILL during catch-up)', () => {
     const cleanConfig = loadConfig({ CAIRN_LOG_LEVEL: 'silent' }, { eventStore: node.connectionString, readModel: `sqlite:${cleanFile}`, dataDir: join(dir, 'clean') });
     const clean = await composeCairn(cleanConfig, { api: false, projector: true });
     expect(await clean.engine!.waitFor(head, 240_000)).toBe(true);
-    const names = clean.engine!.projections.map((p) => p.name);
+    const names = clean.engine!.status().map((p) => p.name);
     await clean.close();
 
     // The faulty run: a separate process, killed at random points until it has caught up.

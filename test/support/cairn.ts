@@ -18,7 +18,7 @@ export interface TestCairn {
   close(): Promise<void>;
 }
 
-export async function startCairn(opts: { dataDir?: string; readModel?: string; env?: Record<string, string> } = {}): Promise<TestCairn> {
+export async function startCairn(opts: { dataDir?: string; readModel?: string; env?: Record<string, string>; projectorThread?: boolean } = {}): Promise<TestCairn> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
   const adminKey = `test_${randomBytes(16).toString('hex')}`;
   const config = loadConfig(
@@ -26,7 +26,7 @@ export async function startCairn(opts: { dataDir?: string; readModel?: string; e
     { port: 0, esdbPort: 0, dataDir, adminKey, ...(opts.readModel ? { readModel: opts.readModel } : {}) },
   );
   config.host = '127.0.0.1';
-  const proc = await composeCairn(config, { api: true, projector: true });
+  const proc = await composeCairn(config, { api: true, projector: true, projectorThread: opts.projectorThread ?? false });
   return {
     url: proc.url!,
     adminKey,

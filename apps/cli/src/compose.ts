@@ -10,18 +10,19 @@ import type { AddressInfo } from 'net';
 import { resolve } from 'path';
 import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/api';
 import type { CairnConfig } from '@cairn/config';
-import { CairnOperations, ProjectionEngine, cairnProjections, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
+import { CairnOperations, ProjectionEngine, cairnProjections, type LiveProjector, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { listCheckpoints, openReadStore, parseReadStoreUrl, readCheckpoint, redact, type ReadStore } from '@cairn/read-models';
 import { KeyStore, createLogger, openEventStore, waitForComponent, type Logger, type OpenedEventStore } from '@cairn/runtime';
+import { ProjectorThread } from './projector-thread';
 
 export interface CairnProcess {
   /** Base URL of the API, when it runs here. */
   readonly url: string | null;
   readonly connectionString: string;
   readonly runtime: CairnRuntime;
-  /** The projection engine, when projections run in this process. */
-  readonly engine: ProjectionEngine | null;
+  /** The projection engine (on this thread or in the projector thread), when projections run in this process. */
+  readonly engine: LiveProjector | null;
   /** An admin key created on this start (printed once by the CLI), else null. */
   readonly createdAdminKey: string | null;
   close(): Promise<void>;
@@ -33,9 +34,14 @@ export interface ComposeOptions {
   /** Embedded node in memory (tests). */
   readonly memoryEventStore?: boolean;
   readonly logger?: Logger;
+  /**
+   * With the API: run the projection engine in a worker thread (CAIRN_PROJECTOR_THREAD, default
+   * on for `cairn start`). In-process specs leave it off: they compose from the sources.
+   */
+  readonly projectorThread?: boolean;
 }
 
-function localMonitor(engine: ProjectionEngine): ProjectionMonitor {
+function localMonitor(engine: LiveProjector): ProjectionMonitor {
   return {
     statuses: async () => engine.status(),
     waitFor: (position, timeoutMs) => engine.waitFor(position, timeoutMs),
@@ -99,8 +105,27 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
     // Replays build the same projections under other rules (what-if), so the registry is kept as a function.
     const projectionsFor = (rules: ProjectionRules) => cairnProjections(rules);
     const projections = projectionsFor(projectionRules);
-    let engine: ProjectionEngine | null = null;
-    if (options.projector) {
+    let engine: LiveProjector | null = null;
+    // A thread opens the read store itself: an in-memory SQLite database cannot be shared with it.
+    const threadable = readTarget.kind === 'postgres' || readTarget.path !== ':memory:';
+    if (options.projector && options.api && options.projectorThread && threadable) {
+      const thread = await ProjectorThread.start(
+        {
+          eventStore: store.connectionString,
+          readModelUrl: config.readModelUrl,
+          rules: { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit },
+          batchSize: config.projectorBatchSize,
+          batchMs: config.projectorBatchMs,
+          memoryBudgetMb: config.projectorMemoryMb,
+          logLevel: config.logLevel,
+        },
+        projections,
+        logger,
+      );
+      engine = thread;
+      closers.push(() => thread.stop());
+      logger.info({ projections: projections.map((p) => `${p.name} v${p.version}`) }, 'projection engine started in its thread');
+    } else if (options.projector) {
       const running = new ProjectionEngine(store.events, readStore, projections, {
         batchSize: config.projectorBatchSize,
         batchMs: config.projectorBatchMs,

@@ -24,7 +24,7 @@ export function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projector'>) {
     if (!parts.api && config.eventStore === undefined) {
       throw new Error('cairn projector needs CAIRN_EVENTSTORE (or --event-store): the node started by `cairn api`, or a real EventStoreDB');
     }
-    const cairn = await composeCairn(config, parts);
+    const cairn = await composeCairn(config, { ...parts, projectorThread: config.projectorThread === 'on' });
     if (cairn.createdAdminKey) {
       process.stdout.write(
         `\nCreated an admin API key (stored hashed in the read store; shown only this once):\n\n    ${cairn.createdAdminKey}\n\n` +

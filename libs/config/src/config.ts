@@ -101,6 +101,13 @@ export class CairnConfig {
   @Max(65_536)
   projectorMemoryMb = 256;
 
+  /**
+   * CAIRN_PROJECTOR_THREAD: `on` (default) runs the projection engine of `cairn start` in a worker
+   * thread it supervises, so the HTTP event loop serves only HTTP; `off` runs it on the main thread.
+   */
+  @IsIn(['on', 'off'])
+  projectorThread: 'on' | 'off' = 'on';
+
   /** CAIRN_READ_WAIT_MS: longest a query waits for `minPosition` before answering 409. */
   @IsInt()
   @Min(0)
@@ -198,6 +205,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   projectorBatchSize: 'CAIRN_PROJECTOR_BATCH_SIZE',
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
   projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',
+  projectorThread: 'CAIRN_PROJECTOR_THREAD',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
   shutdownTimeoutMs: 'CAIRN_SHUTDOWN_TIMEOUT_MS',
   startupTimeoutMs: 'CAIRN_STARTUP_TIMEOUT_MS',

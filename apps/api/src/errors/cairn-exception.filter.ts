@@ -32,6 +32,8 @@ export function errorBody(code: string, message: string, details?: Record<string
 }
 
 const POISON = /^event (\S+) at (\d+) \(([^)]*)\): /;
+/** How a projector thread's death starts the `lastError` of its projections (apps/cli projector-thread.ts). */
+export const PROJECTOR_THREAD_DIED = 'projector thread died: ';
 
 /**
  * A projection's last error as clients see it: Cairn's code and message, never the driver's text
@@ -43,6 +45,9 @@ export function publicProjectionError(raw: string | null | undefined): string | 
   const poison = POISON.exec(raw);
   if (poison) {
     return `${ERROR_CODES.VALIDATION}: event ${poison[1]} at ${poison[2]} (${poison[3]}) was rejected by the projection; it is parked unless the projection stops on poison (details in the log and GET /v1/admin/parked)`;
+  }
+  if (raw.startsWith(PROJECTOR_THREAD_DIED)) {
+    return `${ERROR_CODES.UNAVAILABLE}: the projector thread stopped; a new one starts by itself and resumes from the committed checkpoints (details in the log)`;
   }
   return `${ERROR_CODES.UNAVAILABLE}: the projection's last batch could not be committed or read (event store or read store); it retries by itself (details in the log)`;
 }

@@ -64,6 +64,22 @@ export interface EngineOptions {
   /** First back-off after a failure (ms, default 250); it doubles while failures go on, up to 5 s. */
   readonly retryMs?: number;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Called after every commit and restart (a projector thread forwards its status then). */
+  readonly onProgress?: () => void;
+}
+
+/**
+ * What the rest of a process needs of the projection engine that runs its projections: this
+ * engine itself, or a handle on one running in a worker thread (apps/cli projector-thread).
+ */
+export interface LiveProjector {
+  has(name: string): boolean;
+  status(): ProjectorStatus[];
+  statusOf(name: string): ProjectorStatus | undefined;
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
+  pause(name: string): Promise<void>;
+  resume(name: string): Promise<void>;
+  retryParked(name: string, eventIds?: readonly string[]): Promise<RetryResult>;
 }
 
 /** One async step at a time (the loop, parked retries, pauses). */
@@ -79,7 +95,7 @@ class Mutex {
   }
 }
 
-export class ProjectionEngine {
+export class ProjectionEngine implements LiveProjector {
   private readonly folder: Folder;
   private subscription: AllStreamSubscription | null = null;
   private subscriptionPaused = false;
@@ -453,6 +469,7 @@ export class ProjectionEngine {
   }
 
   private resolveWaiters(): void {
+    this.options.onProgress?.();
     for (const w of this.waiters) {
       if (this.reached(w.position)) {
         this.waiters.delete(w);

@@ -8,7 +8,7 @@ import { CairnError, ERROR_CODES } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import { listCheckpoints } from '@cairn/read-models';
 import type { Projection } from '../projection';
-import type { ProjectionEngine, ProjectorState } from '../engine/engine';
+import type { LiveProjector, ProjectorState } from '../engine/engine';
 import { countParked, listParked, requestRetry, type ParkedEvent, type RetryResult } from './parked';
 import { RebuildJob, builtVersions, listRebuilds, type LiveStore, type RebuildStatus } from './rebuild';
 import { runReplay, selectProjections, type ReplayProgress, type ReplayRequest, type ReplaySummary } from './replay';
@@ -46,8 +46,8 @@ export interface OperationsDeps<R> {
   readonly rules: R;
   /** The registry: every projection under given rules (`cairnProjections`). */
   readonly projectionsFor: (rules: R) => Projection[];
-  /** This process's projection engine (null when the projections run elsewhere). */
-  readonly engine: ProjectionEngine | null;
+  /** The projection engine this process runs (in-thread or in its projector thread), null when they run elsewhere. */
+  readonly engine: LiveProjector | null;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -69,7 +69,7 @@ export class CairnOperations<R = unknown> {
     return this.deps.projectionsFor(this.deps.rules);
   }
 
-  private local(name: string): ProjectionEngine | undefined {
+  private local(name: string): LiveProjector | undefined {
     return this.deps.engine?.has(name) ? this.deps.engine : undefined;
   }
 
