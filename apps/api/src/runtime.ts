@@ -3,7 +3,7 @@
  * cairn api, tests) decides whether the event store is embedded and whether projectors run here.
  */
 import type { CairnConfig } from '@cairn/config';
-import type { CairnEventStore } from '@cairn/event-store';
+import type { CairnEventStore, IngestIndex } from '@cairn/event-store';
 import type { CairnOperations, ProjectionRules, ProjectorStatus } from '@cairn/projections';
 import type { ReadStore } from '@cairn/read-models';
 import type { KeyStore, Logger } from '@cairn/runtime';
@@ -19,6 +19,8 @@ export interface CairnRuntime {
   readonly config: CairnConfig;
   readonly events: CairnEventStore;
   readonly readStore: ReadStore;
+  /** Which event ids are already stored (libs/event-store ingest-index.ts: its own file beside a SQLite read store). */
+  readonly ingestIndex: IngestIndex;
   readonly keys: KeyStore;
   readonly logger: Logger;
   readonly projections: ProjectionMonitor;

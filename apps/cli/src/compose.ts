@@ -12,6 +12,7 @@ import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/
 import type { CairnConfig } from '@cairn/config';
 import { CairnOperations, ProjectionEngine, cairnProjections, type LiveProjector, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
+import { ingestIndexPath, openSqliteIngestIndex, readStoreIngestIndex, type IngestIndex } from '@cairn/event-store';
 import { listCheckpoints, openReadStore, parseReadStoreUrl, readCheckpoint, redact, type ReadStore } from '@cairn/read-models';
 import { KeyStore, createLogger, openEventStore, waitForComponent, type Logger, type OpenedEventStore } from '@cairn/runtime';
 import { ProjectorThread } from './projector-thread';
@@ -99,6 +100,12 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
     logger.info({ kind: readStore.kind }, 'read store ready');
     const readTarget = parseReadStoreUrl(config.readModelUrl);
 
+    const ingestIndex: IngestIndex =
+      readTarget.kind === 'sqlite' && readTarget.path !== ':memory:'
+        ? openSqliteIngestIndex(ingestIndexPath(readTarget.path), readTarget.path)
+        : readStoreIngestIndex(readStore.db);
+    closers.push(() => ingestIndex.close());
+
     const { keys, created } = await KeyStore.open(readStore, { dataDir: config.dataDir, adminKey: config.adminKey, logger, createFirst: options.api });
 
     const projectionRules: ProjectionRules = { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit };
@@ -154,6 +161,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       config,
       events: store.events,
       readStore,
+      ingestIndex,
       keys,
       logger,
       projections: engine ? localMonitor(engine) : storeMonitor(readStore, projections),

@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES, streamFor, toStoredEvent } from '@cairn/domain';
-import { findIngested, recordIngested, type EventToAppend } from '@cairn/event-store';
+import type { EventToAppend } from '@cairn/event-store';
 import { Metrics } from '../../metrics/metrics';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { parseEvent } from './record-events.request.dto';
@@ -19,7 +19,7 @@ import { RecordEventsCommand, type EventOutcome, type RecordEventsResult } from 
  *   ids too) and `accepted` (its stream was appended) or `retry` (not acknowledged). Retry the
  *   `retry` ones WITH THE SAME IDS: an id that did reach the log is answered `duplicate`, never
  *   stored twice. On the embedded node a failed append writes nothing.
- * - The append succeeded but the ingest-index write to the read store failed (read store down, its
+ * - The append succeeded but the ingest-index write failed (PostgreSQL read store down, the
  *   disk full): the events ARE in the log, so the answer is `accepted` — an error would invite a
  *   retry, and a client without ids would then store a second copy. The index is only a cache for
  *   `duplicate` answers: the failure is logged, the rows are kept in memory and written with the
@@ -62,7 +62,7 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     // Wait for concurrent appends of the same ids, then ask the ingest index what is already stored.
     const pending = candidates.map((c) => this.inFlight.get(c.append.id)).filter((p): p is Promise<void> => p !== undefined);
     if (pending.length > 0) await Promise.allSettled(pending);
-    const stored = candidates.length === 0 ? new Set<string>() : await findIngested(this.runtime.readStore.db, candidates.map((c) => c.append.id));
+    const stored = candidates.length === 0 ? new Set<string>() : await this.runtime.ingestIndex.find(candidates.map((c) => c.append.id));
     const fresh = candidates.filter((c) => {
       if (!stored.has(c.append.id)) return true;
       results[c.index] = { index: c.index, id: c.append.id, status: 'duplicate' };
@@ -111,7 +111,7 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     const batch = this.unindexed.length > 0 ? [...this.unindexed, ...rows] : rows;
     if (batch.length === 0) return;
     try {
-      await recordIngested(this.runtime.readStore.db, batch, at);
+      await this.runtime.ingestIndex.record(batch, at);
       this.unindexed = [];
     } catch (err) {
       this.unindexed = batch.slice(-MAX_UNINDEXED);
