@@ -55,7 +55,7 @@ import {
   type Traits,
   type ViewInput,
 } from '@cairn/domain';
-import { generateEventSchemas, type EventSchemas } from './record-events.schema';
+import { asOpenApiComponents, generateEventSchemas, type EventSchemas } from './record-events.schema';
 import { compileEventValidator, joinPath } from './record-events.validator';
 
 export const MAX_EVENTS_PER_REQUEST = 500;
@@ -395,9 +395,23 @@ export function parseEventByClassValidator(raw: unknown, now: Date): ParsedEvent
   return parseWith(byClassValidator, raw, now);
 }
 
+/** Where each event kind's generated schema sits in the OpenAPI document, and which `type` selects it. */
+const EVENT_SCHEMA_REFS = EVENT_KINDS.map((kind) => ({ $ref: `#/components/schemas/${EVENT_SCHEMAS.byKind[kind]}` }));
+export const ONE_EVENT_SCHEMA = {
+  oneOf: EVENT_SCHEMA_REFS,
+  discriminator: { propertyName: 'type', mapping: Object.fromEntries(EVENT_KINDS.map((kind) => [kind, `#/components/schemas/${EVENT_SCHEMAS.byKind[kind]}`])) },
+};
+
+/** Adds every event DTO's generated schema (and the item DTOs they nest) to an OpenAPI document's components. */
+export function addEventSchemas<D extends { components?: { schemas?: Record<string, unknown> } }>(doc: D): D {
+  doc.components ??= {};
+  doc.components.schemas = { ...doc.components.schemas, ...asOpenApiComponents(EVENT_SCHEMAS.definitions) };
+  return doc;
+}
+
 /** Request body: one event, or `{ events: [...] }`. */
 export class RecordEventsRequestDto {
-  @ApiProperty({ type: 'array', items: { type: 'object' }, maxItems: MAX_EVENTS_PER_REQUEST })
+  @ApiProperty({ type: 'array', items: ONE_EVENT_SCHEMA, minItems: 1, maxItems: MAX_EVENTS_PER_REQUEST })
   events!: unknown[];
 }
 
