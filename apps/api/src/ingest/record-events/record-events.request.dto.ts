@@ -267,12 +267,22 @@ const RESERVED = new Set(RESERVED_KEYS);
 
 /**
  * A shallow copy for validation: `null` for an optional field means absent, so null-valued fields
- * are left out, and so are the reserved keys (reported separately).
+ * are left out, and so are the reserved keys (each reported into `reserved`, at `path`).
  */
-function withoutNulls(obj: Record<string, unknown>): Record<string, unknown> {
+function withoutNulls(obj: Record<string, unknown>, path: string, reserved: FieldError[]): Record<string, unknown> {
+  const keys = Object.keys(obj);
+  let clean = true;
+  for (const key of keys) {
+    if (obj[key] === null || RESERVED.has(key)) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return { ...obj }; // the usual event: one fast copy
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(obj)) {
-    if (obj[key] !== null && !RESERVED.has(key)) out[key] = obj[key];
+  for (const key of keys) {
+    if (RESERVED.has(key)) reserved.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
+    else if (obj[key] !== null) out[key] = obj[key];
   }
   return out;
 }
@@ -322,14 +332,16 @@ function parseWith(validateFields: FieldValidator, raw: unknown, now: Date): Par
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, errors: [{ field: '', message: 'an event must be a JSON object' }] };
   }
-  const obj = withoutNulls(raw as Record<string, unknown>);
-  if (Array.isArray(obj.items)) obj.items = obj.items.map((it: unknown) => (isPlainRecord(it) ? withoutNulls(it) : it));
+  const reserved: FieldError[] = [];
+  const obj = withoutNulls(raw as Record<string, unknown>, '', reserved);
+  if (Array.isArray(obj.items)) obj.items = obj.items.map((it: unknown, i) => (isPlainRecord(it) ? withoutNulls(it, `items[${i}]`, reserved) : it));
   const id = typeof obj.id === 'string' ? obj.id : undefined;
   const kind = obj.type;
   if (typeof kind !== 'string' || !(EVENT_KINDS as readonly string[]).includes(kind)) {
     return { ok: false, id, errors: [{ field: 'type', message: `type must be one of ${EVENT_KINDS.join(', ')}` }] };
   }
   const errors = validateFields(kind as EventKind, obj);
+  errors.push(...reserved);
   postCheck(kind as EventKind, raw as Record<string, unknown>, obj, now, errors);
   if (errors.length > 0) return { ok: false, id, errors: distinct(errors) };
   // Exactly the event's own fields: validation accepted no others.
@@ -370,12 +382,6 @@ function postCheck(kind: EventKind, raw: Record<string, unknown>, obj: Record<st
     rawItems.forEach((it, i) => {
       if (!isPlainRecord(it)) errors.push({ field: `items[${i}]`, message: 'each item must be an object' });
     });
-  }
-  for (const [path, o] of [['', raw], ...(Array.isArray(rawItems) ? rawItems.map((it, i) => [`items[${i}]`, it] as const) : [])] as const) {
-    if (!isPlainRecord(o)) continue;
-    for (const key of RESERVED_KEYS) {
-      if (Object.prototype.hasOwnProperty.call(o, key)) errors.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
-    }
   }
   checkSmallObject('context', obj.context, errors);
   if (kind === 'identify') checkSmallObject('traits', obj.traits, errors);
