@@ -320,9 +320,8 @@ const byClassValidator: FieldValidator = (kind, obj) => flatten(validateSync(toD
 /** The DTOs' JSON Schemas (by definition name; by kind), generated from the decorators above. */
 export const EVENT_SCHEMAS: EventSchemas<EventKind> = generateEventSchemas(DTO_BY_KIND, Object.values(ITEM_DTO) as (new () => object)[]);
 
-let compiled: FieldValidator | undefined;
-/** The same contract compiled once by ajv from EVENT_SCHEMAS (on first use). */
-const byCompiledSchema: FieldValidator = (kind, obj) => (compiled ??= compileEventValidator(EVENT_SCHEMAS, DTO_BY_KIND))(kind, obj);
+/** The same contract compiled once by ajv from EVENT_SCHEMAS, when this module loads (a schema ajv refuses fails the boot, not a request). */
+const byCompiledSchema: FieldValidator = compileEventValidator(EVENT_SCHEMAS, DTO_BY_KIND);
 
 /** The field checks alone, both ways (for the bench's split of where the time goes); `obj` as parseEvent normalises it. */
 export const FIELD_VALIDATORS: Readonly<Record<'classValidator' | 'compiled', FieldValidator>> = { classValidator: byClassValidator, compiled: byCompiledSchema };
