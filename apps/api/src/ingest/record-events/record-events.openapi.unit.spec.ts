@@ -40,6 +40,8 @@ describe('OpenAPI document of POST /v1/events', () => {
       properties: { items: { type: 'array', minItems: 1, items: { $ref: '#/components/schemas/PurchaseItemDto' } }, totalMinor: { type: 'integer', minimum: 0, maximum: 1e12 } },
     });
     expect(schemas.PurchaseItemDto).toMatchObject({ properties: { quantity: { type: 'integer', minimum: 1 } } });
+    // the DTOs' @ApiProperty text comes along
+    expect(schemas.ViewDto).toMatchObject({ properties: { id: { format: 'uuid', description: expect.stringContaining('idempotency') }, occurredAt: { example: expect.any(String) } } });
   });
 
   it('offers them as the request body (one event by type, or { events: [...] }) and every $ref resolves', async () => {

@@ -10,6 +10,7 @@
  * says: identity fields, real dates, small objects, purchase arithmetic).
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DECORATORS } from '@nestjs/swagger/dist/constants';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -410,10 +411,29 @@ export const ONE_EVENT_SCHEMA = {
   discriminator: { propertyName: 'type', mapping: Object.fromEntries(EVENT_KINDS.map((kind) => [kind, `#/components/schemas/${EVENT_SCHEMAS.byKind[kind]}`])) },
 };
 
-/** Adds every event DTO's generated schema (and the item DTOs they nest) to an OpenAPI document's components. */
+/** A property's `@ApiProperty` text (description, example), looked up along the DTO's prototype chain. */
+function apiPropertyDocs(cls: new () => object, property: string): { description?: string; example?: unknown } {
+  for (let proto = cls.prototype as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    const meta = Reflect.getMetadata(DECORATORS.API_MODEL_PROPERTIES, proto, property) as { description?: string; example?: unknown } | undefined;
+    if (meta) return { ...(meta.description !== undefined ? { description: meta.description } : {}), ...(meta.example !== undefined ? { example: meta.example } : {}) };
+  }
+  return {};
+}
+
+/**
+ * Adds every event DTO's generated schema (and the item DTOs they nest) to an OpenAPI document's
+ * components, with the descriptions and examples of the DTOs' `@ApiProperty` decorators.
+ */
 export function addEventSchemas<D extends { components?: { schemas?: Record<string, unknown> } }>(doc: D): D {
+  const components = asOpenApiComponents(EVENT_SCHEMAS.definitions);
+  const classes = new Map<string, new () => object>([...Object.values(DTO_BY_KIND), ...(Object.values(ITEM_DTO) as (new () => object)[])].map((c) => [c.name, c]));
+  for (const [name, schema] of Object.entries(components)) {
+    const cls = classes.get(name);
+    const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+    if (cls) for (const [prop, p] of Object.entries(props)) Object.assign(p, apiPropertyDocs(cls, prop));
+  }
   doc.components ??= {};
-  doc.components.schemas = { ...doc.components.schemas, ...asOpenApiComponents(EVENT_SCHEMAS.definitions) };
+  doc.components.schemas = { ...doc.components.schemas, ...components };
   return doc;
 }
 
