@@ -9,6 +9,7 @@ import type { Logger } from '@cairn/runtime';
 import { AppModule } from './app.module';
 import { MAX_BODY_BYTES, MAX_BODY_DEPTH, verifyBodyDepth } from './body-limits';
 import { errorBody } from './errors/cairn-exception.filter';
+import { addEventSchemas } from './ingest/record-events/record-events.request.dto';
 import type { CairnRuntime } from './runtime';
 
 /** Nest's logger, writing through pino so every log line is structured JSON. */
@@ -93,6 +94,8 @@ export async function createApiApp(runtime: CairnRuntime): Promise<INestApplicat
       .addBearerAuth()
       .build(),
   );
+  // Each event type's schema, generated from the ingest DTOs (the same schemas parseEvent compiles).
+  addEventSchemas(doc);
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

@@ -1,12 +1,12 @@
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiExtraModels, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
 import { RecordEventsCommand, type RecordEventsResult } from './record-events.command';
-import { MAX_EVENTS_PER_REQUEST, RecordEventsRequestDto, RecordEventsResponseDto } from './record-events.request.dto';
+import { MAX_EVENTS_PER_REQUEST, ONE_EVENT_SCHEMA, RecordEventsRequestDto, RecordEventsResponseDto } from './record-events.request.dto';
 
 @ApiTags('ingest')
 @ApiBearerAuth()
@@ -18,7 +18,8 @@ export class RecordEventsHttpController {
   @HttpCode(202)
   @RequireScope('ingest')
   @ApiOperation({ summary: 'Record one event, or { events: [...] } (≤ 500 events, ≤ 1 MB)' })
-  @ApiBody({ type: RecordEventsRequestDto })
+  @ApiExtraModels(RecordEventsRequestDto)
+  @ApiBody({ description: 'One event (its schema chosen by `type`), or { events: [...] }', schema: { oneOf: [...ONE_EVENT_SCHEMA.oneOf, { $ref: getSchemaPath(RecordEventsRequestDto) }] } })
   @ApiResponse({ status: 202, type: RecordEventsResponseDto })
   async record(@Body() body: unknown, @Req() req: Request): Promise<RecordEventsResult> {
     const events = toEventList(body);

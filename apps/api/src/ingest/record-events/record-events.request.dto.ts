@@ -1,8 +1,17 @@
 /**
- * HTTP DTOs for `POST /v1/events`, validated with class-validator. Each DTO implements the
- * catalogue's input type from @cairn/domain, so the wire contract cannot drift from the domain.
+ * HTTP DTOs for `POST /v1/events`: the declared contract of every event type, as class-validator
+ * decorators. Each DTO implements the catalogue's input type from @cairn/domain, so the wire
+ * contract cannot drift from the domain.
+ *
+ * Two validation paths read this contract and must agree (record-events.equivalence.unit.spec.ts):
+ * - `parseEvent` (the hot path): JSON Schemas generated from these decorators, compiled once by ajv;
+ * - `parseEventByClassValidator`: class-validator's `validateSync` on DTO instances.
+ * Both share the normalisation before (null = absent) and the post-checks after (rules no schema
+ * says: identity fields, real dates, small objects, purchase arithmetic).
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DECORATORS } from '@nestjs/swagger/dist/constants';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -47,6 +56,8 @@ import {
   type Traits,
   type ViewInput,
 } from '@cairn/domain';
+import { asOpenApiComponents, generateEventSchemas, type EventSchemas } from './record-events.schema';
+import { compileEventValidator, joinPath } from './record-events.validator';
 
 export const MAX_EVENTS_PER_REQUEST = 500;
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -135,7 +146,7 @@ export class PurchaseDto extends CommonDto implements PurchaseInput {
   declare type: 'purchase';
   @IsCairnId('orderId') orderId!: string;
   @IsCurrency() currency!: string;
-  @ArrayMinSize(1) @ArrayMaxSize(MAX_ITEMS) @ValidateNested({ each: true }) items!: PurchaseItemDto[];
+  @ArrayMinSize(1) @ArrayMaxSize(MAX_ITEMS) @ValidateNested({ each: true }) @Type(() => PurchaseItemDto) items!: PurchaseItemDto[];
   @IsOptional() @IsMoney() discountMinor?: number;
   @IsOptional() @IsMoney() shippingMinor?: number;
   @IsOptional() @IsMoney() taxMinor?: number;
@@ -152,7 +163,7 @@ export class ReturnItemDto implements ReturnItem {
 export class ReturnDto extends CommonDto implements ReturnInput {
   declare type: 'return';
   @IsCairnId('orderId') orderId!: string;
-  @ArrayMinSize(1) @ArrayMaxSize(MAX_ITEMS) @ValidateNested({ each: true }) items!: ReturnItemDto[];
+  @ArrayMinSize(1) @ArrayMaxSize(MAX_ITEMS) @ValidateNested({ each: true }) @Type(() => ReturnItemDto) items!: ReturnItemDto[];
   @IsMoney() refundMinor!: number;
   @IsCurrency() currency!: string;
   @IsOptional() @IsString() @MaxLength(1000) reason?: string;
@@ -216,9 +227,7 @@ const DTO_BY_KIND: Record<EventKind, new () => CommonDto> = {
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const e of errors) {
-    const property = typeof e.property === 'string' ? e.property : '';
-    const isIndex = /^\d+$/.test(property);
-    const path = isIndex ? `${prefix}[${property}]` : prefix && property ? `${prefix}.${property}` : prefix || property;
+    const path = joinPath(prefix, typeof e.property === 'string' ? e.property : '');
     for (const message of Object.values(e.constraints ?? {})) out.push({ field: path, message });
     if (e.children?.length) out.push(...flatten(e.children, path));
   }
@@ -248,19 +257,33 @@ function isPlainRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Keys no event has that JavaScript gives a meaning: they are reported as unknown fields and kept
- * away from the DTO instance (an own `constructor` would hide the DTO class from class-validator).
+ * Keys no event has that JavaScript gives a meaning (every name on Object.prototype): they are
+ * reported as unknown fields and kept away from the DTO instance. An own `constructor` would hide
+ * the DTO class from class-validator, and its whitelist looks names up in a plain object, so it lets
+ * `hasOwnProperty`, `isPrototypeOf`, `__lookupGetter__`… through as if declared (found by the
+ * equivalence property test: the compiled schema refused them, class-validator accepted them).
  */
-const RESERVED_KEYS = ['__proto__', 'constructor'] as const;
+const RESERVED_KEYS: readonly string[] = Object.getOwnPropertyNames(Object.prototype);
+const RESERVED = new Set(RESERVED_KEYS);
 
 /**
  * A shallow copy for validation: `null` for an optional field means absent, so null-valued fields
- * are left out, and so are the reserved keys (reported separately).
+ * are left out, and so are the reserved keys (each reported into `reserved`, at `path`).
  */
-function withoutNulls(obj: Record<string, unknown>): Record<string, unknown> {
+function withoutNulls(obj: Record<string, unknown>, path: string, reserved: FieldError[]): Record<string, unknown> {
+  const keys = Object.keys(obj);
+  let clean = true;
+  for (const key of keys) {
+    if (obj[key] === null || RESERVED.has(key)) {
+      clean = false;
+      break;
+    }
+  }
+  if (clean) return { ...obj }; // the usual event: one fast copy
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(obj)) {
-    if (obj[key] !== null && !(RESERVED_KEYS as readonly string[]).includes(key)) out[key] = obj[key];
+  for (const key of keys) {
+    if (RESERVED.has(key)) reserved.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
+    else if (obj[key] !== null) out[key] = obj[key];
   }
   return out;
 }
@@ -289,25 +312,57 @@ function checkPurchaseArithmetic(rawItems: readonly unknown[], p: PurchaseInput,
 
 export type ParsedEvent = { ok: true; input: EventInput } | { ok: false; id?: string; errors: FieldError[] };
 
+/** The schema-expressible part of validation: an event's field errors (its kind is known). */
+export type FieldValidator = (kind: EventKind, obj: Record<string, unknown>) => FieldError[];
+
+/** The declared contract itself: class-validator on DTO instances of the event's fields. */
+const byClassValidator: FieldValidator = (kind, obj) => flatten(validateSync(toDto(kind, obj), { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }));
+
+/** The DTOs' JSON Schemas (by definition name; by kind), generated from the decorators above. */
+export const EVENT_SCHEMAS: EventSchemas<EventKind> = generateEventSchemas(DTO_BY_KIND, Object.values(ITEM_DTO) as (new () => object)[]);
+
+/** The same contract compiled once by ajv from EVENT_SCHEMAS, when this module loads (a schema ajv refuses fails the boot, not a request). */
+const byCompiledSchema: FieldValidator = compileEventValidator(EVENT_SCHEMAS, DTO_BY_KIND);
+
+/** The field checks alone, both ways (for the bench's split of where the time goes); `obj` as parseEvent normalises it. */
+export const FIELD_VALIDATORS: Readonly<Record<'classValidator' | 'compiled', FieldValidator>> = { classValidator: byClassValidator, compiled: byCompiledSchema };
+
 /**
- * Validates one raw event. Everything about the event is reported at once, as field paths with
- * reasons; a valid event comes back as the catalogue's `EventInput`.
+ * Everything around the field checks, shared by both paths: null means absent, the kind selects
+ * the DTO, and afterwards the rules a schema cannot say.
  */
-export function parseEvent(raw: unknown, now: Date): ParsedEvent {
+function parseWith(validateFields: FieldValidator, raw: unknown, now: Date): ParsedEvent {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, errors: [{ field: '', message: 'an event must be a JSON object' }] };
   }
-  const obj = withoutNulls(raw as Record<string, unknown>);
-  if (Array.isArray(obj.items)) obj.items = obj.items.map((it: unknown) => (isPlainRecord(it) ? withoutNulls(it) : it));
+  const reserved: FieldError[] = [];
+  const obj = withoutNulls(raw as Record<string, unknown>, '', reserved);
+  if (Array.isArray(obj.items)) obj.items = obj.items.map((it: unknown, i) => (isPlainRecord(it) ? withoutNulls(it, `items[${i}]`, reserved) : it));
   const id = typeof obj.id === 'string' ? obj.id : undefined;
   const kind = obj.type;
   if (typeof kind !== 'string' || !(EVENT_KINDS as readonly string[]).includes(kind)) {
     return { ok: false, id, errors: [{ field: 'type', message: `type must be one of ${EVENT_KINDS.join(', ')}` }] };
   }
-  const dto = toDto(kind as EventKind, obj);
-  const errors = flatten(validateSync(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }));
+  const errors = validateFields(kind as EventKind, obj);
+  errors.push(...reserved);
+  postCheck(kind as EventKind, raw as Record<string, unknown>, obj, now, errors);
+  if (errors.length > 0) return { ok: false, id, errors: distinct(errors) };
+  // Exactly the event's own fields: validation accepted no others.
+  return { ok: true, input: obj as unknown as EventInput };
+}
 
-  const input = dto as unknown as EventInput;
+/** The errors without exact repeats (a field and reason said twice tell nothing more). */
+function distinct(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.field}\u0000${e.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+/** The rules no JSON Schema says, appended to `errors`. */
+function postCheck(kind: EventKind, raw: Record<string, unknown>, obj: Record<string, unknown>, now: Date, errors: FieldError[]): void {
+  const input = obj as unknown as EventInput;
   if (input.customerId === undefined && input.anonymousId === undefined) {
     errors.push({ field: 'customerId', message: 'customerId or anonymousId is required' });
   }
@@ -324,30 +379,67 @@ export function parseEvent(raw: unknown, now: Date): ParsedEvent {
     else if (t > now.getTime() + MAX_FUTURE_MS) errors.push({ field: 'occurredAt', message: 'occurredAt is more than 24 hours in the future' });
     else if (t < MIN_OCCURRED_MS) errors.push({ field: 'occurredAt', message: `occurredAt is before ${MIN_OCCURRED_AT}` });
   }
-  const rawItems = (raw as { items?: unknown }).items;
+  const rawItems = raw.items;
   // class-validator's ValidateNested lets an array through where an item object belongs.
-  if (ITEM_DTO[kind as EventKind] && Array.isArray(rawItems)) {
+  if (ITEM_DTO[kind] && Array.isArray(rawItems)) {
     rawItems.forEach((it, i) => {
       if (!isPlainRecord(it)) errors.push({ field: `items[${i}]`, message: 'each item must be an object' });
     });
   }
-  for (const [path, o] of [['', raw], ...(Array.isArray(rawItems) ? rawItems.map((it, i) => [`items[${i}]`, it] as const) : [])] as const) {
-    if (!isPlainRecord(o)) continue;
-    for (const key of RESERVED_KEYS) {
-      if (Object.prototype.hasOwnProperty.call(o, key)) errors.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
-    }
-  }
   checkSmallObject('context', obj.context, errors);
   if (kind === 'identify') checkSmallObject('traits', obj.traits, errors);
   if (kind === 'purchase' && Array.isArray(obj.items)) checkPurchaseArithmetic(obj.items, input as PurchaseInput, errors);
-  if (errors.length > 0) return { ok: false, id, errors };
-  // Own enumerable fields only (the DTO instance carries no others after whitelisting).
-  return { ok: true, input: { ...dto } as unknown as EventInput };
+}
+
+/**
+ * Validates one raw event. Everything about the event is reported at once, as field paths with
+ * reasons; a valid event comes back as the catalogue's `EventInput`. Runs the compiled schemas.
+ */
+export function parseEvent(raw: unknown, now: Date): ParsedEvent {
+  return parseWith(byCompiledSchema, raw, now);
+}
+
+/** parseEvent through class-validator's `validateSync`: the declared contract, for the equivalence test and the bench. */
+export function parseEventByClassValidator(raw: unknown, now: Date): ParsedEvent {
+  return parseWith(byClassValidator, raw, now);
+}
+
+/** Where each event kind's generated schema sits in the OpenAPI document, and which `type` selects it. */
+const EVENT_SCHEMA_REFS = EVENT_KINDS.map((kind) => ({ $ref: `#/components/schemas/${EVENT_SCHEMAS.byKind[kind]}` }));
+export const ONE_EVENT_SCHEMA = {
+  oneOf: EVENT_SCHEMA_REFS,
+  discriminator: { propertyName: 'type', mapping: Object.fromEntries(EVENT_KINDS.map((kind) => [kind, `#/components/schemas/${EVENT_SCHEMAS.byKind[kind]}`])) },
+};
+
+/** A property's `@ApiProperty` text (description, example), looked up along the DTO's prototype chain. */
+function apiPropertyDocs(cls: new () => object, property: string): { description?: string; example?: unknown } {
+  for (let proto = cls.prototype as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    const meta = Reflect.getMetadata(DECORATORS.API_MODEL_PROPERTIES, proto, property) as { description?: string; example?: unknown } | undefined;
+    if (meta) return { ...(meta.description !== undefined ? { description: meta.description } : {}), ...(meta.example !== undefined ? { example: meta.example } : {}) };
+  }
+  return {};
+}
+
+/**
+ * Adds every event DTO's generated schema (and the item DTOs they nest) to an OpenAPI document's
+ * components, with the descriptions and examples of the DTOs' `@ApiProperty` decorators.
+ */
+export function addEventSchemas<D extends { components?: { schemas?: Record<string, unknown> } }>(doc: D): D {
+  const components = asOpenApiComponents(EVENT_SCHEMAS.definitions);
+  const classes = new Map<string, new () => object>([...Object.values(DTO_BY_KIND), ...(Object.values(ITEM_DTO) as (new () => object)[])].map((c) => [c.name, c]));
+  for (const [name, schema] of Object.entries(components)) {
+    const cls = classes.get(name);
+    const props = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+    if (cls) for (const [prop, p] of Object.entries(props)) Object.assign(p, apiPropertyDocs(cls, prop));
+  }
+  doc.components ??= {};
+  doc.components.schemas = { ...doc.components.schemas, ...components };
+  return doc;
 }
 
 /** Request body: one event, or `{ events: [...] }`. */
 export class RecordEventsRequestDto {
-  @ApiProperty({ type: 'array', items: { type: 'object' }, maxItems: MAX_EVENTS_PER_REQUEST })
+  @ApiProperty({ type: 'array', items: ONE_EVENT_SCHEMA, minItems: 1, maxItems: MAX_EVENTS_PER_REQUEST })
   events!: unknown[];
 }
 
