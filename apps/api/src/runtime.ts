@@ -33,6 +33,11 @@ export interface CairnRuntime {
     /** Local directories (embedded log, SQLite read models) whose free space is watched. */
     readonly disks: readonly string[];
   };
+  /**
+   * Set when the process runs its background work (segment evaluation, the daily RFM run) beside
+   * the projection engine in its thread: the API then only nudges it. Absent: it runs in the API.
+   */
+  readonly background?: { tickSegments(): void };
   /** Rebuilds, replays, parked events, projection health (absent: the admin operations answer 503). */
   readonly operations?: CairnOperations<ProjectionRules>;
 }

@@ -113,6 +113,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
     const projectionsFor = (rules: ProjectionRules) => cairnProjections(rules);
     const projections = projectionsFor(projectionRules);
     let engine: LiveProjector | null = null;
+    let background: ProjectorThread | undefined;
     // A thread opens the read store itself: an in-memory SQLite database cannot be shared with it.
     const threadable = readTarget.kind === 'postgres' || readTarget.path !== ':memory:';
     if (options.projector && options.api && options.projectorThread && threadable) {
@@ -125,11 +126,18 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
           batchMs: config.projectorBatchMs,
           memoryBudgetMb: config.projectorMemoryMb,
           logLevel: config.logLevel,
+          segments: {
+            sweepIntervalMs: config.segmentIntervalMs,
+            pollMs: config.segmentPollMs,
+            lifecycle: { newDays: config.lifecycleNewDays, activeDays: config.lifecycleActiveDays, lapsedDays: config.lifecycleLapsedDays },
+          },
+          rfm: config.rfmSchedule === 'daily' ? { windowDays: config.rfmWindowDays } : null,
         },
         projections,
         logger,
       );
       engine = thread;
+      background = thread;
       closers.push(() => thread.stop());
       logger.info({ projections: projections.map((p) => `${p.name} v${p.version}`) }, 'projection engine started in its thread');
     } else if (options.projector) {
@@ -165,6 +173,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       keys,
       logger,
       projections: engine ? localMonitor(engine) : storeMonitor(readStore, projections),
+      ...(background ? { background } : {}),
       readiness: {
         ...(store.probeWrite ? { probeEventStoreWrite: () => store.probeWrite!() } : {}),
         ...(store.lastWriteFailure ? { lastEventStoreWriteFailure: () => store.lastWriteFailure!() } : {}),

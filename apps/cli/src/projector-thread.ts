@@ -1,7 +1,8 @@
 /**
  * The projection engine of `cairn start` in a worker thread, so the main event loop serves HTTP
  * (and the embedded node) only: folding, row building and the read store's projector
- * transactions happen on the other core.
+ * transactions happen on the other core, and so does the background work beside it (segment
+ * evaluation and its outbox, the daily RFM run).
  *
  * The thread connects to the event store by its connection string and opens the read store
  * itself (its own SQLite connections or PostgreSQL pool); nothing but small messages crosses:
@@ -30,9 +31,13 @@ export interface ProjectorThreadSettings {
   readonly batchMs: number;
   readonly memoryBudgetMb: number;
   readonly logLevel: string;
+  /** The background work that runs beside the engine (the API then only nudges it). */
+  readonly segments: { readonly sweepIntervalMs: number; readonly pollMs: number; readonly lifecycle: { readonly newDays: number; readonly activeDays: number; readonly lapsedDays: number } };
+  /** null: no daily RFM run. */
+  readonly rfm: { readonly windowDays: number } | null;
 }
 
-export type ToThread = { readonly kind: 'call'; readonly id: number; readonly method: 'pause' | 'resume' | 'retryParked' | 'stop'; readonly args: readonly unknown[] };
+export type ToThread = { readonly kind: 'call'; readonly id: number; readonly method: 'pause' | 'resume' | 'retryParked' | 'tickSegments' | 'stop'; readonly args: readonly unknown[] };
 export type FromThread =
   | { readonly kind: 'status'; readonly statuses: ProjectorStatus[] }
   | { readonly kind: 'ready'; readonly statuses: ProjectorStatus[] }
@@ -123,6 +128,11 @@ export class ProjectorThread implements LiveProjector {
 
   retryParked(name: string, eventIds?: readonly string[]): Promise<RetryResult> {
     return this.call('retryParked', [name, eventIds]) as Promise<RetryResult>;
+  }
+
+  /** Segments were defined or deleted: evaluate now rather than at the next poll (best effort). */
+  tickSegments(): void {
+    this.call('tickSegments', []).catch(() => undefined);
   }
 
   /** Commits the thread's batch, closes its stores and ends it; no restart afterwards. */

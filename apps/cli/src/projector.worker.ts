@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import { CairnError } from '@cairn/domain';
 import { CairnEventStore } from '@cairn/event-store';
-import { ProjectionEngine, cairnProjections } from '@cairn/projections';
+import { DailyRfmSchedule, ProjectionEngine, SegmentEngine, cairnProjections } from '@cairn/projections';
 import { openReadStore } from '@cairn/read-models';
 import { createLogger } from '@cairn/runtime';
 import type { FromThread, ProjectorThreadSettings, ToThread } from './projector-thread';
@@ -26,6 +26,8 @@ async function run(settings: ProjectorThreadSettings): Promise<void> {
     onProgress: report,
   });
   const running = engine;
+  const segments = new SegmentEngine(store, events, { ...settings.segments, log: (level, msg, fields) => logger[level](fields ?? {}, msg) });
+  const rfm = settings.rfm ? new DailyRfmSchedule(store, { timezone: settings.rules.timezone, windowDays: settings.rfm.windowDays, log: (level, msg, fields) => logger[level](fields, msg) }) : null;
   let ticker: NodeJS.Timeout | undefined;
   port.on('message', (m: ToThread) => {
     const work = (): Promise<unknown> => {
@@ -36,12 +38,16 @@ async function run(settings: ProjectorThreadSettings): Promise<void> {
           return running.resume(m.args[0] as string);
         case 'retryParked':
           return running.retryParked(m.args[0] as string, m.args[1] as readonly string[] | undefined);
+        case 'tickSegments':
+          return segments.tick();
         case 'stop':
           clearInterval(ticker);
-          return running.stop().finally(async () => {
-            await events.close().catch(() => undefined);
-            await store.close().catch(() => undefined);
-          });
+          return Promise.allSettled([segments.stop(), rfm?.stop()])
+            .then(() => running.stop())
+            .finally(async () => {
+              await events.close().catch(() => undefined);
+              await store.close().catch(() => undefined);
+            });
         default: {
           const never: never = m.method;
           return Promise.reject(new Error(`unknown call ${String(never)}`));
@@ -61,6 +67,8 @@ async function run(settings: ProjectorThreadSettings): Promise<void> {
     );
   });
   await running.start();
+  segments.start();
+  rfm?.start();
   // Rates and states change between commits too.
   ticker = setInterval(report, 500);
   post({ kind: 'ready', statuses: running.status() });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'crypto';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
 
-describe('RFM over HTTP', () => {
+// The daily schedule runs in the API (CAIRN_PROJECTOR_THREAD=off) or in the projector thread (cairn start).
+describe.each([['in the API', false], ['in the projector thread', true]])('RFM over HTTP, scheduled %s', (_where, projectorThread) => {
   let cairn: TestCairn;
   const auth = () => ({ authorization: `Bearer ${cairn.adminKey}`, 'content-type': 'application/json' });
   const get = async (path: string) => {
@@ -10,8 +11,8 @@ describe('RFM over HTTP', () => {
   };
 
   beforeAll(async () => {
-    cairn = await startCairn();
-  });
+    cairn = await startCairn({ projectorThread });
+  }, 60_000);
   afterAll(async () => {
     await cairn?.close();
   });

@@ -2,26 +2,37 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { SegmentEngine } from '@cairn/projections';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
-/** Runs the segment engine in the API process: dirty persons, new definitions, sweeps, the outbox. */
+/**
+ * The segment engine (dirty persons, new definitions, sweeps, the outbox): in the API process, or
+ * in the process's projector thread (`cairn start`), which this then only nudges.
+ */
 @Injectable()
 export class SegmentEngineService implements OnApplicationBootstrap, OnModuleDestroy {
-  readonly engine: SegmentEngine;
+  private readonly engine: SegmentEngine | null;
 
-  constructor(@Inject(RUNTIME) runtime: CairnRuntime) {
+  constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {
     const { config, logger } = runtime;
-    this.engine = new SegmentEngine(runtime.readStore, runtime.events, {
-      sweepIntervalMs: config.segmentIntervalMs,
-      pollMs: config.segmentPollMs,
-      lifecycle: { newDays: config.lifecycleNewDays, activeDays: config.lifecycleActiveDays, lapsedDays: config.lifecycleLapsedDays },
-      log: (level, msg, fields) => logger[level](fields ?? {}, msg),
-    });
+    this.engine = runtime.background
+      ? null
+      : new SegmentEngine(runtime.readStore, runtime.events, {
+          sweepIntervalMs: config.segmentIntervalMs,
+          pollMs: config.segmentPollMs,
+          lifecycle: { newDays: config.lifecycleNewDays, activeDays: config.lifecycleActiveDays, lapsedDays: config.lifecycleLapsedDays },
+          log: (level, msg, fields) => logger[level](fields ?? {}, msg),
+        });
+  }
+
+  /** Evaluates what changed now (a segment was defined or deleted) instead of at the next poll. */
+  tick(): void {
+    if (this.engine) void this.engine.tick();
+    else this.runtime.background?.tickSegments();
   }
 
   onApplicationBootstrap(): void {
-    this.engine.start();
+    this.engine?.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.engine.stop();
+    await this.engine?.stop();
   }
 }

@@ -2,7 +2,8 @@ import { randomUUID } from 'crypto';
 import { FORWARDS } from '@eventstore/db-client';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
 
-describe('rule-based segments over HTTP', () => {
+// Background work runs in the API (cairn api, CAIRN_PROJECTOR_THREAD=off) or in the projector thread (cairn start).
+describe.each([['in the API', false], ['in the projector thread', true]])('rule-based segments over HTTP, evaluated %s', (_where, projectorThread) => {
   let cairn: TestCairn;
   const auth = () => ({ authorization: `Bearer ${cairn.adminKey}`, 'content-type': 'application/json' });
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -32,8 +33,8 @@ describe('rule-based segments over HTTP', () => {
   };
 
   beforeAll(async () => {
-    cairn = await startCairn({ env: { CAIRN_SEGMENT_INTERVAL_MS: '1000', CAIRN_SEGMENT_POLL_MS: '100' } });
-  });
+    cairn = await startCairn({ env: { CAIRN_SEGMENT_INTERVAL_MS: '1000', CAIRN_SEGMENT_POLL_MS: '100' }, projectorThread });
+  }, 60_000);
   afterAll(async () => {
     await cairn?.close();
   });

@@ -272,3 +272,49 @@ export async function rfmHistory(db: Kysely<ReadModelSchema>, customerId: string
     ...toMember(r),
   }));
 }
+
+/**
+ * The daily RFM recomputation: checks every minute whether today's run (shop timezone) exists and
+ * makes it when not, so a restart or a missed tick catches up on the next check. Runs where the
+ * background work of the process runs (the projector thread under `cairn start`).
+ */
+export class DailyRfmSchedule {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: ReadStore,
+    private readonly options: {
+      readonly timezone: string;
+      readonly windowDays: number;
+      readonly log: (level: 'info' | 'error', msg: string, fields: Record<string, unknown>) => void;
+    },
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), 60_000);
+    this.timer.unref();
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+
+  private tick(): void {
+    if (this.running) return;
+    const { timezone, windowDays, log } = this.options;
+    this.running = (async () => {
+      const now = new Date();
+      if (!(await scheduledRunDue(this.store.db, now, timezone))) return;
+      const run = await runRfm(this.store, { asOf: now, windowDays, trigger: 'schedule', timezone });
+      log('info', 'daily RFM recomputed', { runId: run.runId, customers: run.customers, durationMs: run.durationMs });
+    })()
+      .catch((err: unknown) => log('error', 'daily RFM recomputation failed', { err }))
+      .finally(() => {
+        this.running = null;
+      });
+  }
+}

@@ -16,7 +16,7 @@ export class DefineSegmentHandler implements ICommandHandler<DefineSegmentComman
     const { readStore, events } = this.runtime;
     const def = c.id === undefined ? await createSegment(readStore, events, c, c.at) : await updateSegment(readStore, events, c.id, c, c.at);
     // Evaluate it over every profile now, in the background (short transactions, never blocking ingestion).
-    void this.engine.engine.tick();
+    this.engine.tick();
     return def;
   }
 }

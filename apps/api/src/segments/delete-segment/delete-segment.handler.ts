@@ -14,7 +14,7 @@ export class DeleteSegmentHandler implements ICommandHandler<DeleteSegmentComman
 
   async execute(c: DeleteSegmentCommand): Promise<DeleteSegmentResult> {
     const result = await deleteSegment(this.runtime.readStore, this.runtime.events, c.id, c.at);
-    void this.engine.engine.tick();
+    this.engine.tick();
     return result;
   }
 }
