@@ -102,8 +102,10 @@ describe('projection engine: exactly-once under store and subscription faults', 
     const engine = new ProjectionEngine(breakingSubscriptions(events, rnd, counts), flaky(base, rnd, counts), cairnProjections(rules), { batchSize: 50, batchMs: 2, retryMs: 20, log: process.env.ENGINE_LOG ? (l, m, f) => console.log(l, m, JSON.stringify(f), engine?.status()[0]?.checkpoint) : undefined });
     await engine.start();
     let last = 0n;
-    // Live ingest while the faults happen: 40 appends of 50 events over 200 customers, interleaved.
-    for (let round = 0; round < 40; round++) {
+    // Live ingest while the faults happen: appends of 50 events over 200 customers, interleaved;
+    // at least 40 of them, and more until several faults of each kind have hit (a fast engine
+    // commits less often, so fewer transactions are there to fail).
+    for (let round = 0; round < 400 && (round < 40 || counts.failed <= 3 || counts.broken <= 3); round++) {
       const batch = Array.from({ length: 50 }, (_, i) => {
         const c = `c${(round * 37 + i * 11) % 200}`;
         const at = new Date(Date.UTC(2026, 0, 1) + ((round * 50 + i) % 300) * 86_400_000).toISOString();
