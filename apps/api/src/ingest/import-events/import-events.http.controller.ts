@@ -1,0 +1,96 @@
+import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { randomUUID } from 'crypto';
+import { CairnError, ERROR_CODES } from '@cairn/domain';
+import { RequireScope } from '../../auth/auth.guard';
+import { errorBody, RETRY_AFTER_SECONDS, STATUS_BY_CODE } from '../../errors/cairn-exception.filter';
+import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { ImportEventsCommand, type ImportRecord } from './import-events.command';
+import { MAX_IMPORT_LINE_BYTES } from './import-events.handler';
+import { ndjsonLines } from './ndjson-lines';
+
+export const NDJSON = 'application/x-ndjson';
+
+/**
+ * `POST /v1/events/import`: an NDJSON body read as a stream (no JSON body parser, no body size
+ * limit; one line ≤ 1 MiB, ≤ 32 levels deep), answered with an NDJSON stream of per-line errors,
+ * `{acknowledged}` checkpoints and a final `{summary}`. The answer's headers (200) go out with the
+ * first record; a failure before that is a plain error answer (503 + Retry-After for a store
+ * fault), after that the last record is `{error: {code, message, acknowledged, resumeFromLine, …}}`.
+ */
+@ApiTags('ingest')
+@ApiBearerAuth()
+@Controller('v1/events')
+export class ImportEventsHttpController {
+  constructor(
+    @Inject(CommandBus) private readonly commands: CommandBus,
+    @Inject(RUNTIME) private readonly runtime: CairnRuntime,
+  ) {}
+
+  @Post('import')
+  @HttpCode(200)
+  @RequireScope('import')
+  @ApiOperation({ summary: 'Bulk import: NDJSON, one event with an id per line; streamed NDJSON progress' })
+  @ApiConsumes(NDJSON)
+  @ApiProduces(NDJSON)
+  @ApiResponse({ status: 200, description: 'NDJSON records: {line,status:"rejected",errors}, {acknowledged,accepted,duplicates,rejected}, then {summary} or {error}' })
+  async import(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== NDJSON) {
+      res.setHeader('Connection', 'close');
+      throw new CairnError(ERROR_CODES.VALIDATION, `the body must be NDJSON: send Content-Type: ${NDJSON}, one event per line`, {
+        fields: [{ field: 'content-type', message: `must be ${NDJSON}, got ${type ? JSON.stringify(type.slice(0, 100)) : 'none'}` }],
+      });
+    }
+    const header = req.headers['x-correlation-id'];
+    const correlationId = typeof header === 'string' && /^[\w.:-]{1,100}$/.test(header) ? header : randomUUID();
+
+    let started = false;
+    const emit = async (record: ImportRecord | { error: unknown }): Promise<void> => {
+      if (res.destroyed || res.writableEnded) return;
+      if (!started) {
+        started = true;
+        res.status(200);
+        res.setHeader('Content-Type', `${NDJSON}; charset=utf-8`);
+        res.setHeader('Cache-Control', 'no-store');
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+        res.flushHeaders();
+      }
+      if (!res.write(`${JSON.stringify(record)}\n`)) {
+        await new Promise<void>((resolve) => {
+          const done = () => (res.off('drain', done), res.off('close', done), resolve());
+          res.on('drain', done);
+          res.on('close', done);
+        });
+      }
+    };
+
+    let summary;
+    try {
+      summary = await this.commands.execute(new ImportEventsCommand(ndjsonLines(req, MAX_IMPORT_LINE_BYTES), emit, correlationId, new Date()));
+    } catch (err) {
+      if (req.destroyed && !req.complete) {
+        // The client went away mid-body: nobody to answer; what was acknowledged is durable.
+        this.runtime.logger.info({ correlationId }, 'import: the client closed the connection before the end of the body');
+        res.destroy();
+        return;
+      }
+      // The body is not read any further: close the connection once the answer is out.
+      if (!started) {
+        res.setHeader('Connection', 'close');
+        throw err;
+      }
+      const code = err instanceof CairnError ? err.code : 'CAIRN.INTERNAL';
+      if (!(err instanceof CairnError)) this.runtime.logger.error({ err }, 'import failed');
+      else this.runtime.logger.warn({ code, err: (err as { cause?: unknown }).cause ?? err }, err.message);
+      const body = err instanceof CairnError ? errorBody(err.code, err.message, { ...err.details, status: STATUS_BY_CODE[err.code] ?? 500, ...(STATUS_BY_CODE[err.code] === 503 ? { retryAfterSeconds: Number(RETRY_AFTER_SECONDS) } : {}) }) : errorBody(code, 'internal error', { status: 500 });
+      await emit(body);
+      res.end(() => req.destroy());
+      return;
+    }
+    await emit({ summary });
+    res.end();
+  }
+}
