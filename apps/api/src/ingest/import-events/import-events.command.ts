@@ -9,13 +9,13 @@ export interface ImportProgress {
   readonly accepted: number;
   readonly duplicates: number;
   readonly rejected: number;
+  /** Highest log position reached so far (pass as ?minPosition= to read your writes), null while nothing was appended. */
+  readonly position: { commit: string; prepare: string } | null;
 }
 
 export interface ImportSummary extends ImportProgress {
   /** Non-blank lines read: accepted + duplicates + rejected. */
   readonly lines: number;
-  /** Highest log position reached (pass as ?minPosition= to read your writes), null when nothing was appended. */
-  readonly position: { commit: string; prepare: string } | null;
 }
 
 /** One record of the streamed answer (one NDJSON line each). */

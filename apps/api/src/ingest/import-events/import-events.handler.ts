@@ -94,11 +94,11 @@ export class ImportEventsHandler implements ICommandHandler<ImportEventsCommand,
         best = settled.position.commit;
         position = { commit: settled.position.commit.toString(), prepare: settled.position.prepare.toString() };
       }
-      await command.emit(progress(counts));
+      await command.emit(progress({ ...counts, position }));
     };
     const rethrow = (err: unknown): never => {
       if (err instanceof CairnError && err.code === ERROR_CODES.UNAVAILABLE) {
-        const e = new CairnError(err.code, err.message, { ...err.details, ...progress(counts) });
+        const e = new CairnError(err.code, err.message, { ...err.details, ...progress({ ...counts, position }) });
         (e as { cause?: unknown }).cause = (err as { cause?: unknown }).cause;
         throw e;
       }
@@ -223,5 +223,5 @@ export class ImportEventsHandler implements ICommandHandler<ImportEventsCommand,
 }
 
 function progress(c: ImportProgress): ImportProgress {
-  return { acknowledged: c.acknowledged, accepted: c.accepted, duplicates: c.duplicates, rejected: c.rejected };
+  return { acknowledged: c.acknowledged, accepted: c.accepted, duplicates: c.duplicates, rejected: c.rejected, position: c.position };
 }

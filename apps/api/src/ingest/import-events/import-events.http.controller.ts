@@ -39,7 +39,7 @@ export class ImportEventsHttpController {
   async import(@Req() req: Request, @Res() res: Response): Promise<void> {
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type !== NDJSON) {
-      res.setHeader('Connection', 'close');
+      unreadBodyBounded(req, res);
       throw new CairnError(ERROR_CODES.VALIDATION, `the body must be NDJSON: send Content-Type: ${NDJSON}, one event per line`, {
         fields: [{ field: 'content-type', message: `must be ${NDJSON}, got ${type ? JSON.stringify(type.slice(0, 100)) : 'none'}` }],
       });
@@ -69,28 +69,45 @@ export class ImportEventsHttpController {
 
     let summary;
     try {
-      summary = await this.commands.execute(new ImportEventsCommand(ndjsonLines(req, MAX_IMPORT_LINE_BYTES), emit, correlationId, new Date()));
+      summary = await this.commands.execute(new ImportEventsCommand(ndjsonLines(req.iterator({ destroyOnReturn: false }), MAX_IMPORT_LINE_BYTES), emit, correlationId, new Date()));
     } catch (err) {
-      if (req.destroyed && !req.complete) {
+      if ((req.destroyed && !req.complete) || (err as { code?: string }).code === 'ECONNRESET' || res.destroyed) {
         // The client went away mid-body: nobody to answer; what was acknowledged is durable.
         this.runtime.logger.info({ correlationId }, 'import: the client closed the connection before the end of the body');
         res.destroy();
         return;
       }
-      // The body is not read any further: close the connection once the answer is out.
-      if (!started) {
-        res.setHeader('Connection', 'close');
-        throw err;
-      }
+      // The body is not read any further (see unreadBodyBounded).
+      unreadBodyBounded(req, res);
+      if (!started) throw err;
       const code = err instanceof CairnError ? err.code : 'CAIRN.INTERNAL';
       if (!(err instanceof CairnError)) this.runtime.logger.error({ err }, 'import failed');
       else this.runtime.logger.warn({ code, err: (err as { cause?: unknown }).cause ?? err }, err.message);
       const body = err instanceof CairnError ? errorBody(err.code, err.message, { ...err.details, status: STATUS_BY_CODE[err.code] ?? 500, ...(STATUS_BY_CODE[err.code] === 503 ? { retryAfterSeconds: Number(RETRY_AFTER_SECONDS) } : {}) }) : errorBody(code, 'internal error', { status: 500 });
       await emit(body);
-      res.end(() => req.destroy());
+      res.end();
       return;
     }
     await emit({ summary });
     res.end();
   }
+}
+
+/** How long the rest of a body we stopped reading may keep the connection after the answer. */
+const UNREAD_BODY_GRACE_MS = 5000;
+
+/**
+ * After an early answer, Node reads and discards the rest of the body (keep-alive) so the client
+ * gets the answer: closing at once would reset the connection and the client's kernel could drop
+ * the answer unread. A client that keeps sending anyway is cut after UNREAD_BODY_GRACE_MS.
+ */
+function unreadBodyBounded(req: Request, res: Response): void {
+  if (req.complete) return;
+  res.once('finish', () => {
+    if (req.complete) return;
+    const timer = setTimeout(() => req.socket?.destroy(), UNREAD_BODY_GRACE_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    req.socket?.once('close', () => clearTimeout(timer));
+  });
 }
