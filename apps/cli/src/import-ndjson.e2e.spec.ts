@@ -20,6 +20,9 @@ import { importNdjson } from './import-ndjson';
 const RUNNER = join(__dirname, '../../../test/support/run-cairn-from-source.js');
 
 type Rec = Record<string, unknown>;
+/** Small groups (CAIRN_IMPORT_GROUP_EVENTS) so a few thousand lines make several. */
+const IMPORT_GROUP_LINES = 500;
+const GROUP_ENV = { CAIRN_IMPORT_GROUP_EVENTS: String(IMPORT_GROUP_LINES) };
 const view = (customerId: string) => ({ id: randomUUID(), type: 'view', customerId, occurredAt: '2026-02-01T10:00:00Z', channel: 'web', productId: 'p1' });
 const history = (prefix: string, n: number, customers: number) => Array.from({ length: n }, (_, i) => view(`${prefix}-${i % customers}`));
 const ndjson = (lines: (Rec | string)[]) => lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
@@ -80,7 +83,7 @@ describe('cairn import <file | ->', () => {
   };
 
   beforeAll(async () => {
-    cairn = await startCairn();
+    cairn = await startCairn({ env: GROUP_ENV });
     dir = mkdtempSync(join(tmpdir(), 'cairn-cli-import-'));
   });
   afterAll(async () => {
@@ -162,7 +165,7 @@ describe('cairn import while the event store is away', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cairn-cli-import-fault-'));
     node = await startEmbeddedNode({ dataDir: join(dir, 'esdb'), port: 0 });
-    const config = loadConfig({ CAIRN_LOG_LEVEL: 'silent' }, { port: 0, dataDir: join(dir, 'cairn'), adminKey: key, eventStore: node.connectionString });
+    const config = loadConfig({ CAIRN_LOG_LEVEL: 'silent', ...GROUP_ENV }, { port: 0, dataDir: join(dir, 'cairn'), adminKey: key, eventStore: node.connectionString });
     config.host = '127.0.0.1';
     cairn = await composeCairn(config, { api: true, projector: true });
   });

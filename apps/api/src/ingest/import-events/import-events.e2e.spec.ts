@@ -13,9 +13,12 @@ import { startEmbeddedNode, type EmbeddedNode } from '@cairn/esdb-embedded';
 import { composeCairn, type CairnProcess } from '../../../../cli/src/compose';
 import { startCairn, type TestCairn } from '../../../../../test/support/cairn';
 import { createPgDatabase, type PgDatabase } from '../../../../../test/support/faults';
-import { IMPORT_GROUP_LINES, MAX_IMPORT_LINE_BYTES } from './import-events.handler';
+import { MAX_IMPORT_LINE_BYTES } from './import-events.handler';
 
 type Rec = Record<string, unknown>;
+/** Small groups (CAIRN_IMPORT_GROUP_EVENTS) so a few thousand lines make several. */
+const IMPORT_GROUP_LINES = 500;
+const GROUP_ENV = { CAIRN_IMPORT_GROUP_EVENTS: String(IMPORT_GROUP_LINES) };
 
 const view = (customerId: string, over: Rec = {}) => ({ id: randomUUID(), type: 'view', customerId, occurredAt: '2026-02-01T10:00:00Z', channel: 'web', productId: 'p1', ...over });
 const purchase = (customerId: string, totalMinor = 1000) => ({
@@ -69,7 +72,7 @@ describe('POST /v1/events/import (SQLite)', () => {
   };
 
   beforeAll(async () => {
-    cairn = await startCairn();
+    cairn = await startCairn({ env: GROUP_ENV });
     importKey = await createKey(['import']);
     ingestKey = await createKey(['ingest']);
   });
@@ -229,7 +232,7 @@ describe('POST /v1/events/import when the event store fails mid-import', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cairn-import-fault-'));
     node = await startEmbeddedNode({ dataDir: join(dir, 'esdb'), port: 0 });
-    const config = loadConfig({ CAIRN_LOG_LEVEL: 'silent' }, { port: 0, dataDir: join(dir, 'cairn'), adminKey: key, eventStore: node.connectionString });
+    const config = loadConfig({ CAIRN_LOG_LEVEL: 'silent', ...GROUP_ENV }, { port: 0, dataDir: join(dir, 'cairn'), adminKey: key, eventStore: node.connectionString });
     config.host = '127.0.0.1';
     cairn = await composeCairn(config, { api: true, projector: true });
   });
@@ -297,7 +300,7 @@ describe('POST /v1/events/import (PostgreSQL read store)', () => {
   let cairn: TestCairn;
   beforeAll(async () => {
     db = await createPgDatabase('h_import');
-    cairn = await startCairn({ readModel: db.url });
+    cairn = await startCairn({ readModel: db.url, env: GROUP_ENV });
   });
   afterAll(async () => {
     await cairn?.close();

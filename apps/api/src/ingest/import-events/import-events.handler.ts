@@ -12,8 +12,7 @@ import { ImportEventsCommand, type ImportProgress, type ImportSummary } from './
 
 /** The longest line (one event) an import takes: the body limit of POST /v1/events. */
 export const MAX_IMPORT_LINE_BYTES = MAX_BODY_BYTES;
-/** A group is appended once it holds this many lines… */
-export const IMPORT_GROUP_LINES = 2000;
+/** A group is appended once it holds CAIRN_IMPORT_GROUP_EVENTS lines (config.importGroupEvents)… */
 /** …or this many bytes of events, whichever comes first (bounds the memory of an import). */
 export const IMPORT_GROUP_BYTES = 8 * 1024 * 1024;
 /**
@@ -48,7 +47,7 @@ const newGroup = (): Group => ({ candidates: [], lastLine: 0, bytes: 0, streamBy
 /**
  * `POST /v1/events/import`: each line is validated exactly as `POST /v1/events` validates an event
  * (parseEvent), must carry an id (a re-sent import is deduplicated by id), and is appended in groups
- * of up to IMPORT_GROUP_LINES lines through `events.appendEach` (one append per stream of the group,
+ * of up to CAIRN_IMPORT_GROUP_EVENTS lines through `events.appendEach` (one append per stream of the group,
  * in file order within a stream). While one group is being appended the next one is read and
  * validated; reading waits when both are busy, so memory stays at about two groups.
  *
@@ -75,6 +74,7 @@ export class ImportEventsHandler implements ICommandHandler<ImportEventsCommand,
 
   async execute(command: ImportEventsCommand): Promise<ImportSummary> {
     const metadata = { receivedAt: command.receivedAt.toISOString(), correlationId: command.correlationId };
+    const groupLines = this.runtime.config.importGroupEvents;
     /** Counts of the acknowledged lines only: a resend from `acknowledged + 1` counts each line once. */
     const counts = { acknowledged: 0, accepted: 0, duplicates: 0, rejected: 0, lines: 0 };
     let position: ImportSummary['position'] = null;
@@ -145,7 +145,7 @@ export class ImportEventsHandler implements ICommandHandler<ImportEventsCommand,
             group.streamBytes.set(parsed.append.streamId, (group.streamBytes.get(parsed.append.streamId) ?? 0) + size);
           }
         }
-        if (group.lines >= IMPORT_GROUP_LINES || group.bytes >= IMPORT_GROUP_BYTES) {
+        if (group.lines >= groupLines || group.bytes >= IMPORT_GROUP_BYTES) {
           await handOff(group);
           group = newGroup();
         }
