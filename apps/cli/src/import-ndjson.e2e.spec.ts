@@ -74,12 +74,16 @@ async function cuttingProxy(target: URL): Promise<{ url: string; cuts: () => num
 describe('cairn import <file | ->', () => {
   let cairn: TestCairn;
   let dir: string;
+  /** The profile once the projections include `position` (a 409 means "not yet": asked again, up to 60 s). */
   const profile = async (customerId: string, position: string) => {
-    const res = await fetch(`${cairn.url}/v1/customers/${customerId}?minPosition=${position}`, { headers: { authorization: `Bearer ${cairn.adminKey}` } });
-    if (res.status === 404) return { views: 0 };
-    const body = (await res.json()) as { views: number };
-    if (res.status !== 200) throw new Error(`GET /v1/customers/${customerId} answered ${res.status}: ${JSON.stringify(body)}`);
-    return body;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await fetch(`${cairn.url}/v1/customers/${customerId}?minPosition=${position}`, { headers: { authorization: `Bearer ${cairn.adminKey}` } });
+      if (res.status === 404) return { views: 0 };
+      const body = (await res.json()) as { views: number };
+      if (res.status === 200) return body;
+      if (res.status !== 409 || Date.now() > deadline) throw new Error(`GET /v1/customers/${customerId} answered ${res.status}: ${JSON.stringify(body)}`);
+    }
   };
 
   beforeAll(async () => {

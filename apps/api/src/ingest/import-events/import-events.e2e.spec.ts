@@ -60,10 +60,14 @@ describe('POST /v1/events/import (SQLite)', () => {
   let cairn: TestCairn;
   let importKey: string;
   let ingestKey: string;
+  /** The profile once the projections include `position` (a 409 under load means "not yet": asked again, up to 60 s). */
   const profile = async (customerId: string, position: string) => {
-    const res = await fetch(`${cairn.url}/v1/customers/${customerId}?minPosition=${position}`, { headers: { authorization: `Bearer ${cairn.adminKey}` } });
-    expect(res.status).toBe(200);
-    return (await res.json()) as { views: number; orders: number; grossMinor: number };
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const res = await fetch(`${cairn.url}/v1/customers/${customerId}?minPosition=${position}`, { headers: { authorization: `Bearer ${cairn.adminKey}` } });
+      if (res.status === 200) return (await res.json()) as { views: number; orders: number; grossMinor: number };
+      if (res.status !== 409 || Date.now() > deadline) throw new Error(`waiting for the profile of ${customerId} at position ${position}: ${res.status} ${await res.text()}`);
+    }
   };
   const createKey = async (scopes: string[]) => {
     const res = await fetch(`${cairn.url}/v1/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${cairn.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: scopes.join('+'), scopes }) });
