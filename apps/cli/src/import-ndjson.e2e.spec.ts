@@ -71,6 +71,9 @@ async function cuttingProxy(target: URL): Promise<{ url: string; cuts: () => num
   };
 }
 
+// The command runs as a child process transpiled from the sources (several seconds a start on a busy machine).
+jest.setTimeout(120_000);
+
 describe('cairn import <file | ->', () => {
   let cairn: TestCairn;
   let dir: string;
