@@ -9,6 +9,9 @@ import { ListCustomersHandler } from './customers/list-customers/list-customers.
 import { ListCustomersHttpController } from './customers/list-customers/list-customers.http.controller';
 import { CairnExceptionFilter } from './errors/cairn-exception.filter';
 import { HealthHttpController } from './health/health.http.controller';
+import { ImportEventsHandler } from './ingest/import-events/import-events.handler';
+import { ImportEventsHttpController } from './ingest/import-events/import-events.http.controller';
+import { IngestLedger } from './ingest/ingest-ledger';
 import { RecordEventsHandler } from './ingest/record-events/record-events.handler';
 import { RecordEventsHttpController } from './ingest/record-events/record-events.http.controller';
 import { Metrics } from './metrics/metrics';
@@ -19,7 +22,7 @@ import { FEATURE_MODULES } from './features';
 import type { CairnRuntime } from './runtime';
 import { RuntimeModule } from './runtime.module';
 
-const commandHandlers = [RecordEventsHandler];
+const commandHandlers = [RecordEventsHandler, ImportEventsHandler];
 const queryHandlers = [GetCustomerHandler, ListCustomersHandler, ListProjectionsHandler];
 
 @Module({})
@@ -34,6 +37,7 @@ export class AppModule {
       ],
       controllers: [
         RecordEventsHttpController,
+        ImportEventsHttpController,
         GetCustomerHttpController,
         ListCustomersHttpController,
         ListProjectionsHttpController,
@@ -45,6 +49,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: CairnExceptionFilter },
         Metrics,
+        IngestLedger,
         ...commandHandlers,
         ...queryHandlers,
       ],

@@ -50,8 +50,10 @@ function bodyErrors(err: { type?: string; status?: number; message?: string }, _
   }
 }
 
-/** The ingest route: what a storefront SDK calls from the browser. */
-const INGEST_PATH = /^\/v1\/events(\/|\?|$)/;
+/** The ingest route: what a storefront SDK calls from the browser (not the import route, a server's). */
+const INGEST_PATH = /^\/v1\/events\/?(\?|$)/;
+/** The bulk import route reads its NDJSON body as a stream: no JSON body parser, no body size limit. */
+const IMPORT_PATH = /^\/v1\/events\/import\/?(\?|$)/i;
 
 /**
  * CORS per route: POST /v1/events answers the origins of CAIRN_CORS_INGEST_ORIGINS (default any);
@@ -83,7 +85,8 @@ export async function createApiApp(runtime: CairnRuntime): Promise<INestApplicat
   });
   app.enableCors(corsPolicy(runtime.config));
   // The depth check runs on the raw bytes (verify), before JSON.parse and long before class-transformer.
-  app.use(express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: verifyBodyDepth }));
+  const json = express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: verifyBodyDepth });
+  app.use((req: Request, res: Response, next: NextFunction) => (IMPORT_PATH.test(req.originalUrl ?? req.url) ? next() : json(req, res, next)));
   app.use(bodyErrors);
   const doc = SwaggerModule.createDocument(
     app,

@@ -1,6 +1,7 @@
 /**
  * `cairn import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]`: sends the CDNOW transactions
- * through the public HTTP ingest path (POST /v1/events, ≤ 500 events per request), idempotently:
+ * through the bulk import path (POST /v1/events/import, one NDJSON stream, resumed after a dropped
+ * connection or a 503 like `cairn import <file>`), idempotently:
  * event ids are deterministic (UUID v5-style, SHA-1 of customer id + line number + line content),
  * so a second run answers `duplicate` for every row and changes nothing.
  *
@@ -14,8 +15,8 @@ import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { isoToDay, LocalCalendar, parseCdnow, type CdnowRow } from '@cairn/domain';
 import { parseFlags, splitPositional } from './flags';
+import { importNdjson, importNdjsonCommand } from './import-ndjson';
 
-const BATCH = 500;
 /** Fixed namespace for CDNOW event ids (itself a random v4 UUID, never to change). */
 const NAMESPACE = '5b0b7c1e-9a8e-4c1f-8d0e-6f3c2a9d4e71';
 
@@ -59,37 +60,36 @@ export async function importCdnow(file: string, opts: { url: string; key: string
   if (errors.length > 0) throw new Error(`${file}: ${errors.length} bad lines, first: ${errors[0]}`);
   const calendar = new LocalCalendar(opts.timezone ?? 'UTC');
   const summary: ImportSummary = { rows: rows.length, accepted: 0, duplicate: 0, rejected: 0, position: null, errors: [] };
-  for (let i = 0; i < rows.length; i += BATCH) {
-    const events = rows.slice(i, i + BATCH).map((r) => cdnowEvent(r, calendar));
-    const res = await fetch(`${opts.url.replace(/\/$/, '')}/v1/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${opts.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ events }),
-    });
-    if (res.status !== 202) throw new Error(`POST /v1/events answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
-    const body = (await res.json()) as { results: { status: string; errors?: unknown }[]; position?: { commit?: string } };
-    body.results.forEach((r, j) => {
-      if (r.status === 'accepted') summary.accepted++;
-      else if (r.status === 'duplicate') summary.duplicate++;
-      else {
-        summary.rejected++;
-        if (summary.errors.length < 10) summary.errors.push(`line ${rows[i + j].line}: ${JSON.stringify(r.errors ?? r)}`);
-      }
-    });
-    if (body.position?.commit) summary.position = body.position.commit;
-    opts.log?.(`${Math.min(i + BATCH, rows.length)}/${rows.length}`);
+  // NDJSON line i is row i: rejections name the row's line in the CDNOW file.
+  async function* lines() {
+    const CHUNK = 1000;
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      yield Buffer.from(rows.slice(i, i + CHUNK).map((r) => `${JSON.stringify(cdnowEvent(r, calendar))}\n`).join(''));
+    }
   }
+  const result = await importNdjson(lines(), {
+    url: opts.url,
+    key: opts.key,
+    onProgress: (p) => opts.log?.(`${p.acknowledged}/${rows.length}`),
+    onRejected: (r) => {
+      if (summary.errors.length < 10) summary.errors.push(`line ${rows[r.line - 1]?.line ?? r.line}: ${JSON.stringify(r.errors)}`);
+    },
+  });
+  summary.accepted = result.accepted;
+  summary.duplicate = result.duplicates;
+  summary.rejected = result.rejected;
+  summary.position = result.position;
   return summary;
 }
 
 /** `cairn import cdnow <file> …` */
 export async function importCommand(args: string[]): Promise<void> {
   const [source, ...rest] = args;
-  if (source !== 'cdnow') throw new Error(`usage: cairn import cdnow <file> [--url URL] [--key KEY] [--tz ZONE] (unknown source '${source ?? ''}')`);
+  if (source !== 'cdnow') return importNdjsonCommand(args);
   const { positional, rest: flagArgs } = splitPositional(rest);
   if (positional.length !== 1) throw new Error('usage: cairn import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]');
   const flags = parseFlags(flagArgs, ['url', 'key', 'tz']);
-  if (!flags.key) throw new Error('--key is required (an API key with the ingest scope)');
+  if (!flags.key) throw new Error('--key is required (an API key with the import scope)');
   const summary = await importCdnow(positional[0], {
     url: flags.url ?? 'http://127.0.0.1:3000',
     key: flags.key,

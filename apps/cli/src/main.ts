@@ -18,7 +18,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('../../projector/src/main')).projectorCommand,
   },
   import: {
-    summary: 'import a data set through the HTTP ingest path, idempotently: import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]',
+    summary: 'bulk import through POST /v1/events/import, idempotently and resumably: import <file.ndjson|-> [--url URL] [--key KEY] [--from-line N] [--retries N] | import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]',
     load: async () => (await import('./import-cdnow')).importCommand,
   },
   clv: {

@@ -108,6 +108,16 @@ export class CairnConfig {
   @IsIn(['on', 'off'])
   projectorThread: 'on' | 'off' = 'on';
 
+  /**
+   * CAIRN_IMPORT_GROUP_EVENTS: lines of a bulk import (POST /v1/events/import) appended together,
+   * one append per stream of the group. Larger groups mean fewer, larger appends (and group
+   * commits); memory holds about two groups (each also capped at 8 MiB of events).
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  importGroupEvents = 10_000;
+
   /** CAIRN_READ_WAIT_MS: longest a query waits for `minPosition` before answering 409. */
   @IsInt()
   @Min(0)
@@ -206,6 +216,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
   projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',
   projectorThread: 'CAIRN_PROJECTOR_THREAD',
+  importGroupEvents: 'CAIRN_IMPORT_GROUP_EVENTS',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
   shutdownTimeoutMs: 'CAIRN_SHUTDOWN_TIMEOUT_MS',
   startupTimeoutMs: 'CAIRN_STARTUP_TIMEOUT_MS',
@@ -219,7 +230,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
   segmentIntervalMs: 'CAIRN_SEGMENT_INTERVAL_MS',
   segmentPollMs: 'CAIRN_SEGMENT_POLL_MS',
 };
-const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'readWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
+const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'readWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.

@@ -25,6 +25,10 @@ const TOMBSTONE_REVISION = 9223372036854775807n;
 const RECENT_IDS = 100_000;
 const RING_EVENTS = 8192;
 const RING_BYTES = 8 * 1024 * 1024;
+/** A group of racing writers closes after this long without a new write… */
+const GROUP_LULL_MS = 3;
+/** …or this long after its first write, whichever comes first. */
+const GROUP_MAX_WAIT_MS = 25;
 
 export interface ProposedEvent {
   id: string;
@@ -156,6 +160,7 @@ export class Store {
   private queue: Pending[] = [];
   private flushScheduled = false;
   private lastGroupSize = 0;
+  private lastWriteAt = 0;
   private closed = false;
   private readonly waiters = new Set<() => void>();
   /** Most recent event ids → their position, for idempotent `any` appends. Insertion ordered, bounded. */
@@ -282,12 +287,22 @@ export class Store {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
+      this.lastWriteAt = performance.now();
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         // Group commit: a lone writer is flushed at once; when the last group had several writers (they are
-        // racing), wait ~1 ms so the next group gathers everyone instead of splitting into small fsyncs.
-        if (this.lastGroupSize > 1) setTimeout(() => this.flush(), 1);
-        else setImmediate(() => this.flush());
+        // racing), the group gathers writes while they keep coming (a 1 ms lull ends it), for at most
+        // GROUP_MAX_WAIT_MS: writes that trickle in (a bulk import whose appends reach the node through
+        // gRPC flow-control windows in the same process) would otherwise be split into fsyncs of ~3.
+        if (this.lastGroupSize > 1) {
+          const first = this.lastWriteAt;
+          const check = () => {
+            const now = performance.now();
+            if (now - this.lastWriteAt < GROUP_LULL_MS && now - first < GROUP_MAX_WAIT_MS) setTimeout(check, 1);
+            else this.flush();
+          };
+          setTimeout(check, 1);
+        } else setImmediate(() => this.flush());
       }
     });
   }

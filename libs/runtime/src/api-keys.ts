@@ -27,7 +27,7 @@ import type { Logger } from './logger';
  * - `loyalty:write`: server-side loyalty changes (redemptions, adjustments); never give it to a browser.
  * - `admin`: everything, including keys, rebuilds, replays, merges, programs and segment definitions.
  */
-export const SCOPES = ['ingest', 'read', 'loyalty:write', 'admin'] as const;
+export const SCOPES = ['ingest', 'import', 'read', 'loyalty:write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** How long a key found in the store is trusted without asking the store again. */

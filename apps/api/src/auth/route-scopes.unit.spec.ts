@@ -52,4 +52,8 @@ describe('route scopes', () => {
   it('let the ingest scope send events and nothing else', () => {
     expect(routes().filter((r) => r.endsWith(' ingest'))).toEqual(['POST /v1/events ingest']);
   });
+
+  it('let the import scope import events and nothing else', () => {
+    expect(routes().filter((r) => r.endsWith(' import'))).toEqual(['POST /v1/events/import import']);
+  });
 });

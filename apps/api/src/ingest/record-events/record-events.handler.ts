@@ -5,6 +5,7 @@ import { CairnError, ERROR_CODES, streamFor, toStoredEvent } from '@cairn/domain
 import type { EventToAppend } from '@cairn/event-store';
 import { Metrics } from '../../metrics/metrics';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { IngestLedger } from '../ingest-ledger';
 import { parseEvent } from './record-events.request.dto';
 import { RecordEventsCommand, type EventOutcome, type RecordEventsResult } from './record-events.command';
 
@@ -28,14 +29,11 @@ import { RecordEventsCommand, type EventOutcome, type RecordEventsResult } from 
  */
 @CommandHandler(RecordEventsCommand)
 export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand, RecordEventsResult> {
-  /** Ids being appended right now, by any request in this process. */
-  private readonly inFlight = new Map<string, Promise<void>>();
-  /** Ingest-index rows whose write failed, written with the next request (bounded). */
-  private unindexed: { id: string; streamId: string }[] = [];
-
   constructor(
     @Inject(RUNTIME) private readonly runtime: CairnRuntime,
     private readonly metrics: Metrics,
+    /** Ids being appended by any ingest request of this process (imports too), unindexed rows. */
+    private readonly ledger: IngestLedger,
   ) {}
 
   async execute(command: RecordEventsCommand): Promise<RecordEventsResult> {
@@ -60,8 +58,7 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     });
 
     // Wait for concurrent appends of the same ids, then ask the ingest index what is already stored.
-    const pending = candidates.map((c) => this.inFlight.get(c.append.id)).filter((p): p is Promise<void> => p !== undefined);
-    if (pending.length > 0) await Promise.allSettled(pending);
+    await this.ledger.settled(candidates.map((c) => c.append.id));
     const stored = candidates.length === 0 ? new Set<string>() : await this.runtime.ingestIndex.find(candidates.map((c) => c.append.id));
     const fresh = candidates.filter((c) => {
       if (!stored.has(c.append.id)) return true;
@@ -71,15 +68,13 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
 
     let position: RecordEventsResult['position'] = null;
     if (fresh.length > 0) {
-      let release!: () => void;
-      const done = new Promise<void>((r) => (release = r));
-      for (const c of fresh) this.inFlight.set(c.append.id, done);
+      const release = this.ledger.claim(fresh.map((c) => c.append.id));
       const started = process.hrtime.bigint();
       try {
         const outcomes = await this.runtime.events.appendEach(fresh.map((c) => c.append));
         const appended = new Set(outcomes.flatMap((o) => (o.ok ? o.ids : [])));
         const failure = outcomes.find((o) => !o.ok);
-        await this.index(fresh.filter((c) => appended.has(c.append.id)).map((c) => ({ id: c.append.id, streamId: c.append.streamId })), command.receivedAt);
+        await this.ledger.index(fresh.filter((c) => appended.has(c.append.id)).map((c) => ({ id: c.append.id, streamId: c.append.streamId })), command.receivedAt);
         if (failure && !failure.ok) {
           const events = [
             ...results.filter((r) => r !== undefined).map((r) => ({ index: r.index, ...(r.id !== undefined ? { id: r.id } : {}), status: r.status })),
@@ -97,7 +92,6 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
         for (const o of outcomes) if (o.ok && o.position && (!best || o.position.commit > best.commit)) best = o.position;
         position = best ? { commit: best.commit.toString(), prepare: best.prepare.toString() } : null;
       } finally {
-        for (const c of fresh) this.inFlight.delete(c.append.id);
         release();
       }
       for (const c of fresh) results[c.index] = { index: c.index, id: c.append.id, status: 'accepted' };
@@ -105,19 +99,4 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     for (const r of results) this.metrics.ingested.inc({ outcome: r.status });
     return { results, position };
   }
-
-  /** Records appended ids in the ingest index; a failure is logged and retried later, never answered. */
-  private async index(rows: { id: string; streamId: string }[], at: Date): Promise<void> {
-    const batch = this.unindexed.length > 0 ? [...this.unindexed, ...rows] : rows;
-    if (batch.length === 0) return;
-    try {
-      await this.runtime.ingestIndex.record(batch, at);
-      this.unindexed = [];
-    } catch (err) {
-      this.unindexed = batch.slice(-MAX_UNINDEXED);
-      this.runtime.logger.warn({ err, pending: this.unindexed.length }, 'ingest index write failed after the append (events are in the log; their ids are indexed later)');
-    }
-  }
 }
-
-const MAX_UNINDEXED = 50_000;
