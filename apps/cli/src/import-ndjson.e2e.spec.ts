@@ -13,7 +13,6 @@ import { join } from 'path';
 import { loadConfig } from '@cairn/config';
 import { startEmbeddedNode, type EmbeddedNode } from '@cairn/esdb-embedded';
 import { startCairn, type TestCairn } from '../../../test/support/cairn';
-import { IMPORT_GROUP_LINES } from '../../api/src/ingest/import-events/import-events.handler';
 import { composeCairn, type CairnProcess } from './compose';
 import { importNdjson } from './import-ndjson';
 

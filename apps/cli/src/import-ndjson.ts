@@ -72,7 +72,7 @@ export class ImportFailed extends Error {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Imports NDJSON lines from `source` through POST /v1/events/import, resuming after failures. */
-export async function importNdjson(source: AsyncIterable<Buffer | string>, opts: NdjsonImportOptions): Promise<NdjsonImportResult> {
+export async function importNdjson(source: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, opts: NdjsonImportOptions): Promise<NdjsonImportResult> {
   const base = new URL('/v1/events/import', opts.url.replace(/\/+$/, '') + '/');
   const fromLine = opts.fromLine ?? 1;
   const result: NdjsonImportResult = { lines: 0, accepted: 0, duplicates: 0, rejected: 0, acknowledged: fromLine - 1, position: null, attempts: 0 };

@@ -135,7 +135,7 @@ describe('POST /v1/events/import (SQLite)', () => {
     ];
     const { res, records } = await importText(cairn.url, importKey, ndjson(lines) + JSON.stringify(good[4]));
     expect(res.status).toBe(200);
-    const rejected = Object.fromEntries(records.filter((r) => r.status === 'rejected').map((r) => [r.line, (r.errors as { field: string; message: string }[])]));
+    const rejected: Record<number, { field: string; message: string }[]> = Object.fromEntries(records.filter((r) => r.status === 'rejected').map((r) => [r.line, r.errors as { field: string; message: string }[]]));
     expect(Object.keys(rejected).map(Number)).toEqual([2, 3, 4, 7, 8, 9, 12]);
     expect(rejected[2]).toEqual([{ field: 'rating', message: expect.stringContaining('rating') }]);
     expect(rejected[3]).toEqual([{ field: 'id', message: expect.stringContaining('required for an import') }]);

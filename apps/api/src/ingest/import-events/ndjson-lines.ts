@@ -11,7 +11,7 @@ export type NdjsonLine =
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
-export async function* ndjsonLines(chunks: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonLine> {
+export async function* ndjsonLines(chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonLine> {
   let line = 1;
   let parts: Buffer[] = [];
   let size = 0;
