@@ -18,7 +18,7 @@
 import { Worker } from 'worker_threads';
 import { join, resolve } from 'path';
 import { CairnError, ERROR_CODES, type ErrorCode } from '@cairn/domain';
-import type { LiveProjector, ProjectorStatus, RetryResult } from '@cairn/projections';
+import { PositionWaiters, type LiveProjector, type ProjectorStatus, type RetryResult } from '@cairn/projections';
 import type { Logger } from '@cairn/runtime';
 import { PROJECTOR_THREAD_DIED } from '@cairn/api';
 
@@ -66,7 +66,7 @@ export class ProjectorThread implements LiveProjector {
   private statuses: ProjectorStatus[];
   private readonly names: ReadonlySet<string>;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly waiters = new Set<{ position: bigint; resolve: () => void }>();
+  private readonly waiters = new PositionWaiters((position) => this.reached(position));
   private nextId = 1;
   private stopping = false;
   private backoff = FIRST_BACKOFF_MS;
@@ -108,14 +108,7 @@ export class ProjectorThread implements LiveProjector {
   }
 
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.reached(position)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { position, resolve: () => resolve(true) };
-      this.waiters.add(waiter);
-      setTimeout(() => {
-        if (this.waiters.delete(waiter)) resolve(false);
-      }, timeoutMs).unref();
-    });
+    return this.waiters.wait(position, timeoutMs);
   }
 
   pause(name: string): Promise<void> {
@@ -197,12 +190,7 @@ export class ProjectorThread implements LiveProjector {
           this.backoff = FIRST_BACKOFF_MS;
           resolveStart();
         }
-        for (const w of this.waiters) {
-          if (this.reached(w.position)) {
-            this.waiters.delete(w);
-            w.resolve();
-          }
-        }
+        this.waiters.check();
       });
       let cause = 'exited';
       worker.on('error', (err) => {

@@ -82,6 +82,35 @@ export interface LiveProjector {
   retryParked(name: string, eventIds?: readonly string[]): Promise<RetryResult>;
 }
 
+/** Callers waiting until the projections have reached a log position (read-your-writes). */
+export class PositionWaiters {
+  private readonly waiting = new Set<{ position: bigint; resolve: () => void }>();
+
+  constructor(private readonly reached: (position: bigint) => boolean) {}
+
+  /** Resolves true once `reached(position)`, as seen by a later `check()`; false after `timeoutMs`. */
+  wait(position: bigint, timeoutMs: number): Promise<boolean> {
+    if (this.reached(position)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = { position, resolve: () => resolve(true) };
+      this.waiting.add(waiter);
+      setTimeout(() => {
+        if (this.waiting.delete(waiter)) resolve(false);
+      }, timeoutMs).unref();
+    });
+  }
+
+  /** Resolves every waiter whose position is reached now. */
+  check(): void {
+    for (const w of this.waiting) {
+      if (this.reached(w.position)) {
+        this.waiting.delete(w);
+        w.resolve();
+      }
+    }
+  }
+}
+
 /** One async step at a time (the loop, parked retries, pauses). */
 class Mutex {
   private tail: Promise<void> = Promise.resolve();
@@ -112,7 +141,7 @@ export class ProjectionEngine implements LiveProjector {
   private live = false;
   private retrying = false;
   private readonly mutex = new Mutex();
-  private readonly waiters = new Set<{ position: bigint; resolve: () => void }>();
+  private readonly waiters = new PositionWaiters((position) => this.reached(position));
   private readonly flushMs: number;
   private readonly budget: number;
 
@@ -212,14 +241,7 @@ export class ProjectionEngine implements LiveProjector {
 
   /** Resolves true once every running projection's checkpoint has reached `position`, false on timeout. */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean> {
-    if (this.reached(position)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = { position, resolve: () => resolve(true) };
-      this.waiters.add(waiter);
-      setTimeout(() => {
-        if (this.waiters.delete(waiter)) resolve(false);
-      }, timeoutMs).unref();
-    });
+    return this.waiters.wait(position, timeoutMs);
   }
 
   private reached(position: bigint): boolean {
@@ -470,12 +492,7 @@ export class ProjectionEngine implements LiveProjector {
 
   private resolveWaiters(): void {
     this.options.onProgress?.();
-    for (const w of this.waiters) {
-      if (this.reached(w.position)) {
-        this.waiters.delete(w);
-        w.resolve();
-      }
-    }
+    this.waiters.check();
   }
 }
 
