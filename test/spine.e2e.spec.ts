@@ -139,7 +139,7 @@ describe('spine over HTTP: ingest → event store → projector → read model �
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.fields[0].field).toBe('limit');
     const projections = await (await fetch(`${cairn.url}/v1/projections`, { headers: auth() })).json();
-    expect(projections.projections[0]).toMatchObject({ name: 'profiles', version: 2 });
+    expect(projections.projections[0]).toMatchObject({ name: 'profiles', version: 3 });
     expect(projections.projections[0].checkpoint).toMatch(/^\d+$/);
     const health = await fetch(`${cairn.url}/health`);
     expect(health.status).toBe(200);

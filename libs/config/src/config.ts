@@ -95,11 +95,16 @@ export class CairnConfig {
   @Max(60_000)
   projectorBatchMs = 20;
 
-  /** CAIRN_PROJECTOR_MEMORY_MB: in-memory fold state (profiles' cores) the projection engine keeps before evicting. */
+  /**
+   * CAIRN_PROJECTOR_MEMORY_MB: in-memory fold state (profiles' cores) the projection engine keeps
+   * before evicting. 64 by default: `cairn start` (API, projector and embedded node in one process)
+   * idles at ~130 MB RSS and V8 keeps a heap of 2-4x what is live under load, so 256 alone would
+   * put the process far above its 250 MB target; evicted cores are read back by primary key.
+   */
   @IsInt()
   @Min(16)
   @Max(65_536)
-  projectorMemoryMb = 256;
+  projectorMemoryMb = 64;
 
   /**
    * CAIRN_PROJECTOR_THREAD: `on` (default) runs the projection engine of `cairn start` in a worker

@@ -8,7 +8,9 @@
  * again). Written per flush, once per touched row: a person's profile (`profiles`, whose `doc` is
  * also the source's own document when the person is that one source), a source's row in
  * `identity_sources` when its person changes or its document lives there (several sources, or a
- * visitor without a customer), new links, merges in force.
+ * visitor without a customer), new links, merges in force, and for the read path a customer's row in
+ * `customer_lookup` when its person changes (pointing at the person's profiles row, which also holds
+ * the served view and the person's identity, so GET /v1/customers/:id is one indexed read).
  */
 import type { Kysely } from 'kysely';
 import {
@@ -28,7 +30,7 @@ import {
   type ProfileCore,
   type ProfileRules,
 } from '@cairn/domain';
-import { PROFILE_COLUMNS, profileToRow, type ReadModelSchema } from '@cairn/read-models';
+import { PROFILE_COLUMNS, profileToRow, publicProfile, type ReadModelSchema } from '@cairn/read-models';
 import { IdentityGraph } from './identity/identity-graph';
 import { isIngestEvent, type FoldState, type LogEvent, type Projection, type Row, type RowSink } from './projection';
 import { randomUUID } from 'crypto';
@@ -43,9 +45,12 @@ export function profileProjection(rules: IdentityRules): Projection {
     name: 'profiles',
     // 2: identity events come from the log in order (no separate admin-log read), and a single-source
     // person's document lives in its profiles row only (identity_sources.doc is null then).
-    version: 2,
+    // 3: identity resolved at write time for the read path: `customer_lookup` maps every customer id
+    // to its person's profiles row, which holds the served view and the person's identity.
+    version: 3,
     tables: [
-      { table: 'profiles', key: ['customer_id'], columns: [...PROFILE_COLUMNS], mode: 'upsert' },
+      { table: 'profiles', key: ['customer_id'], columns: [...PROFILE_COLUMNS, 'first_order_at', 'view', 'identity'], mode: 'upsert' },
+      { table: 'customer_lookup', key: ['customer_id'], columns: ['customer_id', 'person_id'], mode: 'upsert' },
       { table: 'identity_sources', key: ['source_id'], columns: ['source_id', 'person_id', 'doc'], mode: 'upsert' },
       { table: 'identity_links', key: ['anonymous_id', 'customer_id'], columns: ['anonymous_id', 'customer_id'], mode: 'insert' },
       { table: 'identity_merges', key: ['merge_id'], columns: ['merge_id', 'survivor_id', 'merged_id', 'requested_at'], mode: 'upsert' },
@@ -267,6 +272,8 @@ class ProfileState implements FoldState {
         parts.push(own);
         const inline = !single;
         const docChanged = inline && (this.dirty.has(s) || !g.inline.has(s));
+        // Every customer id answers with its person's row: the pointer moves with the source.
+        if (moved.has(s) && s.startsWith('customer-')) out.put('customer_lookup', { customer_id: parseSource(s).id, person_id: parseSource(person).id });
         if (moved.has(s) || docChanged || (!inline && g.inline.has(s))) {
           out.put('identity_sources', { source_id: s, person_id: person, doc: inline ? JSON.stringify(own) : null });
           if (inline) g.inline.add(s);
@@ -277,7 +284,13 @@ class ProfileState implements FoldState {
       const customerId = parseSource(person).id;
       const hasCustomer = members.some((s) => s.startsWith('customer-'));
       if (!hasCustomer) continue;
-      out.put('profiles', profileToRow(combineProfiles(parts, customerId)) as unknown as Row);
+      const profile = combineProfiles(parts, customerId);
+      out.put('profiles', {
+        ...profileToRow(profile),
+        first_order_at: profile.firstOrder?.occurredAt ?? null,
+        view: JSON.stringify(publicProfile(profile)),
+        identity: JSON.stringify(g.identity(person, members, this.limit)),
+      } as unknown as Row);
       if (this.segmentsExist) out.put('segment_dirty', { customer_id: customerId, token: randomUUID() });
     }
     for (const p of removed) {

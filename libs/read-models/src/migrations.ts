@@ -338,9 +338,36 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('rotated_from', 'text'),
     ],
   },
+  {
+    version: 520,
+    name: 'customer_lookup',
+    // GET /v1/customers/:id as one indexed lookup: identity is resolved when the profiles projection
+    // writes, not per request. `customer_lookup` maps every customer id to its person's profiles row
+    // (its own, a merge survivor's, the customer its anonymous ids are linked to); the profiles row
+    // holds the served view and the person's identity as JSON. Backfilled from identity_sources; the
+    // view columns are filled as profiles are next written (or by `cairn rebuild profiles`), and
+    // until then a read falls back to resolving identity per request.
+    up: (db, kind) => {
+      const key = (c: import('kysely').ColumnDefinitionBuilder) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c);
+      return [
+        db.schema.alterTable('profiles').addColumn('view', 'text'),
+        db.schema.alterTable('profiles').addColumn('identity', 'text'),
+        db.schema.alterTable('profiles').addColumn('first_order_at', 'text'),
+        db.schema
+          .createTable('customer_lookup')
+          .ifNotExists()
+          .addColumn('customer_id', 'text', (c) => key(c).primaryKey())
+          .addColumn('person_id', 'text', (c) => key(c).notNull()),
+        raw(
+          db,
+          `insert into customer_lookup (customer_id, person_id) select substr(source_id, 10), substr(person_id, 10) from identity_sources where source_id like 'customer-%' and person_id like 'customer-%'`,
+        ),
+      ];
+    },
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
-  // 510–519 API keys; 520–529 fault handling.
+  // 510–519 API keys; 520–529 read paths (customer lookup).
 ];
 
 /** A raw statement as a migration step. */

@@ -42,6 +42,18 @@ export interface ProfilesTable {
   channels: string;
   /** The full Profile as JSON (including fold state): the source of truth when reloading. */
   doc: string;
+  /** The profile as served (`publicProfile`), JSON; null in rows written before migration 520. */
+  view?: string | null;
+  /** The person's identity as served, without `requestedId` (`PersonIdentity`), JSON; null before migration 520. */
+  identity?: string | null;
+  /** When the first order happened (for the lifecycle stage without parsing a document). */
+  first_order_at?: string | null;
+}
+
+/** Every customer id that belongs to a person, and the customer id of that person's profiles row. */
+export interface CustomerLookupTable {
+  customer_id: string;
+  person_id: string;
 }
 
 /** Which event ids the event store holds: lets ingest answer `duplicate` (written by the API, not a projection). */
@@ -265,6 +277,7 @@ export interface ReadModelSchema {
   schema_migrations: SchemaMigrationsTable;
   checkpoints: CheckpointsTable;
   profiles: ProfilesTable;
+  customer_lookup: CustomerLookupTable;
   ingested_events: IngestedEventsTable;
   parked_events: ParkedEventsTable;
   rebuilds: RebuildsTable;

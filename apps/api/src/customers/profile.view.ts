@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Profile } from '@cairn/domain';
+import { publicProfile } from '@cairn/read-models';
 
 /** A profile as served over HTTP: the fold's internal state stays inside. */
 export class ProfileView {
@@ -31,12 +32,5 @@ export class ProfileView {
 }
 
 export function toProfileView(p: Profile): ProfileView {
-  const { state: _state, lastOrder, firstOrder, ...rest } = p;
-  const order = (o: typeof lastOrder) => (o ? { orderId: o.orderId, occurredAt: o.occurredAt, totalMinor: o.totalMinor, currency: o.currency } : null);
-  return {
-    ...rest,
-    channels: [...p.channels],
-    firstOrder: order(firstOrder),
-    lastOrder: order(lastOrder),
-  } as ProfileView;
+  return publicProfile(p) as ProfileView;
 }

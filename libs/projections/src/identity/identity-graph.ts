@@ -9,7 +9,7 @@
  */
 import type { Kysely } from 'kysely';
 import { customerSource, parseSource, visitorSource, type ActiveMerge, type IdentityLink } from '@cairn/domain';
-import type { ReadModelSchema } from '@cairn/read-models';
+import type { PersonIdentity, ReadModelSchema } from '@cairn/read-models';
 
 export class IdentityGraph {
   /** source → person (source key of the person's representative). Change it through `assign`. */
@@ -104,6 +104,39 @@ export class IdentityGraph {
       }
     }
     return { nodes, links, merges: [...merges.values()] };
+  }
+
+  /**
+   * A person's identity from its member sources (every source whose person it is), as
+   * `resolveCustomer` reads it from the tables: the member customers and visitors, plus the
+   * anonymous ids linked to a member customer unless linked to more customers than
+   * `sharedDeviceLimit` (those are listed as shared devices), and the merges in force that name a
+   * member customer.
+   */
+  identity(person: string, members: Iterable<string>, sharedDeviceLimit: number): PersonIdentity {
+    const customerIds: string[] = [];
+    const anonymousIds = new Set<string>();
+    const shared = new Set<string>();
+    const merges = new Map<string, ActiveMerge>();
+    for (const s of members) {
+      const { kind, id } = parseSource(s);
+      if (kind === 'customer') customerIds.push(id);
+      else anonymousIds.add(id);
+    }
+    for (const c of customerIds) {
+      for (const a of this.anonsOf.get(c) ?? []) {
+        if ((this.customersOf.get(a)?.size ?? 0) > sharedDeviceLimit) shared.add(a);
+        else anonymousIds.add(a);
+      }
+      for (const mid of this.mergesOf.get(c) ?? []) merges.set(mid, this.merges.get(mid)!);
+    }
+    return {
+      customerId: parseSource(person).id,
+      customerIds: customerIds.sort(),
+      anonymousIds: [...anonymousIds].sort(),
+      sharedDevices: [...shared].sort(),
+      merges: [...merges.values()].sort((a, b) => (a.mergeId < b.mergeId ? -1 : a.mergeId > b.mergeId ? 1 : 0)).map((m) => ({ mergeId: m.mergeId, survivorId: m.survivorId, mergedId: m.mergedId })),
+    };
   }
 
 }

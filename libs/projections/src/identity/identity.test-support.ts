@@ -26,6 +26,7 @@ export async function dump(store: ReadStore): Promise<string> {
     sources: await db.selectFrom('identity_sources').selectAll().orderBy('source_id').execute(),
     links: await db.selectFrom('identity_links').selectAll().orderBy('anonymous_id').orderBy('customer_id').execute(),
     merges: await db.selectFrom('identity_merges').selectAll().orderBy('merge_id').execute(),
+    lookup: await db.selectFrom('customer_lookup').selectAll().orderBy('customer_id').execute(),
     members: await db.selectFrom('segment_members').selectAll().orderBy('segment_id').orderBy('customer_id').execute(),
   };
   return JSON.stringify(tables);

@@ -50,7 +50,7 @@ describe('replays', () => {
     expect(profiles(all.files).a).toMatchObject({ orders: 3, gross_minor: 3500 });
     expect([...all.files.keys()]).toEqual(expect.arrayContaining(['ops_test_counts.csv', 'ops_test_counts.json', 'profiles.csv', 'profiles.json', 'summary.json']));
     expect(all.files.get('ops_test_counts.csv')).toBe('customer_id,events\na,3\nb,1\nc,1\n');
-    expect(all.summary.projections).toEqual([{ name: 'profiles', version: 2 }, { name: 'test-counts', version: 1 }]);
+    expect(all.summary.projections).toEqual([{ name: 'profiles', version: 3 }, { name: 'test-counts', version: 1 }]);
   });
 
   it('what-if: rebuilds under merged rules and diffs every read model by primary key', async () => {
