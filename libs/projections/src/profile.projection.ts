@@ -19,10 +19,12 @@ import {
   customerSource,
   deriveProfile,
   foldProfileCore,
+  packProfileCore,
   parseSource,
   profileCore,
   resolveIdentities,
   streamFor,
+  unpackProfileCore,
   visitorSource,
   type Profile,
   type ProfileCore,
@@ -67,7 +69,8 @@ function chunks<T>(items: readonly T[]): T[][] {
  * Rough bytes of a core in memory (V8 objects and strings, measured: ~4.1 kB for a customer with
  * 10 mixed events), for the budget.
  */
-function weigh(c: ProfileCore): number {
+function weigh(c: ProfileCore | string): number {
+  if (typeof c === 'string') return 64 + c.length;
   return 1200 + 450 * Object.keys(c.state.orders).length + 160 * c.state.activity.length + 120 * Object.keys(c.state.categoryViews).length;
 }
 
@@ -105,11 +108,16 @@ function unsafeAlone(event: LogEvent): string | null {
 
 class ProfileState implements FoldState {
   private graph: IdentityGraph | null = null;
-  /** Folded cores by source, most recently used last. */
-  private readonly cores = new Map<string, ProfileCore>();
+  /**
+   * Folded cores by source, most recently used last: as objects while folded since the last
+   * commit, packed (`packProfileCore`, a fifth of the size) once committed.
+   */
+  private readonly cores = new Map<string, ProfileCore | string>();
   private bytes = 0;
   /** Sources folded since the last flush. */
   private readonly dirty = new Set<string>();
+  /** Sources unpacked since the last commit without being folded. */
+  private readonly unpacked = new Set<string>();
   /** Sources whose component changed (links, merges, new sources) since the last flush. */
   private readonly seeds = new Set<string>();
   private segmentsExist = false;
@@ -168,7 +176,17 @@ class ProfileState implements FoldState {
     }
   }
 
-  private keep(source: string, core: ProfileCore): void {
+  /** The source's core, unpacked (and kept unpacked until the next commit) if it was packed. */
+  private core(source: string): ProfileCore | undefined {
+    const c = this.cores.get(source);
+    if (typeof c !== 'string') return c;
+    const core = unpackProfileCore(c);
+    this.keep(source, core);
+    this.unpacked.add(source);
+    return core;
+  }
+
+  private keep(source: string, core: ProfileCore | string): void {
     const old = this.cores.get(source);
     if (old !== undefined) {
       this.bytes -= weigh(old);
@@ -204,7 +222,7 @@ class ProfileState implements FoldState {
     const customerId = id(event.data.customerId);
     const anonymousId = id(event.data.anonymousId);
     const link = customerId !== undefined && anonymousId !== undefined && !g.hasLink(anonymousId, customerId);
-    const current = this.cores.get(source);
+    const current = this.core(source);
     const unsafe = current === undefined ? unsafeAlone(event) : unsafeAfter(current, event);
     if (unsafe !== null) throw new Error(`${source}: ${unsafe}`);
     const core = foldProfileCore(current, key, event, this.rules);
@@ -259,7 +277,7 @@ class ProfileState implements FoldState {
       const single = members.length === 1 && members[0] === person && person.startsWith('customer-');
       const parts: Profile[] = [];
       for (const s of members) {
-        const core = this.cores.get(s);
+        const core = this.core(s);
         if (core === undefined) continue;
         const own = deriveProfile(core);
         // The derived core is pruned (activity beyond the horizon): keep that instead of the growing one.
@@ -289,12 +307,24 @@ class ProfileState implements FoldState {
   }
 
   committed(): void {
+    for (const set of [this.dirty, this.unpacked]) {
+      for (const s of set) {
+        const c = this.cores.get(s);
+        if (c !== undefined && typeof c !== 'string') this.keep(s, packProfileCore(c));
+      }
+    }
+    this.unpacked.clear();
     this.dirty.clear();
     this.seeds.clear();
   }
 
   memory(): number {
     return this.bytes;
+  }
+
+  /** A touched person's profile row and document, written at the next flush (~2.5 kB each). */
+  pendingBytes(): number {
+    return this.dirty.size * 2500;
   }
 
   /** Drops the least recently used half of the cores (all written: evict runs after a flush). */

@@ -84,8 +84,10 @@ export interface RebuildOptions {
   readonly batchSize?: number;
   /** Write the shadow at least every this many events (default 250,000): what a crash can cost. */
   readonly flushEvery?: number;
-  /** Fold state kept in memory before a write and an eviction (MB, default 256). */
+  /** Fold state kept in memory before a write and an eviction (MB, default 160). */
   readonly memoryBudgetMb?: number;
+  /** A projection's output waiting for the write (rows, documents) is written past this size (MB, default 16). */
+  readonly stagingMb?: number;
   /** Stop at the first poison event instead of parking it. */
   readonly strict?: boolean;
   /** A running job whose heartbeat is older than this is considered dead (resumable). */
@@ -275,7 +277,8 @@ export class RebuildJob {
    * written when the budget or `flushEvery` says so, and at the end. Returns the events read.
    */
   private async pass(folder: Folder, batchSize: number): Promise<number> {
-    const budget = (this.opts.memoryBudgetMb ?? 256) * 1024 * 1024;
+    const budget = (this.opts.memoryBudgetMb ?? 160) * 1024 * 1024;
+    const staging = (this.opts.stagingMb ?? 16) * 1024 * 1024;
     const flushEvery = this.opts.flushEvery ?? 250_000;
     let read = 0;
     let sinceFlush = 0;
@@ -321,10 +324,17 @@ export class RebuildJob {
               this.timings.foldMs += Math.round(performance.now() - t0);
               sinceFlush += part.length;
               if (folder.isolating || sinceFlush >= flushEvery) await flush();
-              else if (folder.memory() > budget) {
+              else {
+                // Staged output is written by size, per projection: memory stays flat whatever the log's length.
                 const t1 = performance.now();
-                await folder.relieve(budget);
+                const wrote = await folder.flushStaged(staging);
+                if (folder.memory() > budget) await folder.relieve(budget);
                 this.timings.writeMs += Math.round(performance.now() - t1);
+                if (wrote) {
+                  await this.heartbeat();
+                  this.emit();
+                  await this.opts.afterBatch?.(this.status());
+                }
               }
             }
             if (this.opts.strict && folder.slots.some((sl) => sl.failed)) break;
