@@ -64,11 +64,6 @@ export interface FoldState {
   committed?(): void;
   /** Approximate bytes held in memory; the engine flushes and calls `evict` above its budget. */
   memory?(): number;
-  /**
-   * Approximate bytes the next `flush` would put (rows held back until then): bulk builds write a
-   * projection whose output grows past their staging size instead of letting it pile up.
-   */
-  pendingBytes?(): number;
   /** Drops clean (already written) state from memory; it is loaded again by `prepare` when needed. */
   evict?(): void;
 }

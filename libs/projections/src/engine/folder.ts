@@ -103,9 +103,9 @@ export class Slot {
     return (this.state.memory?.() ?? 0) + this.staged();
   }
 
-  /** Approximate bytes the next flush writes: rows waiting, and those the state holds back. */
+  /** Approximate bytes of the rows waiting for the flush. */
   staged(): number {
-    return this.changes.size * ROW_BYTES + (this.state.pendingBytes?.() ?? 0);
+    return this.changes.size * ROW_BYTES;
   }
 
     get active(): boolean {

@@ -100,6 +100,9 @@ type WorkerMessage = { kind: 'batch'; events: AllStreamResolvedEvent[] } | { kin
 async function* readInWorker(connectionString: string, from: bigint | null, batchSize: number): AsyncGenerator<LogEvent[]> {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
+    // Its live data is a few batches: a small heap makes it collect its garbage often instead of
+    // growing its heap (and the process's RSS) to the allocation rate.
+    resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 },
     workerData: { clientModule: require.resolve('@eventstore/db-client'), connectionString, from, batchSize, prefix: CAIRN_EVENT_TYPE_PREFIX },
   });
   const queue: WorkerMessage[] = [];

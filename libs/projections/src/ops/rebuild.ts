@@ -84,9 +84,9 @@ export interface RebuildOptions {
   readonly batchSize?: number;
   /** Write the shadow at least every this many events (default 250,000): what a crash can cost. */
   readonly flushEvery?: number;
-  /** Fold state kept in memory before a write and an eviction (MB, default 160). */
+  /** Fold state kept in memory before a write and an eviction (MB, default 256). */
   readonly memoryBudgetMb?: number;
-  /** A projection's output waiting for the write (rows, documents) is written past this size (MB, default 16). */
+  /** A projection's rows waiting for the write (facts) are written past this size (MB, default 16). */
   readonly stagingMb?: number;
   /** Stop at the first poison event instead of parking it. */
   readonly strict?: boolean;
@@ -277,7 +277,7 @@ export class RebuildJob {
    * written when the budget or `flushEvery` says so, and at the end. Returns the events read.
    */
   private async pass(folder: Folder, batchSize: number): Promise<number> {
-    const budget = (this.opts.memoryBudgetMb ?? 160) * 1024 * 1024;
+    const budget = (this.opts.memoryBudgetMb ?? 256) * 1024 * 1024;
     const staging = (this.opts.stagingMb ?? 16) * 1024 * 1024;
     const flushEvery = this.opts.flushEvery ?? 250_000;
     let read = 0;
