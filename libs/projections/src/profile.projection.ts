@@ -19,12 +19,10 @@ import {
   customerSource,
   deriveProfile,
   foldProfileCore,
-  packProfileCore,
   parseSource,
   profileCore,
   resolveIdentities,
   streamFor,
-  unpackProfileCore,
   visitorSource,
   type Profile,
   type ProfileCore,
@@ -69,8 +67,7 @@ function chunks<T>(items: readonly T[]): T[][] {
  * Rough bytes of a core in memory (V8 objects and strings, measured: ~4.1 kB for a customer with
  * 10 mixed events), for the budget.
  */
-function weigh(c: ProfileCore | string): number {
-  if (typeof c === 'string') return 64 + c.length;
+function weigh(c: ProfileCore): number {
   return 1200 + 450 * Object.keys(c.state.orders).length + 160 * c.state.activity.length + 120 * Object.keys(c.state.categoryViews).length;
 }
 
@@ -108,16 +105,11 @@ function unsafeAlone(event: LogEvent): string | null {
 
 class ProfileState implements FoldState {
   private graph: IdentityGraph | null = null;
-  /**
-   * Folded cores by source, most recently used last, packed (`packProfileCore`, a fifth of the
-   * size); a core unpacked to be read by a flush is packed again at the commit.
-   */
-  private readonly cores = new Map<string, ProfileCore | string>();
+  /** Folded cores by source, most recently used last. */
+  private readonly cores = new Map<string, ProfileCore>();
   private bytes = 0;
   /** Sources folded since the last flush. */
   private readonly dirty = new Set<string>();
-  /** Sources unpacked since the last commit without being folded. */
-  private readonly unpacked = new Set<string>();
   /** Sources whose component changed (links, merges, new sources) since the last flush. */
   private readonly seeds = new Set<string>();
   private segmentsExist = false;
@@ -176,17 +168,7 @@ class ProfileState implements FoldState {
     }
   }
 
-  /** The source's core, unpacked (and kept unpacked until the next commit) if it was packed. */
-  private core(source: string): ProfileCore | undefined {
-    const c = this.cores.get(source);
-    if (typeof c !== 'string') return c;
-    const core = unpackProfileCore(c);
-    this.keep(source, core);
-    this.unpacked.add(source);
-    return core;
-  }
-
-  private keep(source: string, core: ProfileCore | string): void {
+  private keep(source: string, core: ProfileCore): void {
     const old = this.cores.get(source);
     if (old !== undefined) {
       this.bytes -= weigh(old);
@@ -222,14 +204,12 @@ class ProfileState implements FoldState {
     const customerId = id(event.data.customerId);
     const anonymousId = id(event.data.anonymousId);
     const link = customerId !== undefined && anonymousId !== undefined && !g.hasLink(anonymousId, customerId);
-    const current = this.core(source);
+    const current = this.cores.get(source);
     const unsafe = current === undefined ? unsafeAlone(event) : unsafeAfter(current, event);
     if (unsafe !== null) throw new Error(`${source}: ${unsafe}`);
     const core = foldProfileCore(current, key, event, this.rules);
     if (link) out.put('identity_links', { anonymous_id: anonymousId, customer_id: customerId });
-    // Kept packed from the fold on (a fifth of the objects' size): 100k customers' cores fit the
-    // budget, so a rebuild writes profiles every `flushEvery` events instead of on memory pressure.
-    this.keep(source, packProfileCore(core));
+    this.keep(source, core);
     this.dirty.add(source);
     if (!g.personOf.has(source)) this.seeds.add(source);
     if (link) {
@@ -279,7 +259,7 @@ class ProfileState implements FoldState {
       const single = members.length === 1 && members[0] === person && person.startsWith('customer-');
       const parts: Profile[] = [];
       for (const s of members) {
-        const core = this.core(s);
+        const core = this.cores.get(s);
         if (core === undefined) continue;
         const own = deriveProfile(core);
         // The derived core is pruned (activity beyond the horizon): keep that instead of the growing one.
@@ -309,13 +289,6 @@ class ProfileState implements FoldState {
   }
 
   committed(): void {
-    for (const set of [this.dirty, this.unpacked]) {
-      for (const s of set) {
-        const c = this.cores.get(s);
-        if (c !== undefined && typeof c !== 'string') this.keep(s, packProfileCore(c));
-      }
-    }
-    this.unpacked.clear();
     this.dirty.clear();
     this.seeds.clear();
   }
