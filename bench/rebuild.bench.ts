@@ -2,8 +2,10 @@
  * `npm run bench -- rebuild`: a rebuild of every registered projection together, against the raw
  * `readAll` rate of the same log in the same run, and the memory of the rebuild.
  *
- * The embedded node runs in a child process (as a real EventStoreDB would be another process), so
- * this process's RSS is the rebuild's own: projections, shadow store, client decoding.
+ * The embedded node runs in a child process (as a real EventStoreDB would be another process), and
+ * the log is generated and appended by another child, so this process's RSS is the rebuild's own:
+ * projections, shadow store, client decoding (in the history reader's worker thread). The
+ * PostgreSQL rebuild runs right after the SQLite one, before the replays, for the same reason.
  *
  *  - readAll: the Cairn events of the log read forwards through the real client (filtered by type
  *    prefix server-side, as the rebuild reads them), nothing else done with them: the ceiling;
@@ -18,10 +20,11 @@
  * Events: CAIRN_BENCH_REBUILD_EVENTS (default 1,000,000) over CAIRN_BENCH_REBUILD_CUSTOMERS (default
  * 100,000) customers, a commerce mix, customers interleaved as a shop's log is.
  */
+import { spawn } from 'child_process';
 import { randomUUID } from 'crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { join, resolve } from 'path';
 import { FORWARDS, START, eventTypeFilter } from '@eventstore/db-client';
 import { CAIRN_EVENT_TYPE_PREFIX, streamFor, toStoredEvent, type EventInput } from '@cairn/domain';
 import { CairnEventStore, type EventToAppend } from '@cairn/event-store';
@@ -43,7 +46,7 @@ function rssMb(): number {
   return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 1048576;
 }
 
-function generate(from: number, count: number): EventToAppend[] {
+function generate(from: number, count: number, CUSTOMERS: number): EventToAppend[] {
   const out: EventToAppend[] = [];
   for (let i = from; i < from + count; i++) {
     // mulberry32, seeded per event: events are independent of batching, and customers interleave
@@ -77,6 +80,37 @@ function generate(from: number, count: number): EventToAppend[] {
   return out;
 }
 
+/**
+ * Appends the benchmark's log (run in a child process by `appendInChild`, so the V8 heap that
+ * generating and appending a million events grows is not counted in the rebuild's RSS).
+ */
+export async function appendLog(connectionString: string, count: number, customers: number, log: (msg: string) => void): Promise<void> {
+  const events = CairnEventStore.connect(connectionString);
+  try {
+    const BATCH = 2000;
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < count; i += BATCH) {
+      inFlight.push(events.append(generate(i, Math.min(BATCH, count - i), customers)));
+      if (inFlight.length >= 4) await inFlight.shift();
+      if (i % 100_000 === 0 && i > 0) log(`  ${i.toLocaleString('en-US')} appended`);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await events.close();
+  }
+}
+
+function appendInChild(connectionString: string, log: (msg: string) => void): Promise<void> {
+  const root = resolve(__dirname, '..', '..');
+  const script = `require(${JSON.stringify(join(root, 'bin', 'paths'))});
+require(${JSON.stringify(join(__dirname, 'rebuild.bench.js'))}).appendLog(process.argv[1], ${EVENTS}, ${CUSTOMERS}, (m) => process.stdout.write(m + '\\n')).then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(1); });`;
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, ['-e', script, connectionString], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout!.on('data', (d: Buffer) => d.toString().split('\n').filter(Boolean).forEach((l) => log(l)));
+    child.once('exit', (code) => (code === 0 ? ok() : fail(new Error(`appending the log failed (exit ${code})`))));
+  });
+}
+
 export const run: BenchSuite = async (log) => {
   const figures: BenchFigure[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'cairn-rebuild-bench-'));
@@ -85,14 +119,7 @@ export const run: BenchSuite = async (log) => {
   try {
     log(`appending ${EVENTS.toLocaleString('en-US')} events over ${CUSTOMERS.toLocaleString('en-US')} customers`);
     const t0 = Date.now();
-    const BATCH = 2000;
-    const inFlight: Promise<unknown>[] = [];
-    for (let i = 0; i < EVENTS; i += BATCH) {
-      inFlight.push(events.append(generate(i, Math.min(BATCH, EVENTS - i))));
-      if (inFlight.length >= 4) await inFlight.shift();
-      if (i % 100_000 === 0 && i > 0) log(`  ${i.toLocaleString('en-US')} appended`);
-    }
-    await Promise.all(inFlight);
+    await appendInChild(node.connectionString, log);
     log(`appended in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     // Baseline: the raw filtered readAll, nothing done with the events. Measured right before each
@@ -145,6 +172,35 @@ export const run: BenchSuite = async (log) => {
     log(`time (ms): ${JSON.stringify(status.timings)}, parked ${JSON.stringify(status.parked)}`);
     log(`rebuild: ${secs.toFixed(1)} s (build ${buildSecs.toFixed(1)} s, switch ${(secs - buildSecs).toFixed(1)} s), peak RSS ${Math.round(peak)} MB`);
 
+    // The same rebuild into PostgreSQL (a database of its own), against readAll measured just before;
+    // right after the SQLite one, before the replays (whose output grows this process's heap).
+    let pg: { secs: number; readRate: number; peak: number; timings: unknown } | null = null;
+    const admin = new Client({ connectionString: PG });
+    const pgDb = `cairn_bench_rebuild_${process.pid}`;
+    try {
+      await admin.connect();
+      await admin.query(`create database ${pgDb}`);
+      const pgUrl = new URL(PG);
+      pgUrl.pathname = `/${pgDb}`;
+      const pgReadRate = await readAllRate();
+      const pgStore = await openReadStore(pgUrl.toString());
+      let pgPeak = rssMb();
+      const pgSampler = setInterval(() => (pgPeak = Math.max(pgPeak, rssMb())), 100);
+      const g0 = Date.now();
+      const pgStatus = await (await RebuildJob.start({ events, live: { store: pgStore, url: pgUrl.toString() } }, cairnProjections({ currency: 'USD', timezone: 'UTC' }), { memoryBudgetMb: MEMORY_MB })).done;
+      clearInterval(pgSampler);
+      const pgSecs = (Date.now() - g0) / 1000;
+      await pgStore.close();
+      if (pgStatus.phase !== 'switched') throw new Error(`PostgreSQL rebuild ended ${pgStatus.phase}: ${pgStatus.error}`);
+      log(`PostgreSQL rebuild: ${pgSecs.toFixed(1)} s, time (ms) ${JSON.stringify(pgStatus.timings)}, peak RSS ${Math.round(pgPeak)} MB`);
+      pg = { secs: pgSecs, readRate: pgReadRate, peak: pgPeak, timings: pgStatus.timings };
+    } catch (err) {
+      log(`PostgreSQL rebuild skipped or failed: ${(err as Error).message}`);
+    } finally {
+      await admin.query(`drop database if exists ${pgDb} with (force)`).catch(() => undefined);
+      await admin.end().catch(() => undefined);
+    }
+
     // The machinery alone: the same rebuild with a projection that does nothing.
     const noopReadRate = await readAllRate();
     const noopUrl = `sqlite:${join(dir, 'noop.sqlite')}`;
@@ -174,34 +230,6 @@ export const run: BenchSuite = async (log) => {
     const whatIf = await runReplay(events, (r: typeof rules) => cairnProjections(r), rules, { projections: someProjections, asOf, rules: { sharedDeviceLimit: 1 } });
     const whatIfSecs = (Date.now() - w0) / 1000;
     log(`replay of profiles and loyalty: ${someSecs.toFixed(1)} s; what-if of the same: ${whatIfSecs.toFixed(1)} s, ${whatIf.files.size} files`);
-
-    // The same rebuild into PostgreSQL (a database of its own), against readAll measured just before.
-    let pg: { secs: number; readRate: number; peak: number; timings: unknown } | null = null;
-    const admin = new Client({ connectionString: PG });
-    const pgDb = `cairn_bench_rebuild_${process.pid}`;
-    try {
-      await admin.connect();
-      await admin.query(`create database ${pgDb}`);
-      const pgUrl = new URL(PG);
-      pgUrl.pathname = `/${pgDb}`;
-      const pgReadRate = await readAllRate();
-      const pgStore = await openReadStore(pgUrl.toString());
-      let pgPeak = rssMb();
-      const pgSampler = setInterval(() => (pgPeak = Math.max(pgPeak, rssMb())), 100);
-      const g0 = Date.now();
-      const pgStatus = await (await RebuildJob.start({ events, live: { store: pgStore, url: pgUrl.toString() } }, cairnProjections(rules), { memoryBudgetMb: MEMORY_MB })).done;
-      clearInterval(pgSampler);
-      const pgSecs = (Date.now() - g0) / 1000;
-      await pgStore.close();
-      if (pgStatus.phase !== 'switched') throw new Error(`PostgreSQL rebuild ended ${pgStatus.phase}: ${pgStatus.error}`);
-      log(`PostgreSQL rebuild: ${pgSecs.toFixed(1)} s, time (ms) ${JSON.stringify(pgStatus.timings)}, peak RSS ${Math.round(pgPeak)} MB`);
-      pg = { secs: pgSecs, readRate: pgReadRate, peak: pgPeak, timings: pgStatus.timings };
-    } catch (err) {
-      log(`PostgreSQL rebuild skipped or failed: ${(err as Error).message}`);
-    } finally {
-      await admin.query(`drop database if exists ${pgDb} with (force)`).catch(() => undefined);
-      await admin.end().catch(() => undefined);
-    }
 
     const base = { name: 'raw readAll (Cairn events, filtered), just before', value: readRate };
     figures.push(figure('share of the build spent folding in memory', (100 * status.timings.foldMs) / 1000 / buildSecs, '%'));

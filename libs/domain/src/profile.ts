@@ -134,8 +134,13 @@ export interface FoldableEvent {
 
 /** Normalises an ISO instant with offset to UTC milliseconds ISO, comparable as a string. */
 export function toUtcIso(instant: string): string {
+  // Most instants are already in that form (every Date#toISOString); the regex admits only those
+  // that round-trip unchanged (days up to 28: no month overflows), so the result is the same.
+  if (CANONICAL_UTC.test(instant)) return instant;
   return new Date(instant).toISOString();
 }
+
+const CANONICAL_UTC = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 
 const TOP_CATEGORIES = 5;
 const DAY_MS = 86_400_000;

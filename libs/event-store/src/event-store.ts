@@ -57,10 +57,14 @@ export function toRecordedCairnEvent(resolved: AllStreamResolvedEvent): Recorded
 }
 
 export class CairnEventStore {
-  constructor(readonly client: EventStoreDBClient) {}
+  /** `connectionString`: where the client connects, when known (a long history read opens its own connection in a worker thread). */
+  constructor(
+    readonly client: EventStoreDBClient,
+    readonly connectionString?: string,
+  ) {}
 
   static connect(connectionString: string): CairnEventStore {
-    return new CairnEventStore(EventStoreDBClient.connectionString(connectionString));
+    return new CairnEventStore(EventStoreDBClient.connectionString(connectionString), connectionString);
   }
 
   /**

@@ -86,6 +86,8 @@ export interface RebuildOptions {
   readonly flushEvery?: number;
   /** Fold state kept in memory before a write and an eviction (MB, default 256). */
   readonly memoryBudgetMb?: number;
+  /** A projection's rows waiting for the write (facts) are written past this size (MB, default 16). */
+  readonly stagingMb?: number;
   /** Stop at the first poison event instead of parking it. */
   readonly strict?: boolean;
   /** A running job whose heartbeat is older than this is considered dead (resumable). */
@@ -200,7 +202,7 @@ export class RebuildJob {
     try {
       shadow = await openShadow(this.ctx.live, this.shadowName);
       for (const p of this.projections) await p.setup?.(shadow.db);
-      await dropSecondaryIndexes(shadow, tablesOf(this.projections));
+      await dropSecondaryIndexes(shadow, tablesOf(this.projections), this.shadowName);
       const folder = new Folder(shadow, this.projections, {
         onPoison: this.opts.strict ? 'stop' : 'park',
         log: (level, msg, fields) => this.log(level, msg, fields),
@@ -276,6 +278,7 @@ export class RebuildJob {
    */
   private async pass(folder: Folder, batchSize: number): Promise<number> {
     const budget = (this.opts.memoryBudgetMb ?? 256) * 1024 * 1024;
+    const staging = (this.opts.stagingMb ?? 16) * 1024 * 1024;
     const flushEvery = this.opts.flushEvery ?? 250_000;
     let read = 0;
     let sinceFlush = 0;
@@ -321,10 +324,17 @@ export class RebuildJob {
               this.timings.foldMs += Math.round(performance.now() - t0);
               sinceFlush += part.length;
               if (folder.isolating || sinceFlush >= flushEvery) await flush();
-              else if (folder.memory() > budget) {
+              else {
+                // Staged output is written by size, per projection: memory stays flat whatever the log's length.
                 const t1 = performance.now();
-                await folder.relieve(budget);
+                const wrote = await folder.flushStaged(staging);
+                if (folder.memory() > budget) await folder.relieve(budget);
                 this.timings.writeMs += Math.round(performance.now() - t1);
+                if (wrote) {
+                  await this.heartbeat();
+                  this.emit();
+                  await this.opts.afterBatch?.(this.status());
+                }
               }
             }
             if (this.opts.strict && folder.slots.some((sl) => sl.failed)) break;
@@ -432,7 +442,15 @@ function shadowLocation(live: LiveStore, id: string): string {
 }
 
 async function openShadow(live: LiveStore, name: string): Promise<ReadStore> {
-  if (live.store.kind === 'postgres') return openReadStore(live.url, { schema: name });
+  if (live.store.kind === 'postgres') {
+    const shadow = await openReadStore(live.url, { schema: name });
+    // UNLOGGED: the shadow's writes skip the WAL (the switch copies into the logged live tables).
+    // Its checkpoints are unlogged with its rows, so a PostgreSQL crash empties both together and
+    // the rebuild starts over; the migration bookkeeping stays logged (the tables still exist).
+    const { rows } = await sql<{ name: string }>`select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${name} and c.relkind = 'r' and c.relpersistence = 'p' and c.relname not like 'kysely_%'`.execute(shadow.db);
+    for (const r of rows) await sql`alter table ${sql.id(name, r.name)} set unlogged`.execute(shadow.db);
+    return shadow;
+  }
   const shadow = await openReadStore(`sqlite:${name}`);
   // A shadow is rebuilt from the log, never the only copy of anything: no fsync per commit (a
   // process crash loses nothing, a power loss at worst a recent write, and WAL keeps the file
@@ -521,6 +539,13 @@ function tablesOf(projections: readonly Projection[]): string[] {
   return [...new Set(projections.flatMap((p) => p.tables.map((t) => t.table)))].sort();
 }
 
+/** PostgreSQL (a shadow schema): the non-unique indexes of these tables, which no fold reads by. */
+async function pgSecondaryIndexes(store: ReadStore, schema: string, tables: readonly string[]): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const { rows } = await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${schema} and tablename in (${sql.join([...tables])}) and indexdef not like 'CREATE UNIQUE%' order by indexname`.execute(store.db);
+  return rows.map((r) => r.name);
+}
+
 /** SQLite: the indexes of these tables other than their primary keys, with the SQL that made them. */
 async function secondaryIndexes(store: ReadStore, tables: readonly string[]): Promise<{ name: string; table: string; sql: string }[]> {
   if (store.kind !== 'sqlite' || tables.length === 0) return [];
@@ -529,10 +554,14 @@ async function secondaryIndexes(store: ReadStore, tables: readonly string[]): Pr
 }
 
 /**
- * A SQLite shadow is built without secondary indexes (only the primary keys its folds read by):
- * the switch builds them in the live store. Idempotent, so a resumed rebuild finds them gone.
+ * A shadow is built without secondary indexes (only the primary keys its folds read by): the
+ * live store has its own (SQLite: the switch builds them again, one sort each). Idempotent, so a resumed rebuild finds them gone.
  */
-async function dropSecondaryIndexes(shadow: ReadStore, tables: readonly string[]): Promise<void> {
+async function dropSecondaryIndexes(shadow: ReadStore, tables: readonly string[], schema: string): Promise<void> {
+  if (shadow.kind === 'postgres') {
+    for (const i of await pgSecondaryIndexes(shadow, schema, tables)) await sql`drop index if exists ${sql.id(schema, i)}`.execute(shadow.db);
+    return;
+  }
   for (const i of await secondaryIndexes(shadow, tables)) await shadow.onWriter?.(`drop index if exists "${i.name.replace(/"/g, '""')}"`);
 }
 
