@@ -9,7 +9,7 @@ import { httpCall } from './spine.bench';
 
 export interface PacedIngest {
   /** Stops sending, waits for the requests in flight; events accepted and seconds elapsed. */
-  stop(): Promise<{ events: number; seconds: number; behind: number }>;
+  stop(): Promise<{ events: number; seconds: number; behind: number; latenciesMs: number[] }>;
 }
 
 /**
@@ -24,6 +24,7 @@ export function pacedIngest(url: string, key: string, eventsPerSecond: number, b
   let events = 0;
   let inFlight = 0;
   let behind = 0;
+  const latenciesMs: number[] = [];
   let failure: Error | null = null;
   const pending = new Set<Promise<void>>();
   const size = batchOf(0).length;
@@ -36,9 +37,11 @@ export function pacedIngest(url: string, key: string, eventsPerSecond: number, b
       }
       const body = JSON.stringify({ events: batchOf(sent++) });
       inFlight += 1;
+      const t0 = process.hrtime.bigint();
       const p = httpCall(`${url}/v1/events`, 'POST', key, body)
         .then((res) => {
           if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body.slice(0, 200)}`);
+          latenciesMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
           events += size;
         })
         .catch((err: Error) => void (failure ??= err))
@@ -55,7 +58,7 @@ export function pacedIngest(url: string, key: string, eventsPerSecond: number, b
       clearInterval(timer);
       await Promise.all([...pending]);
       if (failure) throw failure;
-      return { events, seconds: elapsed(), behind };
+      return { events, seconds: elapsed(), behind, latenciesMs: latenciesMs.sort((a, b) => a - b) };
     },
   };
 }
