@@ -43,6 +43,45 @@ function history(prefix: string, n: number, customers: number): Rec[] {
 const ndjson = (lines: (Rec | string)[]) => lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
 const parse = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
 
+/**
+ * An import whose body sends the first group of `events`, then holds the rest until `sendRest()`:
+ * `firstAck()` reads the answer up to the first acknowledgment, `rest()` to its end (all the text read).
+ */
+async function gatedImport(url: string, key: string, events: Rec[]) {
+  let sendRest!: () => void;
+  const restAllowed = new Promise<void>((r) => (sendRest = r));
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      controller.enqueue(new TextEncoder().encode(ndjson(events.slice(0, IMPORT_GROUP_LINES))));
+      await restAllowed;
+      controller.enqueue(new TextEncoder().encode(ndjson(events.slice(IMPORT_GROUP_LINES))));
+      controller.close();
+    },
+  });
+  const res = await fetch(`${url}/v1/events/import`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' }, body, duplex: 'half' } as RequestInit);
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  let text = '';
+  return {
+    sendRest,
+    firstAck: async () => {
+      while (!text.includes('"acknowledged"')) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before an acknowledgment: ${text}`);
+        text += new TextDecoder().decode(value);
+      }
+      return text;
+    },
+    rest: async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true as const }));
+        if (done) return text;
+        text += new TextDecoder().decode(value);
+      }
+    },
+  };
+}
+
 async function importText(url: string, key: string, body: string | ReadableStream<Uint8Array>, contentType = 'application/x-ndjson') {
   const res = await fetch(`${url}/v1/events/import`, {
     method: 'POST',
@@ -180,34 +219,11 @@ describe('POST /v1/events/import (SQLite)', () => {
 
   it('reads the body as a stream: acknowledgments arrive while the client is still sending', async () => {
     const events = history('stream', IMPORT_GROUP_LINES * 2, 20);
-    let sendRest!: () => void;
-    const restAllowed = new Promise<void>((r) => (sendRest = r));
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(new TextEncoder().encode(ndjson(events.slice(0, IMPORT_GROUP_LINES))));
-        await restAllowed;
-        controller.enqueue(new TextEncoder().encode(ndjson(events.slice(IMPORT_GROUP_LINES))));
-        controller.close();
-      },
-    });
-    const res = await fetch(`${cairn.url}/v1/events/import`, { method: 'POST', headers: { authorization: `Bearer ${importKey}`, 'content-type': 'application/x-ndjson' }, body, duplex: 'half' } as RequestInit);
-    expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let text = '';
+    const gated = await gatedImport(cairn.url, importKey, events);
     // The first group's acknowledgment comes before the second half of the body is even sent.
-    while (!text.includes('"acknowledged"')) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`stream ended before an acknowledgment: ${text}`);
-      text += new TextDecoder().decode(value);
-    }
-    expect(parse(text).find((r) => 'acknowledged' in r)).toMatchObject({ acknowledged: IMPORT_GROUP_LINES, accepted: IMPORT_GROUP_LINES });
-    sendRest();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    expect(summaryOf(parse(text))).toMatchObject({ accepted: IMPORT_GROUP_LINES * 2 });
+    expect(parse(await gated.firstAck()).find((r) => 'acknowledged' in r)).toMatchObject({ acknowledged: IMPORT_GROUP_LINES, accepted: IMPORT_GROUP_LINES });
+    gated.sendRest();
+    expect(summaryOf(parse(await gated.rest()))).toMatchObject({ accepted: IMPORT_GROUP_LINES * 2 });
   });
 
   it('needs the import scope (or admin), NDJSON, and no JSON body parser or body size limit applies', async () => {
@@ -248,35 +264,13 @@ describe('POST /v1/events/import when the event store fails mid-import', () => {
 
   it('ends the stream with CAIRN.UNAVAILABLE naming the last acknowledged line; resending from the next line completes the import', async () => {
     const events = history('fault', IMPORT_GROUP_LINES * 2, 40);
-    let sendRest!: () => void;
-    const restAllowed = new Promise<void>((r) => (sendRest = r));
-    const body = new ReadableStream<Uint8Array>({
-      async start(controller) {
-        controller.enqueue(new TextEncoder().encode(ndjson(events.slice(0, IMPORT_GROUP_LINES))));
-        await restAllowed;
-        controller.enqueue(new TextEncoder().encode(ndjson(events.slice(IMPORT_GROUP_LINES))));
-        controller.close();
-      },
-    });
-    const res = await fetch(`${cairn.url}/v1/events/import`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' }, body, duplex: 'half' } as RequestInit);
-    expect(res.status).toBe(200);
-    const reader = res.body!.getReader();
-    let text = '';
-    while (!text.includes('"acknowledged"')) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`stream ended before an acknowledgment: ${text}`);
-      text += new TextDecoder().decode(value);
-    }
+    const gated = await gatedImport(cairn.url!, key, events);
+    await gated.firstAck();
     // The node goes away after the first group was acknowledged: the second group cannot be appended.
     const port = node.port;
     await node.close();
-    sendRest();
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
-    const records = parse(text);
+    gated.sendRest();
+    const records = parse(await gated.rest());
     const last = records.at(-1) as { error: Rec };
     expect(last.error).toMatchObject({ code: 'CAIRN.UNAVAILABLE', component: 'eventStore', status: 503, acknowledged: IMPORT_GROUP_LINES, resumeFromLine: IMPORT_GROUP_LINES + 1, accepted: IMPORT_GROUP_LINES });
     expect(String(last.error.message)).not.toMatch(/grpc|UNAVAILABLE:|ECONNREFUSED/i);
