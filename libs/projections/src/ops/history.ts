@@ -61,7 +61,7 @@ const READ_AHEAD = 3;
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('worker_threads');
-const { EventStoreDBClient, FORWARDS, START } = require(workerData.clientModule);
+const { EventStoreDBClient, FORWARDS, START, eventTypeFilter } = require(workerData.clientModule);
 const { connectionString, from, batchSize, prefix } = workerData;
 let credit = 0;
 let wake = null;
@@ -71,7 +71,8 @@ parentPort.on('message', (m) => {
 async function main() {
   const client = EventStoreDBClient.connectionString(connectionString);
   try {
-    const read = client.readAll({ direction: FORWARDS, fromPosition: from === null ? START : { commit: from, prepare: from }, maxCount: Number.MAX_SAFE_INTEGER });
+    // Filtered by the server to Cairn's types, as the in-thread read is: other events never cross the wire.
+    const read = client.readAll({ direction: FORWARDS, fromPosition: from === null ? START : { commit: from, prepare: from }, maxCount: Number.MAX_SAFE_INTEGER, filter: eventTypeFilter({ prefixes: [prefix] }) });
     let batch = [];
     const send = async () => {
       while (credit === 0) await new Promise((r) => (wake = r));
