@@ -61,6 +61,8 @@ export function profileProjection(rules: IdentityRules): Projection {
 }
 
 const IN_CHUNK = 500;
+/** Persons whose rows a flush puts before the engine writes them. */
+const FLUSH_PORTION = 1000;
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -223,7 +225,7 @@ class ProfileState implements FoldState {
     }
   }
 
-  flush(out: RowSink): void {
+  *flush(out: RowSink): Generator<void> {
     const g = this.graph;
     if (g === null) return;
     const persons = new Set<string>();
@@ -260,7 +262,11 @@ class ProfileState implements FoldState {
       if (list) list.push(s);
       else membersByPerson.set(p, [s]);
     }
+    let written = 0;
     for (const [person, members] of membersByPerson) {
+      // A portion at a time: a bulk build's flush touches every person, and their rows (three JSON
+      // documents each) would otherwise all be held at once.
+      if (++written % FLUSH_PORTION === 0) yield;
       const single = members.length === 1 && members[0] === person && person.startsWith('customer-');
       const parts: Profile[] = [];
       for (const s of members) {

@@ -58,8 +58,12 @@ export interface FoldState {
    * (poison): the fold must then have changed nothing, so check before you mutate.
    */
   apply(event: LogEvent, out: RowSink): void;
-  /** Puts the rows held back until the flush (documents touched by several events are written once). */
-  flush?(out: RowSink): void;
+  /**
+   * Puts the rows held back until the flush (documents touched by several events are written once).
+   * May be a generator: the engine writes what was put so far at each `yield`, in the flush's
+   * transaction, so a flush of a hundred thousand documents holds a portion of them at a time.
+   */
+  flush?(out: RowSink): void | Iterable<unknown>;
   /** After the flush's transaction committed: what was flushed is now the stored state. */
   committed?(): void;
   /** Approximate bytes held in memory; the engine flushes and calls `evict` above its budget. */

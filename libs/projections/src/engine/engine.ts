@@ -32,7 +32,7 @@ import { countParked, errorMessage, listParked, parkEvent, retryRequests, type R
 import type { LogEvent, Projection } from '../projection';
 import { toLogEvent } from './decode';
 import { CheckpointMoved, Folder, Staging, type PoisonReport, type Slot } from './folder';
-import { Changes } from './rows';
+import { Changes, writeFlush } from './rows';
 
 /** 'remote': the projector runs in another process; the API only sees its checkpoints. */
 export type ProjectorState = 'stopped' | 'starting' | 'live' | 'catching-up' | 'retrying' | 'remote' | 'failed' | 'rebuilding' | 'paused';
@@ -288,9 +288,8 @@ export class ProjectionEngine implements LiveProjector {
           const staging = new Staging(s.specs);
           s.state.apply(p.event, staging);
           staging.into(s.changes);
-          s.state.flush?.(s.changes);
           await this.store.transaction(async (trx) => {
-            await s.changes.write(trx, this.store.kind);
+            await writeFlush(s.state, s.changes, trx, this.store.kind);
             await trx.deleteFrom('parked_events').where('projection', '=', name).where('event_id', '=', p.eventId).execute();
           });
           s.changes = new Changes(s.specs);

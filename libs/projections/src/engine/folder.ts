@@ -8,7 +8,7 @@ import { sql, type Transaction } from 'kysely';
 import { storeUnavailableReason, writeCheckpoint, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
 import { errorMessage, parkEvent } from '../ops/parked';
 import type { FoldState, LogEvent, Projection, Row, RowSink, TableSpec } from '../projection';
-import { Changes } from './rows';
+import { Changes, writeFlush } from './rows';
 
 export interface PoisonReport {
   readonly id: string;
@@ -237,14 +237,13 @@ export class Folder {
     // A projection stopped on a poison event (onPoison 'stop') still commits what it folded before it.
     const pending = (only ?? this.slots).filter((s) => s.pending);
     if (pending.length === 0) return;
-    for (const s of pending) s.state.flush?.(s.changes);
     const refused = new Map<Slot, string>();
     await this.store.transaction(async (trx) => {
       for (const s of pending) await this.guard(trx, s);
       for (const s of pending) {
         await sql`savepoint cairn_projection`.execute(trx);
         try {
-          await s.changes.write(trx, this.store.kind);
+          await writeFlush(s.state, s.changes, trx, this.store.kind);
           for (const p of s.pendingParks) await parkEvent(trx, s.projection, p.event as never, p.message);
           await writeCheckpoint(trx, s.projection.name, s.folded!, s.pendingCount);
           await sql`release savepoint cairn_projection`.execute(trx);

@@ -6,7 +6,7 @@
  */
 import type { ReadStore } from '@cairn/read-models';
 import type { FoldState, LogEvent, Projection } from '../projection';
-import { Changes } from './rows';
+import { Changes, writeFlush } from './rows';
 
 export class ProjectionHarness {
   private state: FoldState;
@@ -25,9 +25,8 @@ export class ProjectionHarness {
       await this.projection.setup?.(this.store.db);
       await this.state.prepare?.(events, this.store.db);
       for (const e of events) this.state.apply(e, changes);
-      this.state.flush?.(changes);
       await this.store.transaction(async (trx) => {
-        await changes.write(trx, this.store.kind);
+        await writeFlush(this.state, changes, trx, this.store.kind);
         if (opts.crash) throw new Error('crash (simulated)');
       });
       this.state.committed?.();

@@ -8,7 +8,7 @@
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { ReadModelSchema, StoreKind } from '@cairn/read-models';
-import type { Row, RowSink, TableSpec } from '../projection';
+import type { FoldState, Row, RowSink, TableSpec } from '../projection';
 
 const SQLITE_MAX_VARS = 30_000;
 const SQLITE_MAX_ROWS = 500;
@@ -71,6 +71,12 @@ export class Changes implements RowSink {
     t.keyed.set(k, { row: key, deleted: true });
   }
 
+  /** Forgets the rows held (after they were written). */
+  clear(): void {
+    this.byTable.clear();
+    this.count = 0;
+  }
+
   /** Rows (and deletes) held. */
   get size(): number {
     return this.count;
@@ -86,10 +92,41 @@ export class Changes implements RowSink {
         else rows.push(row);
       }
       if (deletes.length > 0) await deleteKeys(trx, kind, t.spec, deletes);
-      if (rows.length > 0) await (kind === 'postgres' ? writePg(trx, t.spec, rows) : writeSqlite(trx, t.spec, rows));
+      if (rows.length === 0) continue;
+      // In key order: each B-tree page the rows land on is visited once per write, in sequence,
+      // instead of at random (on a million-row table, random order costs a cache miss a row).
+      if (rows.length > 1) sortByKey(t.spec, rows);
+      await (kind === 'postgres' ? writePg(trx, t.spec, rows) : writeSqlite(trx, t.spec, rows));
     }
   }
 
+}
+
+/**
+ * Runs a fold state's flush into `changes` and writes everything in the caller's transaction; a
+ * flush that yields has what it put so far written (and forgotten) at each yield.
+ */
+export async function writeFlush(state: FoldState, changes: Changes, trx: Kysely<ReadModelSchema>, kind: StoreKind): Promise<void> {
+  const portions = state.flush?.(changes);
+  if (portions) {
+    for (const _ of portions) {
+      await changes.write(trx, kind);
+      changes.clear();
+    }
+  }
+  await changes.write(trx, kind);
+}
+
+function sortByKey(spec: TableSpec, rows: Row[]): void {
+  const key = spec.key;
+  rows.sort((a, b) => {
+    for (const c of key) {
+      const x = a[c] as string | number;
+      const y = b[c] as string | number;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  });
 }
 
 function conflictClause(spec: TableSpec, placeholderExcluded: (c: string) => string): string {

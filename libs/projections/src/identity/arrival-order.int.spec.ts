@@ -142,3 +142,34 @@ describe('profiles and identity do not depend on arrival order (property)', () =
     );
   });
 });
+
+describe('a flush bigger than a portion', () => {
+  it('writes its portions in the one transaction: same bytes as a flush per customer, and a crash leaves none of them', async () => {
+    // 2,500 persons (more than two portions), some customers linked to a visitor, some visitors alone.
+    const events: LogEvent[] = [];
+    for (let i = 0; i < 2500; i++) {
+      const at = new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+      // Every fifth a visitor alone; every third customer also carries a visitor id (a link).
+      const customerId = i % 5 === 4 ? undefined : `c${i}`;
+      const anonymousId = customerId === undefined || i % 3 === 0 ? `a${i}` : undefined;
+      events.push(record({ type: 'view', customerId, anonymousId, occurredAt: at, channel: 'web', productId: 'p', category: 'shoes' }));
+      if (customerId) events.push(record({ type: 'purchase', customerId, occurredAt: at, channel: 'web', orderId: `o${i}`, currency: 'USD', items: [{ productId: 'p', quantity: 1, unitPriceMinor: 100 + i }], totalMinor: 100 + i }));
+    }
+    const whole = await openReadStore(':memory:');
+    const pieces = await openReadStore(':memory:');
+    try {
+      const big = new ProjectionHarness(whole, profileProjection({ currency: 'USD' }));
+      await big.apply(events, { crash: true });
+      expect(await whole.db.selectFrom('profiles').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: 0 });
+      big.restart();
+      await big.apply(events);
+      const small = new ProjectionHarness(pieces, profileProjection({ currency: 'USD' }));
+      for (let i = 0; i < events.length; i += 50) await small.apply(events.slice(i, i + 50));
+      const expected = await dump(pieces);
+      expect(JSON.parse(expected).profiles.length).toBe(2000);
+      expect(await dump(whole)).toBe(expected);
+    } finally {
+      await Promise.all([whole.close(), pieces.close()]);
+    }
+  });
+});

@@ -82,7 +82,12 @@ export interface RebuildOptions {
   readonly keepOld?: boolean;
   /** Events read and folded per step (default 5,000). */
   readonly batchSize?: number;
-  /** Write the shadow at least every this many events (default 250,000): what a crash can cost. */
+  /**
+   * Write every projection's state to the shadow at least every this many events (default
+   * 1,000,000): what a crash can cost. Facts are written all along (by `stagingMb`); a stateful
+   * projection's documents are written whole at each such write (100k profiles are ~300 MB), so
+   * a rebuild of a million events writes them once, at the end, unless the memory budget says otherwise.
+   */
   readonly flushEvery?: number;
   /** Fold state kept in memory before a write and an eviction (MB, default 256). */
   readonly memoryBudgetMb?: number;
@@ -279,7 +284,7 @@ export class RebuildJob {
   private async pass(folder: Folder, batchSize: number): Promise<number> {
     const budget = (this.opts.memoryBudgetMb ?? 256) * 1024 * 1024;
     const staging = (this.opts.stagingMb ?? 16) * 1024 * 1024;
-    const flushEvery = this.opts.flushEvery ?? 250_000;
+    const flushEvery = this.opts.flushEvery ?? 1_000_000;
     let read = 0;
     let sinceFlush = 0;
     const flush = async () => {
