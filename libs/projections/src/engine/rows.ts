@@ -112,6 +112,8 @@ export async function writeFlush(state: FoldState, changes: Changes, trx: Kysely
     for (const _ of portions) {
       await changes.write(trx, kind);
       changes.clear();
+      // A big flush is one long chain of microtasks: timers and I/O get a turn between portions.
+      await new Promise((r) => setImmediate(r));
     }
   }
   await changes.write(trx, kind);

@@ -343,6 +343,10 @@ export class RebuildJob {
               }
             }
             if (this.opts.strict && folder.slots.some((sl) => sl.failed)) break;
+            // When the reader is ahead, every await above resolves at once and the whole rebuild would
+            // run as one chain of microtasks: timers and I/O (the API's requests, in the same thread)
+            // would wait for its end. Once per batch, let them run.
+            await new Promise((r) => setImmediate(r));
           }
         } finally {
           // Ends the read (after the pending read-ahead, if any) instead of leaving the gRPC call open.

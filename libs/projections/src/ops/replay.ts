@@ -190,6 +190,8 @@ export async function runReplay<R>(
       }
       progress.done = counts.read;
       onProgress({ phase: 'reading', ...progress.snapshot(batch[batch.length - 1].position) });
+      // Timers and I/O (the API's requests, in the same thread) get their turn once per batch.
+      await new Promise((r) => setImmediate(r));
     }
     onProgress({ phase: 'writing', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });
     await baseline.folder.flush();
