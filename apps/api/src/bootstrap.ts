@@ -16,7 +16,8 @@ import type { CairnRuntime } from './runtime';
 class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string) {
-    this.logger.info({ context }, String(message));
+    // Nest's own log lines are start-up chatter (every module loaded, every route mapped): debug, not info.
+    this.logger.debug({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string) {
     this.logger.error({ context, trace }, String(message));

@@ -1,4 +1,5 @@
 /** `cairn start | api | projector`: run Cairn (or one part of it) until SIGTERM/SIGINT. */
+import { resolve } from 'path';
 import { loadConfig } from '@cairn/config';
 import { composeCairn, type ComposeOptions } from './compose';
 import type { MainIo } from './main';
@@ -26,6 +27,7 @@ export async function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projecto
     }
     if (cairn.url) io.out.write(`Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\n`);
     io.out.write(`Event store: ${cairn.connectionString}\n`);
+    io.out.write(`Data directory: ${resolve(config.dataDir)}${config.eventStore === undefined ? ' (embedded node: eventstore/)' : ''}; read models: ${config.readModelUrl.replace(/\/\/[^@/]*@/, '//…@')}\n`);
 
     await new Promise<void>((resolve) => {
       let stopping = false;
