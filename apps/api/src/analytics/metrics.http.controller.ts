@@ -7,6 +7,7 @@ import { awaitPosition, parseMinPosition } from '../customers/read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 import { AnalyticsReader, customerValueView, type ClvParams } from './analytics.reader';
 import { bad, calendarParam, dayParam, numberParam, oneOf, toCsv, wantsCsv } from './analytics.params';
+import { ApiAnswer, ApiReadYourWrites } from '../openapi/openapi';
 
 /** Parses the CLV model parameters shared by /v1/metrics/clv and /v1/customers/:id/value. */
 export function clvParams(q: Record<string, unknown>, timezone: string): ClvParams {
@@ -44,6 +45,8 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'cohort', required: false, enum: ['first', 'recurring'] })
   @ApiQuery({ name: 'tz', required: false, description: 'IANA timezone (default: the shop timezone)' })
   @ApiQuery({ name: 'asOf', required: false, description: 'YYYY-MM-DD, last local day included (default today)' })
+  @ApiAnswer(200, 'Retention', { csv: true })
+  @ApiReadYourWrites()
   async retention(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const calendar = calendarParam(q.tz, this.runtime.config.timezone);
     const p = {
@@ -70,6 +73,8 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'to', required: false, description: 'YYYY-MM-DD (default: today)' })
   @ApiQuery({ name: 'period', required: false, enum: ['day', 'week', 'month'], description: 'lifecycle periods (default month)' })
   @ApiQuery({ name: 'tz', required: false })
+  @ApiAnswer(200, 'Kpis', { csv: true })
+  @ApiReadYourWrites()
   async kpis(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const calendar = calendarParam(q.tz, this.runtime.config.timezone);
     const toDay = dayParam('to', q.to, calendar);
@@ -102,6 +107,8 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'margin', required: false, description: '0..1 (default 1)' })
   @ApiQuery({ name: 'discountRate', required: false, description: 'annual, e.g. 0.1 (default)' })
   @ApiQuery({ name: 'tz', required: false })
+  @ApiAnswer(200, 'ClvReport', { csv: true })
+  @ApiReadYourWrites()
   async clv(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const p = clvParams(q, this.runtime.config.timezone);
     await this.wait(q, res);
