@@ -117,7 +117,8 @@ describe('cairn operations commands', () => {
     await cairnCli(tty, 'rebuild', 'all', '--keep-old', ...conn());
     expect(tty.text()).toMatch(/rebuild all \[.*events \| \d+ ev\/s \| ETA \d/);
     expect(tty.text()).not.toMatch(/ETA (NF|LL|NaN|Inf)/);
-    expect(tty.text()).toMatch(/switched: \d+ events; old rows kept in /);
+    expect(tty.text()).toMatch(/^rebuild all started \(job \S+\)$/m);
+    expect(tty.text()).toMatch(/rebuild all switched: \d+ events; old rows kept in /);
     await expect(cairnCli(capture(), 'rebuild', 'nope', ...conn())).rejects.toThrow(/400 CAIRN.VALIDATION unknown projection nope/);
   });
 

@@ -162,7 +162,7 @@ export function rebuildCommand(io: CliIo = { out: process.stdout }) {
     const api = client(conn);
     const names = target.split(',').map((s) => s.trim()).filter(Boolean);
     const started = (await api.post('/v1/admin/rebuilds', { projections: names, keepOld: flags.keepOld === true, strict: flags.strict === true })) as unknown as { id: string; resumed: boolean };
-    write(io, `rebuild ${started.id} started${started.resumed ? ' (resuming)' : ''}`);
+    write(io, `rebuild ${target} started (job ${started.id}${started.resumed ? ', resuming' : ''})`);
     const bar = progressReporter(io, `rebuild ${target}`);
     for (;;) {
       const s = (await api.get(`/v1/admin/rebuilds/${encodeURIComponent(started.id)}`)) as unknown as JobProgress & {
@@ -181,7 +181,7 @@ export function rebuildCommand(io: CliIo = { out: process.stdout }) {
       bar.update({ ...s, total: s.done }, s.phase);
       bar.stop();
       if (s.phase === 'switched') {
-        write(io, `rebuild ${started.id} switched: ${s.done} events${s.keptTables?.length ? `; old rows kept in ${s.keptTables.join(', ')}` : ''}`);
+        write(io, `rebuild ${target} switched: ${s.done} events${s.keptTables?.length ? `; old rows kept in ${s.keptTables.join(', ')}` : ''}`);
         const parked = Object.entries(s.parked ?? {}).filter(([, n]) => n > 0);
         if (parked.length > 0) {
           write(io, `parked (events a projection could not fold; see cairn projections parked): ${parked.map(([p, n]) => `${p} ${n}`).join(', ')}`);
@@ -190,7 +190,7 @@ export function rebuildCommand(io: CliIo = { out: process.stdout }) {
         return;
       }
       const at = s.failedEvent ? ` at event ${s.failedEvent.id} (position ${s.failedEvent.position}, ${s.failedEvent.type}, projection ${s.failedEvent.projection})` : '';
-      throw new Error(`rebuild ${started.id} ${s.phase}${at}: ${s.error ?? ''}`);
+      throw new Error(`rebuild ${target} (job ${started.id}) ${s.phase}${at}: ${s.error ?? ''}`);
     }
   };
 }
