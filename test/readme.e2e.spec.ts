@@ -86,7 +86,8 @@ function script(steps: Step[], cairn: TestCairn): string {
 describe('README.md "Try it"', () => {
   let cairn: TestCairn;
   beforeAll(async () => {
-    cairn = await startCairn();
+    // The README reads its writes with ?minPosition=: a generous wait, for a loaded machine.
+    cairn = await startCairn({ env: { CAIRN_READ_WAIT_MS: '30000' } });
   });
   afterAll(async () => cairn?.close());
 
