@@ -5,8 +5,10 @@
  * missing piece is one clear message naming the fix instead of a dozen failing suites:
  * PostgreSQL at CAIRN_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test, trust auth)
  * for the read-model integration tests, and Debian's Chromium at /usr/bin/chromium for the SDK's
- * browser test. `bash .ci/run` installs and starts both (as root, on Debian).
+ * browser test, and curl for the README spec (it runs the README's curl examples).
+ * `bash .ci/run` installs (and starts) all three, as root on Debian.
  */
+const { spawnSync } = require('child_process');
 const { existsSync } = require('fs');
 const { Client } = require('pg');
 
@@ -40,6 +42,7 @@ async function main() {
   const pg = await postgres();
   if (pg) problems.push(pg);
   if (!existsSync(CHROMIUM)) problems.push(`${CHROMIUM} is missing (the SDK's browser test drives it): apt-get install -y chromium`);
+  if (spawnSync('curl', ['--version']).status !== 0) problems.push('curl is missing (test/readme.e2e.spec.ts runs the README\'s curl examples): apt-get install -y curl');
   if (problems.length === 0) return;
   process.stderr.write(`npm test needs, before it can pass on this machine:\n${problems.map((p) => `  - ${p}\n`).join('')}(or run \`bash .ci/run\` as root on Debian: it installs and starts both, then runs the tests)\n`);
   process.exit(1);
