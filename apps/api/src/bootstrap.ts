@@ -10,13 +10,15 @@ import { AppModule } from './app.module';
 import { MAX_BODY_BYTES, MAX_BODY_DEPTH, verifyBodyDepth } from './body-limits';
 import { errorBody } from './errors/cairn-exception.filter';
 import { addEventSchemas } from './ingest/record-events/record-events.request.dto';
+import { completeOpenApi } from './openapi/openapi';
 import type { CairnRuntime } from './runtime';
 
 /** Nest's logger, writing through pino so every log line is structured JSON. */
 class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
   log(message: unknown, context?: string) {
-    this.logger.info({ context }, String(message));
+    // Nest's own log lines are start-up chatter (every module loaded, every route mapped): debug, not info.
+    this.logger.debug({ context }, String(message));
   }
   error(message: unknown, trace?: string, context?: string) {
     this.logger.error({ context, trace }, String(message));
@@ -97,8 +99,9 @@ export async function createApiApp(runtime: CairnRuntime): Promise<INestApplicat
       .addBearerAuth()
       .build(),
   );
-  // Each event type's schema, generated from the ingest DTOs (the same schemas parseEvent compiles).
-  addEventSchemas(doc);
+  // Each event type's schema, generated from the ingest DTOs (the same schemas parseEvent compiles);
+  // the response schemas, generated from the types the controllers return; the error responses.
+  completeOpenApi(addEventSchemas(doc));
   SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

@@ -1,12 +1,12 @@
 /**
- * `cairn clv fit --calibration-end YYYY-MM-DD [--unit week|day] [--json] [--url URL] [--key KEY]
- *  [--tz ZONE] [--min-position N] [--file CDNOW_FILE]`: prints the fitted BG/NBD and Gamma-Gamma
+ * `cairn clv fit --calibration-end YYYY-MM-DD …` (options in main.ts): prints the fitted BG/NBD and Gamma-Gamma
  * parameters, from the API (GET /v1/metrics/clv) or — with --file — straight from a CDNOW file
  * without a server (the models are pure; used to fit the 69,659-row master in seconds).
  */
 import { readFileSync } from 'fs';
 import { calibrationSummaries, fitClvModel, isoToDay, LocalCalendar, parseCdnow, type Facts } from '@cairn/domain';
-import { parseFlags, splitPositional } from './flags';
+import type { MainIo } from './main';
+import type { Connection } from './ops-commands';
 
 export interface ClvFitOutput {
   customers: number;
@@ -43,27 +43,19 @@ function pick(b: { customers: number; bgnbd: ClvFitOutput['bgnbd']; gammaGamma: 
   return { customers: b.customers, bgnbd: { r, alpha, a, b: bb, logLikelihood }, gammaGamma: b.gammaGamma === null ? null : { p: b.gammaGamma.p, q: b.gammaGamma.q, v: b.gammaGamma.v } };
 }
 
-export async function clvCommand(args: string[]): Promise<void> {
-  const [sub, ...rest] = args;
-  const usage = 'usage: cairn clv fit --calibration-end YYYY-MM-DD [--unit week|day] [--json] [--url URL] [--key KEY] [--tz ZONE] [--min-position N] [--file CDNOW_FILE]';
-  if (sub !== 'fit') throw new Error(usage);
-  const { positional, rest: flagArgs } = splitPositional(rest);
-  if (positional.length > 0) throw new Error(usage);
-  const f = parseFlags(flagArgs, ['calibration-end', 'unit', 'url', 'key', 'tz', 'min-position', 'file'], ['json']);
-  const calibrationEnd = f['calibration-end'];
-  if (!calibrationEnd || isoToDay(calibrationEnd) === undefined) throw new Error(`--calibration-end must be a date YYYY-MM-DD\n${usage}`);
-  const unit = f.unit ?? 'week';
-  if (unit !== 'week' && unit !== 'day') throw new Error('--unit must be week or day');
-  let out: ClvFitOutput;
-  if (f.file) out = clvFitFromFile(f.file, calibrationEnd, unit);
-  else {
-    if (!f.key) throw new Error('--key is required (an API key with the read scope), or --file to fit a CDNOW file offline');
-    out = await clvFitViaApi({ url: f.url ?? 'http://127.0.0.1:3000', key: f.key, calibrationEnd, unit, tz: f.tz, minPosition: f['min-position'] });
-  }
-  if (f.json === 'true') process.stdout.write(`${JSON.stringify(out)}\n`);
+/** `cairn clv fit`: from the API with `conn`, or offline from `--file` when `conn` is null. */
+export async function clvCommand(
+  f: { calibrationEnd: string; unit: 'week' | 'day'; json?: boolean; tz?: string; minPosition?: string; file?: string },
+  conn: Connection | null,
+  io: Pick<MainIo, 'out'>,
+): Promise<void> {
+  const { calibrationEnd, unit } = f;
+  if (isoToDay(calibrationEnd) === undefined) throw new Error(`--calibration-end must be a date YYYY-MM-DD (got ${calibrationEnd})`);
+  const out = conn === null ? clvFitFromFile(f.file!, calibrationEnd, unit) : await clvFitViaApi({ ...conn, calibrationEnd, unit, tz: f.tz, minPosition: f.minPosition });
+  if (f.json) io.out.write(`${JSON.stringify(out)}\n`);
   else {
     const n = (x: number) => x.toPrecision(4);
-    process.stdout.write(
+    io.out.write(
       `customers ${out.customers}\nBG/NBD       r ${n(out.bgnbd.r)}  alpha ${n(out.bgnbd.alpha)}  a ${n(out.bgnbd.a)}  b ${n(out.bgnbd.b)}  LL ${out.bgnbd.logLikelihood.toFixed(1)}\n` +
         (out.gammaGamma ? `Gamma-Gamma  p ${n(out.gammaGamma.p)}  q ${n(out.gammaGamma.q)}  v ${n(out.gammaGamma.v)}\n` : 'Gamma-Gamma  (no repeat spend to fit)\n'),
     );

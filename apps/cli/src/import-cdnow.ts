@@ -14,8 +14,9 @@
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { isoToDay, LocalCalendar, parseCdnow, type CdnowRow } from '@cairn/domain';
-import { parseFlags, splitPositional } from './flags';
-import { importNdjson, importNdjsonCommand } from './import-ndjson';
+import { importNdjson } from './import-ndjson';
+import type { MainIo } from './main';
+import { progressReporter, type Connection } from './ops-commands';
 
 /** Fixed namespace for CDNOW event ids (itself a random v4 UUID, never to change). */
 const NAMESPACE = '5b0b7c1e-9a8e-4c1f-8d0e-6f3c2a9d4e71';
@@ -55,7 +56,7 @@ export interface ImportSummary {
   errors: string[];
 }
 
-export async function importCdnow(file: string, opts: { url: string; key: string; timezone?: string; log?: (line: string) => void }): Promise<ImportSummary> {
+export async function importCdnow(file: string, opts: { url: string; key: string; timezone?: string; onProgress?: (acknowledged: number, rows: number) => void }): Promise<ImportSummary> {
   const { rows, errors } = parseCdnow(readFileSync(file, 'utf8'));
   if (errors.length > 0) throw new Error(`${file}: ${errors.length} bad lines, first: ${errors[0]}`);
   const calendar = new LocalCalendar(opts.timezone ?? 'UTC');
@@ -70,7 +71,7 @@ export async function importCdnow(file: string, opts: { url: string; key: string
   const result = await importNdjson(lines(), {
     url: opts.url,
     key: opts.key,
-    onProgress: (p) => opts.log?.(`${p.acknowledged}/${rows.length}`),
+    onProgress: (p) => opts.onProgress?.(p.acknowledged, rows.length),
     onRejected: (r) => {
       if (summary.errors.length < 10) summary.errors.push(`line ${rows[r.line - 1]?.line ?? r.line}: ${JSON.stringify(r.errors)}`);
     },
@@ -82,21 +83,20 @@ export async function importCdnow(file: string, opts: { url: string; key: string
   return summary;
 }
 
-/** `cairn import cdnow <file> …` */
-export async function importCommand(args: string[]): Promise<void> {
-  const [source, ...rest] = args;
-  if (source !== 'cdnow') return importNdjsonCommand(args);
-  const { positional, rest: flagArgs } = splitPositional(rest);
-  if (positional.length !== 1) throw new Error('usage: cairn import cdnow <file> [--url URL] [--key KEY] [--tz ZONE]');
-  const flags = parseFlags(flagArgs, ['url', 'key', 'tz']);
-  if (!flags.key) throw new Error('--key is required (an API key with the import scope)');
-  const summary = await importCdnow(positional[0], {
-    url: flags.url ?? 'http://127.0.0.1:3000',
-    key: flags.key,
-    timezone: flags.tz,
-    log: (line) => process.stderr.write(`\r${line}`),
+/** `cairn import cdnow <file>` (options parsed in main.ts): a progress bar on stderr, the summary on stdout. */
+export async function importCdnowCommand(file: string, timezone: string, conn: Connection, io: Pick<MainIo, 'out' | 'err'>): Promise<void> {
+  const bar = progressReporter({ out: io.err }, 'import cdnow', 'rows', 'rows/s');
+  const started = Date.now();
+  const summary = await importCdnow(file, {
+    ...conn,
+    timezone,
+    onProgress: (done, total) => {
+      const seconds = (Date.now() - started) / 1000;
+      const rate = seconds > 0 ? Math.round(done / seconds) : 0;
+      bar.update({ done, total, rate, etaSeconds: rate > 0 ? (total - done) / rate : null });
+    },
   });
-  process.stderr.write('\n');
-  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  bar.stop();
+  io.out.write(`${JSON.stringify(summary)}\n`);
   if (summary.rejected > 0) process.exitCode = 1;
 }

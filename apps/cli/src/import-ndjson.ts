@@ -13,10 +13,9 @@
 import { createReadStream } from 'fs';
 import { request as httpRequest, type IncomingMessage } from 'http';
 import { request as httpsRequest } from 'https';
-import { loadConfig } from '@cairn/config';
 import { MAX_IMPORT_LINE_BYTES } from '../../api/src/ingest/import-events/import-events.handler';
 import { ndjsonLines, type NdjsonLine } from '../../api/src/ingest/import-events/ndjson-lines';
-import { parseFlags, splitPositional } from './flags';
+import type { Connection } from './ops-commands';
 
 export interface RejectedLine {
   readonly line: number;
@@ -258,23 +257,15 @@ export async function importNdjson(source: AsyncIterable<Buffer | string> | Iter
 
 const NEWLINE = Buffer.from('\n');
 
-const USAGE = 'usage: cairn import <file.ndjson | -> [--url URL] [--key KEY] [--from-line N] [--retries N]  (or: cairn import cdnow <file> …)';
-
-/** `cairn import <file | ->`: the key needs the import (or admin) scope; defaults come from the config. */
-export async function importNdjsonCommand(args: string[], io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream & { isTTY?: boolean } } = { out: process.stdout, err: process.stderr }): Promise<void> {
-  const { positional, rest } = splitPositional(args);
-  if (positional.length !== 1) throw new Error(USAGE);
-  const flags = parseFlags(rest, ['url', 'key', 'from-line', 'retries']);
-  const fromLine = flags['from-line'] === undefined ? 1 : Number(flags['from-line']);
-  if (!Number.isInteger(fromLine) || fromLine < 1) throw new Error(`--from-line must be a line number ≥ 1 (got ${flags['from-line']})`);
-  const retries = flags.retries === undefined ? 8 : Number(flags.retries);
-  if (!Number.isInteger(retries) || retries < 0) throw new Error(`--retries must be an integer ≥ 0 (got ${flags.retries})`);
-  // Without --url/--key: this machine's Cairn as configured (PORT, CAIRN_ADMIN_KEY).
-  const config = flags.url && flags.key ? null : loadConfig(process.env);
-  const url = flags.url ?? `http://127.0.0.1:${config!.port}`;
-  const key = flags.key ?? config!.adminKey;
-  if (!key) throw new Error('--key is required (an API key with the import scope), or set CAIRN_ADMIN_KEY');
-  const file = positional[0];
+/** `cairn import <file | ->` (options parsed in main.ts): the key needs the import (or admin) scope. */
+export async function importNdjsonCommand(
+  file: string,
+  opts: { fromLine: number; retries: number },
+  conn: Connection,
+  io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream & { isTTY?: boolean } } = { out: process.stdout, err: process.stderr },
+): Promise<void> {
+  const { url, key } = conn;
+  const { fromLine, retries } = opts;
   const source = file === '-' ? process.stdin : createReadStream(file);
   const tty = io.err.isTTY === true;
   let lastShown = 0;

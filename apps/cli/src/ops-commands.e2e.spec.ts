@@ -7,7 +7,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { Writable } from 'stream';
 import { startCairn, type TestCairn } from '../../../test/support/cairn';
-import { keysCommand, projectionsCommand, rebuildCommand, replayCommand, type CliIo } from './ops-commands';
+import { main } from './main';
+import type { CliIo } from './ops-commands';
 
 function capture(isTTY = false): CliIo & { text: () => string } {
   let text = '';
@@ -22,6 +23,9 @@ function capture(isTTY = false): CliIo & { text: () => string } {
   );
   return { out, pollMs: 20, text: () => text };
 }
+
+/** `cairn <argv>` as main() parses it, printing to `io` (no CAIRN_URL/CAIRN_KEY in its environment). */
+const cairnCli = (io: CliIo, ...argv: string[]) => main(argv, { ...io, err: io.out, env: {} });
 
 function listFiles(dir: string, prefix = ''): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? listFiles(join(dir, d.name), `${prefix}${d.name}/`) : [`${prefix}${d.name}`])).sort();
@@ -56,7 +60,7 @@ describe('cairn operations commands', () => {
 
   it('keys create | list | rotate | revoke: the secret shown once, never listed', async () => {
     const created = capture();
-    await keysCommand(created)(['create', '--name', 'cli-shop', '--scopes', 'ingest,read', ...conn()]);
+    await cairnCli(created, 'keys', 'create', '--name', 'cli-shop', '--scopes', 'ingest,read', ...conn());
     const id = /^key ([0-9a-f]+) \(cli-shop: ingest,read\)/m.exec(created.text())?.[1];
     const secret = /secret \(shown only this once\): (cairn_\S+)/.exec(created.text())?.[1];
     expect(id).toBeDefined();
@@ -65,14 +69,14 @@ describe('cairn operations commands', () => {
     expect(await ping(secret!)).toBe(200);
 
     const list = capture();
-    await keysCommand(list)(['list', ...conn()]);
+    await cairnCli(list, 'keys', 'list', ...conn());
     expect(list.text()).toMatch(/^id\s+name\s+scopes\s+state/);
     expect(list.text()).toMatch(new RegExp(`${id}\\s+cli-shop\\s+ingest,read\\s+active`));
     expect(list.text()).toContain('(CAIRN_ADMIN_KEY)');
     expect(list.text()).not.toContain(secret);
 
     const rotated = capture();
-    await keysCommand(rotated)(['rotate', id!, '--grace', '600', ...conn()]);
+    await cairnCli(rotated, 'keys', 'rotate', id!, '--grace', '600', ...conn());
     const next = /secret \(shown only this once\): (cairn_\S+)/.exec(rotated.text())?.[1];
     expect(rotated.text()).toMatch(new RegExp(`old key ${id} stays valid until \\S+`));
     expect(await ping(next!)).toBe(200);
@@ -81,39 +85,41 @@ describe('cairn operations commands', () => {
     const newId = /^key ([0-9a-f]+) /m.exec(rotated.text())![1];
     for (const k of [id!, newId]) {
       const revoked = capture();
-      await keysCommand(revoked)(['revoke', k, ...conn()]);
+      await cairnCli(revoked, 'keys', 'revoke', k, ...conn());
       expect(revoked.text()).toMatch(new RegExp(`key ${k} \\(cli-shop\\) revoked at `));
     }
     expect(await ping(secret!)).toBe(401);
     expect(await ping(next!)).toBe(401);
-    await expect(keysCommand(capture())(['revoke', 'nope', ...conn()])).rejects.toThrow(/404 CAIRN.NOT_FOUND/);
-    await expect(keysCommand(capture())(['create', '--name', 'x', '--scopes', 'root', ...conn()])).rejects.toThrow(/400 CAIRN.VALIDATION/);
+    await expect(cairnCli(capture(), 'keys', 'revoke', 'nope', ...conn())).rejects.toThrow(/404 CAIRN.NOT_FOUND/);
+    await expect(cairnCli(capture(), 'keys', 'create', '--name', 'x', '--scopes', 'root', ...conn())).rejects.toThrow(/400 CAIRN.VALIDATION/);
   });
 
   it('projections status | parked | retry-parked', async () => {
     const status = capture();
-    await projectionsCommand(status)(['status', ...conn()]);
+    await cairnCli(status, 'projections', 'status', ...conn());
     expect(status.text()).toMatch(/^projection\s+version\s+state/);
     expect(status.text()).toMatch(/\nprofiles\s+v\d+\s+(live|catching-up)\s+\d+/);
     const parked = capture();
-    await projectionsCommand(parked)(['parked', ...conn()]);
+    await cairnCli(parked, 'projections', 'parked', ...conn());
     expect(parked.text()).toBe('no parked events\n');
     const retry = capture();
-    await projectionsCommand(retry)(['retry-parked', '--projection', 'profiles', ...conn()]);
+    await cairnCli(retry, 'projections', 'retry-parked', '--projection', 'profiles', ...conn());
     expect(retry.text()).toBe('profiles: 0 retried, 0 still failing\n');
-    await expect(projectionsCommand(capture())(['status', '--url', cairn.url, '--key', 'nope-nope-nope-nope'])).rejects.toThrow(/401 CAIRN.UNAUTHENTICATED/);
+    await expect(cairnCli(capture(), 'projections', 'status', '--url', cairn.url, '--key', 'nope-nope-nope-nope')).rejects.toThrow(/401 CAIRN.UNAUTHENTICATED/);
   });
 
   it('rebuild <projection>: plain lines off a TTY, a bar on one', async () => {
     const plain = capture(false);
-    await rebuildCommand(plain)(['profiles', ...conn()]);
+    await cairnCli(plain, 'rebuild', 'profiles', ...conn());
     expect(plain.text()).toMatch(/^rebuild profiles started/);
     expect(plain.text()).toMatch(/rebuild profiles switched: \d+ events\n$/);
     const tty = capture(true);
-    await rebuildCommand(tty)(['all', '--keep-old', ...conn()]);
-    expect(tty.text()).toMatch(/events \| \d+ ev\/s \| ETA/);
-    expect(tty.text()).toMatch(/switched: \d+ events; old rows kept in /);
-    await expect(rebuildCommand(capture())(['nope', ...conn()])).rejects.toThrow(/400 CAIRN.VALIDATION unknown projection nope/);
+    await cairnCli(tty, 'rebuild', 'all', '--keep-old', ...conn());
+    expect(tty.text()).toMatch(/rebuild all \[.*events \| \d+ ev\/s \| ETA \d/);
+    expect(tty.text()).not.toMatch(/ETA (NF|LL|NaN|Inf)/);
+    expect(tty.text()).toMatch(/^rebuild all started \(job \S+\)$/m);
+    expect(tty.text()).toMatch(/rebuild all switched: \d+ events; old rows kept in /);
+    await expect(cairnCli(capture(), 'rebuild', 'nope', ...conn())).rejects.toThrow(/400 CAIRN.VALIDATION unknown projection nope/);
   });
 
   it('replay --as-of --known-at --rules --out: byte-identical files on a second run', async () => {
@@ -121,8 +127,8 @@ describe('cairn operations commands', () => {
     writeFileSync(rules, JSON.stringify({ currency: 'EUR' }));
     const args = (out: string) => ['--projections', 'profiles', '--as-of', '2026-06-10T23:59:59Z', '--known-at', '2099-01-01T00:00:00Z', '--rules', rules, '--out', out, ...conn()];
     const one = capture();
-    await replayCommand(one)(args(join(dir, 'one')));
-    await replayCommand(capture())(args(join(dir, 'two')));
+    await cairnCli(one, 'replay', ...args(join(dir, 'one')));
+    await cairnCli(capture(), 'replay', ...args(join(dir, 'two')));
     expect(one.text()).toMatch(/replay written to .*one \(\d+ files\)/);
     expect(one.text()).toMatch(/profiles: 4 rows \| what-if: \+0 -0 ~4/);
     const files = listFiles(join(dir, 'one'));

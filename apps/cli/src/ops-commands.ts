@@ -1,17 +1,13 @@
 /**
- * Operations commands, talking to a running Cairn over HTTP (`--url`, `--key` with the admin scope):
- *
- *   cairn projections status|parked|retry-parked [--projection P] [--json]
- *   cairn rebuild <projection|all> [--keep-old] [--strict]
- *   cairn replay [--projections a,b] [--as-of T] [--known-at K] [--rules FILE] [--out DIR]
- *   cairn keys list | create --name N --scopes a,b [--expires-at T] | revoke <id> | rotate <id> [--grace SECONDS] [--expires-at T]
+ * Operations commands, talking to a running Cairn over HTTP with an admin key (their options are
+ * declared and parsed in main.ts): `cairn projections status|parked|retry-parked`, `cairn rebuild`,
+ * `cairn replay`, `cairn keys list|create|revoke|rotate`.
  *
  * Long jobs show a progress bar on a terminal (done / total, rate, ETA) and plain log lines otherwise.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname, join, resolve } from 'path';
 import { SingleBar } from 'cli-progress';
-import { parseFlags, splitPositional } from './flags';
 
 export interface CliIo {
   readonly out: NodeJS.WritableStream & { isTTY?: boolean };
@@ -19,7 +15,11 @@ export interface CliIo {
   readonly pollMs?: number;
 }
 
-const CONNECTION = ['url', 'key'];
+/** Where a client command sends its requests, resolved from --url/--key or CAIRN_URL/CAIRN_KEY. */
+export interface Connection {
+  readonly url: string;
+  readonly key: string;
+}
 
 interface Client {
   get(path: string): Promise<Record<string, unknown>>;
@@ -27,10 +27,9 @@ interface Client {
   delete(path: string): Promise<Record<string, unknown>>;
 }
 
-function client(flags: Record<string, string>): Client {
-  const base = (flags.url ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
-  if (!flags.key) throw new Error('--key is required: an API key with the admin scope');
-  const headers = { authorization: `Bearer ${flags.key}`, 'content-type': 'application/json' };
+function client(conn: Connection): Client {
+  const base = conn.url;
+  const headers = { authorization: `Bearer ${conn.key}`, 'content-type': 'application/json' };
   const call = async (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) => {
     let res: Response;
     try {
@@ -72,22 +71,23 @@ interface JobProgress {
 }
 
 /** A bar on a TTY, a log line per second otherwise. */
-function progressReporter(io: CliIo, label: string) {
+export function progressReporter(io: CliIo, label: string, unit = 'events', rateUnit = 'ev/s') {
   if (io.out.isTTY) {
     const bar = new SingleBar({
       stream: io.out,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${rateUnit} | ETA {etaText}`,
       hideCursor: true,
     });
     let started = false;
     return {
       update(p: JobProgress) {
         if (!started) {
-          bar.start(Math.max(1, p.total), 0, { rate: 0 });
+          bar.start(Math.max(1, p.total), 0, { rate: 0, etaText: '?' });
           started = true;
         }
         bar.setTotal(Math.max(1, p.total, p.done));
-        bar.update(p.done, { rate: p.rate });
+        // The server's ETA: cli-progress's own is NaN/Infinity ('NFs') until it has two samples.
+        bar.update(p.done, { rate: p.rate, etaText: duration(p.etaSeconds) });
       },
       stop() {
         if (started) bar.stop();
@@ -100,19 +100,16 @@ function progressReporter(io: CliIo, label: string) {
       if (Date.now() - last < 1000) return;
       last = Date.now();
       const pct = p.total > 0 ? Math.floor((100 * p.done) / p.total) : 0;
-      write(io, `${label}${phase ? ` ${phase}` : ''}: ${p.done}/${p.total} events (${pct}%), ${p.rate} ev/s, ETA ${duration(p.etaSeconds)}`);
+      write(io, `${label}${phase ? ` ${phase}` : ''}: ${p.done}/${p.total} ${unit} (${pct}%), ${p.rate} ${rateUnit}, ETA ${duration(p.etaSeconds)}`);
     },
     stop() {},
   };
 }
 
 export function projectionsCommand(io: CliIo = { out: process.stdout }) {
-  return async (args: string[]): Promise<void> => {
-    const { positional, rest } = splitPositional(args);
-    const sub = positional[0] ?? 'status';
-    const flags = parseFlags(rest, [...CONNECTION, 'projection', 'limit'], ['json']);
-    const api = client(flags);
-    const json = flags.json === 'true';
+  return async (sub: 'status' | 'parked' | 'retry-parked', flags: { projection?: string; limit?: number; json?: boolean }, conn: Connection): Promise<void> => {
+    const api = client(conn);
+    const json = flags.json === true;
     const query = flags.projection ? `projection=${encodeURIComponent(flags.projection)}` : '';
     if (sub === 'status') {
       const { projections } = (await api.get('/v1/admin/projections')) as { projections: Record<string, unknown>[] };
@@ -136,7 +133,7 @@ export function projectionsCommand(io: CliIo = { out: process.stdout }) {
       return void write(io, table(rows));
     }
     if (sub === 'parked') {
-      const limit = flags.limit ? `limit=${encodeURIComponent(flags.limit)}` : '';
+      const limit = flags.limit !== undefined ? `limit=${flags.limit}` : '';
       const qs = [query, limit].filter(Boolean).join('&');
       const { parked } = (await api.get(`/v1/admin/parked${qs ? `?${qs}` : ''}`)) as { parked: Record<string, unknown>[] };
       if (json) return void write(io, JSON.stringify(parked, null, 2));
@@ -157,20 +154,16 @@ export function projectionsCommand(io: CliIo = { out: process.stdout }) {
       if (results.some((r) => r.stillFailing.length > 0)) process.exitCode = 1;
       return;
     }
-    throw new Error(`unknown subcommand 'projections ${sub}' (status, parked, retry-parked)`);
   };
 }
 
 export function rebuildCommand(io: CliIo = { out: process.stdout }) {
-  return async (args: string[]): Promise<void> => {
-    const { positional, rest } = splitPositional(args);
-    if (positional.length !== 1) throw new Error('usage: cairn rebuild <projection|all> [--keep-old] [--strict] --url URL --key KEY');
-    const flags = parseFlags(rest, CONNECTION, ['keep-old', 'strict']);
-    const api = client(flags);
-    const names = positional[0].split(',').map((s) => s.trim()).filter(Boolean);
-    const started = (await api.post('/v1/admin/rebuilds', { projections: names, keepOld: flags['keep-old'] === 'true', strict: flags.strict === 'true' })) as unknown as { id: string; resumed: boolean };
-    write(io, `rebuild ${started.id} started${started.resumed ? ' (resuming)' : ''}`);
-    const bar = progressReporter(io, `rebuild ${started.id}`);
+  return async (target: string, flags: { keepOld?: boolean; strict?: boolean }, conn: Connection): Promise<void> => {
+    const api = client(conn);
+    const names = target.split(',').map((s) => s.trim()).filter(Boolean);
+    const started = (await api.post('/v1/admin/rebuilds', { projections: names, keepOld: flags.keepOld === true, strict: flags.strict === true })) as unknown as { id: string; resumed: boolean };
+    write(io, `rebuild ${target} started (job ${started.id}${started.resumed ? ', resuming' : ''})`);
+    const bar = progressReporter(io, `rebuild ${target}`);
     for (;;) {
       const s = (await api.get(`/v1/admin/rebuilds/${encodeURIComponent(started.id)}`)) as unknown as JobProgress & {
         phase: string;
@@ -188,7 +181,7 @@ export function rebuildCommand(io: CliIo = { out: process.stdout }) {
       bar.update({ ...s, total: s.done }, s.phase);
       bar.stop();
       if (s.phase === 'switched') {
-        write(io, `rebuild ${started.id} switched: ${s.done} events${s.keptTables?.length ? `; old rows kept in ${s.keptTables.join(', ')}` : ''}`);
+        write(io, `rebuild ${target} switched: ${s.done} events${s.keptTables?.length ? `; old rows kept in ${s.keptTables.join(', ')}` : ''}`);
         const parked = Object.entries(s.parked ?? {}).filter(([, n]) => n > 0);
         if (parked.length > 0) {
           write(io, `parked (events a projection could not fold; see cairn projections parked): ${parked.map(([p, n]) => `${p} ${n}`).join(', ')}`);
@@ -197,15 +190,14 @@ export function rebuildCommand(io: CliIo = { out: process.stdout }) {
         return;
       }
       const at = s.failedEvent ? ` at event ${s.failedEvent.id} (position ${s.failedEvent.position}, ${s.failedEvent.type}, projection ${s.failedEvent.projection})` : '';
-      throw new Error(`rebuild ${started.id} ${s.phase}${at}: ${s.error ?? ''}`);
+      throw new Error(`rebuild ${target} (job ${started.id}) ${s.phase}${at}: ${s.error ?? ''}`);
     }
   };
 }
 
 export function replayCommand(io: CliIo = { out: process.stdout }) {
-  return async (args: string[]): Promise<void> => {
-    const flags = parseFlags(args, [...CONNECTION, 'projections', 'as-of', 'known-at', 'rules', 'out']);
-    const api = client(flags);
+  return async (flags: { projections?: string; asOf?: string; knownAt?: string; rules?: string; out?: string }, conn: Connection): Promise<void> => {
+    const api = client(conn);
     let rules: Record<string, unknown> | undefined;
     if (flags.rules) {
       try {
@@ -216,8 +208,8 @@ export function replayCommand(io: CliIo = { out: process.stdout }) {
     }
     const body = {
       projections: flags.projections ? flags.projections.split(',').map((s) => s.trim()).filter(Boolean) : [],
-      ...(flags['as-of'] ? { asOf: flags['as-of'] } : {}),
-      ...(flags['known-at'] ? { knownAt: flags['known-at'] } : {}),
+      ...(flags.asOf ? { asOf: flags.asOf } : {}),
+      ...(flags.knownAt ? { knownAt: flags.knownAt } : {}),
       ...(rules ? { rules } : {}),
     };
     const started = (await api.post('/v1/admin/replays', body)) as { id: string };
@@ -264,51 +256,36 @@ interface KeyView {
   previous?: KeyView;
 }
 
+/** `cairn keys list | create | revoke <id> | rotate <id>`. */
 export function keysCommand(io: CliIo = { out: process.stdout }) {
-  return async (args: string[]): Promise<void> => {
-    const { positional, rest } = splitPositional(args);
-    const [sub = 'list', id] = positional;
-    const usage = 'usage: cairn keys list | create --name N --scopes ingest,read,loyalty:write,admin [--expires-at T] | revoke <id> | rotate <id> [--grace SECONDS] [--expires-at T]  (--url URL --key KEY)';
-    const flags = parseFlags(rest, [...CONNECTION, 'name', 'scopes', 'expires-at', 'grace'], ['json']);
-    const api = client(flags);
-    const json = flags.json === 'true';
-    const path = (keyId: string | undefined) => {
-      if (!keyId || positional.length !== 2) throw new Error(usage);
-      return `/v1/admin/keys/${encodeURIComponent(keyId)}`;
-    };
-    const expiresAt = flags['expires-at'] ? { expiresAt: flags['expires-at'] } : {};
-    const showSecret = (k: KeyView) => {
-      if (json) return void write(io, JSON.stringify(k, null, 2));
-      write(io, `key ${k.id} (${k.name}: ${k.scopes.join(',')})${k.expiresAt ? `, expires ${k.expiresAt}` : ''}`);
-      write(io, `secret (shown only this once): ${k.key}`);
-    };
-    if (sub === 'list') {
-      const { keys } = (await api.get('/v1/admin/keys')) as unknown as { keys: KeyView[] };
-      if (json) return void write(io, JSON.stringify(keys, null, 2));
+  const path = (id: string) => `/v1/admin/keys/${encodeURIComponent(id)}`;
+  const expiry = (expiresAt: string | undefined) => (expiresAt ? { expiresAt } : {});
+  const showSecret = (k: KeyView, json: boolean | undefined) => {
+    if (json) return void write(io, JSON.stringify(k, null, 2));
+    write(io, `key ${k.id} (${k.name}: ${k.scopes.join(',')})${k.expiresAt ? `, expires ${k.expiresAt}` : ''}`);
+    write(io, `secret (shown only this once): ${k.key}`);
+  };
+  return {
+    async list(flags: { json?: boolean }, conn: Connection): Promise<void> {
+      const { keys } = (await client(conn).get('/v1/admin/keys')) as unknown as { keys: KeyView[] };
+      if (flags.json) return void write(io, JSON.stringify(keys, null, 2));
       const rows = [['id', 'name', 'scopes', 'state', 'created', 'expires', 'last used']];
       for (const k of keys) rows.push([k.id, k.name, k.scopes.join(','), k.source === 'config' ? `${k.state} (CAIRN_ADMIN_KEY)` : k.state, k.createdAt, k.expiresAt ?? '-', k.lastUsedAt ?? '-']);
-      return void write(io, table(rows));
-    }
-    if (sub === 'create') {
-      if (!flags.name || !flags.scopes || positional.length !== 1) throw new Error(usage);
+      write(io, table(rows));
+    },
+    async create(flags: { name: string; scopes: string; expiresAt?: string; json?: boolean }, conn: Connection): Promise<void> {
       const scopes = flags.scopes.split(',').map((s) => s.trim()).filter(Boolean);
-      return showSecret((await api.post('/v1/admin/keys', { name: flags.name, scopes, ...expiresAt })) as unknown as KeyView);
-    }
-    if (sub === 'revoke') {
-      const k = (await api.delete(path(id))) as unknown as KeyView;
-      return void write(io, json ? JSON.stringify(k, null, 2) : `key ${k.id} (${k.name}) revoked at ${k.revokedAt}`);
-    }
-    if (sub === 'rotate') {
-      let grace: number | undefined;
-      if (flags.grace !== undefined) {
-        grace = Number(flags.grace);
-        if (!Number.isSafeInteger(grace) || grace < 0) throw new Error('--grace must be a whole number of seconds (0 = revoke the old secret at once)');
-      }
-      const k = (await api.post(`${path(id)}/rotate`, { ...(grace !== undefined ? { graceSeconds: grace } : {}), ...expiresAt })) as unknown as KeyView;
-      showSecret(k);
-      if (!json && k.previous) write(io, k.previous.revokedAt ? `old key ${k.previous.id} revoked` : `old key ${k.previous.id} stays valid until ${k.previous.expiresAt}`);
-      return;
-    }
-    throw new Error(`unknown subcommand 'keys ${sub}'\n${usage}`);
+      showSecret((await client(conn).post('/v1/admin/keys', { name: flags.name, scopes, ...expiry(flags.expiresAt) })) as unknown as KeyView, flags.json);
+    },
+    async revoke(id: string, flags: { json?: boolean }, conn: Connection): Promise<void> {
+      const k = (await client(conn).delete(path(id))) as unknown as KeyView;
+      write(io, flags.json ? JSON.stringify(k, null, 2) : `key ${k.id} (${k.name}) revoked at ${k.revokedAt}`);
+    },
+    async rotate(id: string, flags: { grace?: number; expiresAt?: string; json?: boolean }, conn: Connection): Promise<void> {
+      const body = { ...(flags.grace !== undefined ? { graceSeconds: flags.grace } : {}), ...expiry(flags.expiresAt) };
+      const k = (await client(conn).post(`${path(id)}/rotate`, body)) as unknown as KeyView;
+      showSecret(k, flags.json);
+      if (!flags.json && k.previous) write(io, k.previous.revokedAt ? `old key ${k.previous.id} revoked` : `old key ${k.previous.id} stays valid until ${k.previous.expiresAt}`);
+    },
   };
 }

@@ -197,6 +197,15 @@ export class CairnConfig {
   @Max(60_000)
   segmentPollMs = 500;
 
+  /**
+   * The one data directory layout that `cairn start`, `api`, `projector` and `esdb` share:
+   * `<dataDir>/eventstore` holds the embedded node's log, `<dataDir>/read-models.sqlite` the
+   * SQLite read models (and with them the API keys).
+   */
+  get eventStoreDir(): string {
+    return resolve(this.dataDir, 'eventstore');
+  }
+
   /** The read-model URL actually used. */
   get readModelUrl(): string {
     return this.readModel ?? `sqlite:${resolve(this.dataDir, 'read-models.sqlite')}`;
@@ -204,7 +213,7 @@ export class CairnConfig {
 }
 
 /** Which environment variable (or flag) feeds which setting, for error messages. */
-const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl'>, string> = {
+const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, string> = {
   eventStore: 'CAIRN_EVENTSTORE',
   dataDir: 'CAIRN_DATA_DIR',
   port: 'PORT',
@@ -270,4 +279,41 @@ function isTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** What the client commands (`cairn import | keys | projections | rebuild | replay | clv`) talk to. */
+export interface ClientConfig {
+  /** CAIRN_URL / --url, normalised: scheme, host, port, no trailing slash. Default http://127.0.0.1:$PORT. */
+  readonly url: string;
+  /** CAIRN_KEY / --key, else CAIRN_ADMIN_KEY (this machine's admin key); absent when none is set. */
+  readonly key?: string;
+}
+
+/**
+ * The client commands' settings, flags first, then the environment. An address without a scheme
+ * (`localhost:3000`, `cairn.internal`) means http://; any scheme other than http/https, or
+ * something that is not an address, throws CAIRN.CONFIG naming the setting.
+ */
+export function loadClientConfig(env: NodeJS.ProcessEnv, flags: { url?: string; key?: string } = {}): ClientConfig {
+  const pick = (...values: (string | undefined)[]) => values.find((v) => v !== undefined && v.trim() !== '')?.trim();
+  const fail = (setting: string, message: string, value: string) => {
+    throw new CairnError(ERROR_CODES.CONFIG, `${setting}: ${message} (got ${JSON.stringify(value)})`, { settings: [setting] });
+  };
+  const port = pick(env.PORT);
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) fail('PORT', 'must be a port number', port);
+  const setting = pick(flags.url) !== undefined ? '--url' : 'CAIRN_URL';
+  const raw = pick(flags.url, env.CAIRN_URL) ?? `http://127.0.0.1:${port ?? 3000}`;
+  const example = 'an http(s) address such as http://127.0.0.1:3000 or localhost:3000';
+  const schemed = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw);
+  if (!schemed && /^\d+$/.test(raw)) fail(setting, `must be ${example}; a port alone is not an address (localhost:${raw}?)`, raw);
+  let url: URL;
+  try {
+    url = new URL(schemed ? raw : `http://${raw}`);
+  } catch {
+    return fail(setting, `must be ${example}`, raw);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(setting, `must be ${example}; ${url.protocol}// is not served by Cairn`, raw);
+  if (url.search || url.hash || url.username) fail(setting, `must be ${example}, without query, fragment or credentials`, raw);
+  const key = pick(flags.key, env.CAIRN_KEY, env.CAIRN_ADMIN_KEY);
+  return { url: `${url.origin}${url.pathname.replace(/\/+$/, '')}`, ...(key !== undefined ? { key } : {}) };
 }

@@ -1,5 +1,5 @@
 import { CairnError } from '@cairn/domain';
-import { corsOriginList, loadConfig } from './config';
+import { corsOriginList, loadClientConfig, loadConfig } from './config';
 
 describe('loadConfig', () => {
   it('applies defaults', () => {
@@ -46,5 +46,28 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(CairnError);
     expect((error as CairnError).code).toBe('CAIRN.CONFIG');
     expect((error as Error).message).toContain(setting);
+  });
+});
+
+describe('loadClientConfig', () => {
+  it('takes --url/--key over CAIRN_URL/CAIRN_KEY over CAIRN_ADMIN_KEY, and defaults to this machine’s PORT', () => {
+    expect(loadClientConfig({})).toEqual({ url: 'http://127.0.0.1:3000' });
+    expect(loadClientConfig({ PORT: '4000', CAIRN_ADMIN_KEY: 'admin-admin-admin' })).toEqual({ url: 'http://127.0.0.1:4000', key: 'admin-admin-admin' });
+    expect(loadClientConfig({ CAIRN_URL: 'https://cairn.example/base/', CAIRN_KEY: 'k1', CAIRN_ADMIN_KEY: 'k0' })).toEqual({ url: 'https://cairn.example/base', key: 'k1' });
+    expect(loadClientConfig({ CAIRN_URL: 'https://cairn.example', CAIRN_KEY: 'k1' }, { url: 'localhost:3001', key: 'k2' })).toEqual({ url: 'http://localhost:3001', key: 'k2' });
+  });
+
+  it('understands an address without a scheme as http://', () => {
+    expect(loadClientConfig({ CAIRN_URL: 'localhost:3000' }).url).toBe('http://localhost:3000');
+    expect(loadClientConfig({ CAIRN_URL: '10.0.0.5' }).url).toBe('http://10.0.0.5');
+    expect(loadClientConfig({ CAIRN_URL: '[::1]:3000' }).url).toBe('http://[::1]:3000');
+  });
+
+  it('refuses what is not an http(s) address, naming the setting', () => {
+    expect(() => loadClientConfig({}, { url: '3000' })).toThrow(/--url: .*a port alone is not an address \(localhost:3000\?\)/);
+    expect(() => loadClientConfig({ CAIRN_URL: 'ftp://x' })).toThrow(/CAIRN_URL: .*ftp:\/\/ is not served/);
+    expect(() => loadClientConfig({ CAIRN_URL: 'http://a b' })).toThrow(/CAIRN_URL: must be an http\(s\) address/);
+    expect(() => loadClientConfig({ CAIRN_URL: 'http://x/?a=1' })).toThrow(/without query/);
+    expect(() => loadClientConfig({ PORT: 'eighty' })).toThrow(CairnError);
   });
 });

@@ -8,7 +8,7 @@ import { startEmbeddedNode, type EmbeddedNodeOptions } from './server';
 export const USAGE = `usage: cairn esdb [--port N] [--host H] [--data-dir DIR | --memory] [--insecure | --cert FILE --key FILE] [--max-append-size BYTES]
   --port N             port to listen on (default 2113, 0 = ephemeral)
   --host H             address to bind (default 127.0.0.1)
-  --data-dir DIR       keep the log in DIR (SQLite); default ./data/esdb
+  --data-dir DIR       keep the log in DIR (SQLite); default ./data/eventstore (cairn start's layout)
   --memory             keep the log in memory only
   --insecure           plain-text gRPC (default)
   --cert F --key F     serve TLS with this PEM certificate and key
@@ -74,7 +74,7 @@ export function parseEsdbArgs(args: string[]): EmbeddedNodeOptions {
   if (insecure && (cert !== undefined || key !== undefined)) throw new UsageError('--insecure and --cert/--key exclude each other');
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together');
   if (cert !== undefined && key !== undefined) opts.tls = { certFile: cert, keyFile: key };
-  if (!memory) opts.dataDir = dataDir ?? 'data/esdb';
+  if (!memory) opts.dataDir = dataDir ?? 'data/eventstore';
   return opts;
 }
 
@@ -92,8 +92,13 @@ export async function esdbCommand(args: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  await serveEmbeddedNode(options);
+}
+
+/** Runs the node until SIGTERM/SIGINT, printing its connection string once it is ready. */
+export async function serveEmbeddedNode(options: EmbeddedNodeOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const node = await startEmbeddedNode(options);
-  process.stdout.write(`${node.connectionString}\n`);
+  out.write(`${node.connectionString}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);

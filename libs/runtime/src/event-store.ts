@@ -1,5 +1,4 @@
 import { mkdirSync } from 'fs';
-import { resolve } from 'path';
 import type { CairnConfig } from '@cairn/config';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { DataDirLockedError, startEmbeddedNode, type WriteFailure } from '@cairn/esdb-embedded';
@@ -30,7 +29,7 @@ export async function openEventStore(config: CairnConfig, opts: { memory?: boole
     const events = CairnEventStore.connect(config.eventStore);
     return { events, connectionString: config.eventStore, embedded: false, close: () => events.close() };
   }
-  const dataDir = opts.memory ? undefined : resolve(config.dataDir, 'eventstore');
+  const dataDir = opts.memory ? undefined : config.eventStoreDir;
   if (dataDir) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   let node: Awaited<ReturnType<typeof startEmbeddedNode>>;
   try {

@@ -309,7 +309,26 @@ export class Cairn extends Emitter<CairnEvents> {
 
   // ---------------------------------------------------------------- enqueue
 
+  /**
+   * Queues an event and returns its id. An invalid event is never thrown at the caller (a script
+   * that did not catch would die with its queue unsent): it is reported on `rejected`, with the
+   * field and the reason, like an event the server refuses, and nothing is queued.
+   */
   private track(type: EventKind, input: object): string {
+    const given = input !== null && typeof input === 'object' ? (input as { id?: unknown }).id : undefined;
+    // The caller's id as given (validateEvent checks it), else a new UUIDv7.
+    const id = (given === undefined || given === null ? uuidv7(this.now()) : given) as string;
+    try {
+      return this.enqueue(type, input, id);
+    } catch (err) {
+      if (!(err instanceof CairnValidationError)) throw err;
+      const event = { ...(input !== null && typeof input === 'object' ? withoutNulls(input) : {}), type, id } as WireEvent;
+      this.reject({ event, json: '', bytes: 0, attempts: 0 }, err.message, [{ field: err.field, message: err.reason }]);
+      return String(id);
+    }
+  }
+
+  private enqueue(type: EventKind, input: object, id: string): string {
     if (input === null || typeof input !== 'object') throw new CairnValidationError('input', 'must be an object');
     // null for an optional field means absent: none goes on the wire.
     const given = withoutNulls(input) as Partial<EventInput> & Record<string, unknown>;
@@ -321,7 +340,7 @@ export class Cairn extends Emitter<CairnEvents> {
     const event = {
       ...given,
       type,
-      id: given.id ?? uuidv7(now),
+      id,
       occurredAt: given.occurredAt ?? isoWithOffset(now),
       channel,
       ...(given.customerId ?? this.customerId ? { customerId: given.customerId ?? this.customerId } : {}),

@@ -47,9 +47,27 @@ describe('batching', () => {
     expect(c.stats().delivered).toBe(1);
   });
 
-  it('refuses an event bigger than a request can carry, synchronously', () => {
+  it('reports an event bigger than a request can carry as rejected, at once, without throwing', () => {
     const c = make(new FakeServer(), { maxBatchBytes: 1000 });
-    expect(() => view(c, 0, { context: { a: 'x'.repeat(600), b: 'x'.repeat(600) } })).toThrow(/event: is \d+ bytes/);
+    const reasons: string[] = [];
+    c.on('rejected', (r) => reasons.push(r.reason));
+    expect(() => view(c, 0, { context: { a: 'x'.repeat(600), b: 'x'.repeat(600) } })).not.toThrow();
+    expect(reasons).toEqual([expect.stringMatching(/^event: is \d+ bytes/)]);
+    expect(c.stats().rejected).toBe(1);
+  });
+
+  it('an invalid event never throws and never holds back the events queued before it', async () => {
+    const s = new FakeServer();
+    const c = make(s, { flushAt: 100 });
+    const rejected: string[] = [];
+    c.on('rejected', (r) => rejected.push(r.event.id));
+    view(c, 0);
+    const bad = c.view({ productId: 'p' } as never);
+    view(c, 1);
+    await c.closeAndFlush({ timeoutMs: 1000 });
+    expect(rejected).toEqual([bad]);
+    expect(s.stored.size).toBe(2);
+    expect(c.stats()).toMatchObject({ delivered: 2, rejected: 1 });
   });
 });
 

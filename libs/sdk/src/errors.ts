@@ -1,4 +1,7 @@
-/** Thrown synchronously by the typed calls when an event is obviously invalid. */
+/**
+ * Thrown by the constructor for invalid options. For an invalid event the typed calls throw
+ * nothing: its field and reason go to the `rejected` report.
+ */
 export class CairnValidationError extends Error {
   constructor(
     readonly field: string,

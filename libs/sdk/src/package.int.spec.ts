@@ -34,9 +34,9 @@ describe('@cairn/sdk package', () => {
     work = mkdtempSync(join(tmpdir(), 'cairn-sdk-pack-'));
     execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: sdkDir, stdio: 'pipe' });
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
-    const pkg = join(work, 'node_modules/@cairn/sdk');
-    mkdirSync(pkg, { recursive: true });
-    execFileSync('tar', ['-xzf', join(work, tarball), '-C', pkg, '--strip-components=1']);
+    // Installed the way the SDK's README says: npm install <the tarball> (no registry involved).
+    writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'sdk-consumer', private: true }));
+    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--silent', `./${tarball}`], { cwd: work, stdio: 'pipe' });
   }, 120_000);
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 

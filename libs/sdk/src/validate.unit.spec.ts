@@ -1,20 +1,29 @@
 import { Cairn } from './client';
 import { CairnValidationError } from './errors';
 import { FakeServer } from './testing/fakes';
+import type { RejectedReport } from './types';
 import { LIMITS } from './validate';
 import * as catalogue from '../../domain/src/events';
 
-function client(): Cairn {
-  return new Cairn({ writeKey: 'k', host: 'http://cairn.test', channel: 'web', fetch: new FakeServer().fetch, browser: false });
+let rejections: RejectedReport[] = [];
+/** A client whose `rejected` reports errorOf reads. */
+function watched(c: Cairn): Cairn {
+  c.on('rejected', (r) => rejections.push(r));
+  return c;
 }
-function errorOf(fn: () => unknown): CairnValidationError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CairnValidationError);
-    return err as CairnValidationError;
-  }
-  throw new Error('expected a CairnValidationError');
+function client(): Cairn {
+  return watched(new Cairn({ writeKey: 'k', host: 'http://cairn.test', channel: 'web', fetch: new FakeServer().fetch, browser: false }));
+}
+/** The call does not throw: it reports the event `rejected` once, naming the field and the reason, and returns its id. */
+function errorOf(fn: () => unknown): { field: string; reason: string; message: string } {
+  rejections = [];
+  let id: unknown;
+  expect(() => (id = fn())).not.toThrow();
+  expect(rejections).toHaveLength(1);
+  const [r] = rejections;
+  expect(r.event.id).toBe(id);
+  expect(r.errors).toHaveLength(1);
+  return { field: r.errors[0].field, reason: r.errors[0].message, message: r.reason };
 }
 const items = [{ productId: 'p1', quantity: 2, unitPriceMinor: 1000 }];
 
@@ -102,7 +111,7 @@ describe('client-side validation', () => {
     expect((sent[1] as unknown as { items: object[] }).items[0]).toEqual({ productId: 'p', quantity: 1, unitPriceMinor: 5 });
   });
   it('requires a channel outside browsers unless configured', () => {
-    const bare = new Cairn({ writeKey: 'k', host: 'http://cairn.test', fetch: new FakeServer().fetch, browser: false });
+    const bare = watched(new Cairn({ writeKey: 'k', host: 'http://cairn.test', fetch: new FakeServer().fetch, browser: false }));
     expect(errorOf(() => bare.view({ customerId: 'c', productId: 'p' })).field).toBe('channel');
     expect(() => bare.view({ customerId: 'c', productId: 'p', channel: 'app' })).not.toThrow();
     return bare.closeAndFlush({ timeoutMs: 10 });

@@ -6,7 +6,8 @@ import { awaitPosition, parseMinPosition } from '../customers/read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 import { AnalyticsReader } from './analytics.reader';
 import { toCsv, wantsCsv } from './analytics.params';
-import { clvParams } from './metrics.http.controller';
+import { ApiClvQuery, clvParams } from './metrics.http.controller';
+import { ApiAnswer, ApiReadYourWrites } from '../openapi/openapi';
 
 /** `GET /v1/customers/:id/value` — a route of its own: `:id` never spans a `/`, so GET /v1/customers/:id does not catch it. */
 @ApiTags('analytics')
@@ -21,6 +22,9 @@ export class CustomerValueHttpController {
   @Get(':id/value')
   @RequireScope('read')
   @ApiOperation({ summary: "A customer's historic value (net revenue to date) and predicted value (P(alive), churn risk, expected purchases and spend, CLV)" })
+  @ApiAnswer(200, 'CustomerValue', { csv: true })
+  @ApiReadYourWrites()
+  @ApiClvQuery()
   async value(@Param('id') id: string, @Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const p = clvParams(q, this.runtime.config.timezone);
     if (await awaitPosition(this.runtime, parseMinPosition(q.minPosition), q.allowStale === 'true')) res.setHeader('X-Cairn-Stale', 'true');

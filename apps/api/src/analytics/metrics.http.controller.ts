@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Inject, Query, Res } from '@nestjs/common';
+import { applyDecorators, Controller, Get, Headers, Inject, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { dayToIso, PERIOD_UNITS } from '@cairn/domain';
@@ -7,8 +7,20 @@ import { awaitPosition, parseMinPosition } from '../customers/read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 import { AnalyticsReader, customerValueView, type ClvParams } from './analytics.reader';
 import { bad, calendarParam, dayParam, numberParam, oneOf, toCsv, wantsCsv } from './analytics.params';
+import { ApiAnswer, ApiReadYourWrites } from '../openapi/openapi';
 
 /** Parses the CLV model parameters shared by /v1/metrics/clv and /v1/customers/:id/value. */
+/** The query parameters clvParams reads, for the OpenAPI document (GET /v1/metrics/clv and /v1/customers/{id}/value). */
+export const ApiClvQuery = () =>
+  applyDecorators(
+    ApiQuery({ name: 'calibrationEnd', required: false, description: 'YYYY-MM-DD, last local day of the calibration window (default today)' }),
+    ApiQuery({ name: 'unit', required: false, enum: ['day', 'week'] }),
+    ApiQuery({ name: 'horizon', required: false, description: 'prediction horizon in units (default 52 weeks / 365 days)' }),
+    ApiQuery({ name: 'margin', required: false, description: '0..1 (default 1)' }),
+    ApiQuery({ name: 'discountRate', required: false, description: 'annual, e.g. 0.1 (default)' }),
+    ApiQuery({ name: 'tz', required: false }),
+  );
+
 export function clvParams(q: Record<string, unknown>, timezone: string): ClvParams {
   const calendar = calendarParam(q.tz, timezone);
   const unit = oneOf('unit', q.unit, ['day', 'week'] as const, 'week');
@@ -44,6 +56,8 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'cohort', required: false, enum: ['first', 'recurring'] })
   @ApiQuery({ name: 'tz', required: false, description: 'IANA timezone (default: the shop timezone)' })
   @ApiQuery({ name: 'asOf', required: false, description: 'YYYY-MM-DD, last local day included (default today)' })
+  @ApiAnswer(200, 'Retention', { csv: true })
+  @ApiReadYourWrites()
   async retention(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const calendar = calendarParam(q.tz, this.runtime.config.timezone);
     const p = {
@@ -70,6 +84,8 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'to', required: false, description: 'YYYY-MM-DD (default: today)' })
   @ApiQuery({ name: 'period', required: false, enum: ['day', 'week', 'month'], description: 'lifecycle periods (default month)' })
   @ApiQuery({ name: 'tz', required: false })
+  @ApiAnswer(200, 'Kpis', { csv: true })
+  @ApiReadYourWrites()
   async kpis(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const calendar = calendarParam(q.tz, this.runtime.config.timezone);
     const toDay = dayParam('to', q.to, calendar);
@@ -96,12 +112,9 @@ export class MetricsHttpController {
   @Get('clv')
   @RequireScope('read')
   @ApiOperation({ summary: 'BG/NBD + Gamma-Gamma fitted up to calibrationEnd; CSV (Accept: text/csv) lists every customer' })
-  @ApiQuery({ name: 'calibrationEnd', required: false, description: 'YYYY-MM-DD, last local day of the calibration window (default today)' })
-  @ApiQuery({ name: 'unit', required: false, enum: ['day', 'week'] })
-  @ApiQuery({ name: 'horizon', required: false, description: 'prediction horizon in units (default 52 weeks / 365 days)' })
-  @ApiQuery({ name: 'margin', required: false, description: '0..1 (default 1)' })
-  @ApiQuery({ name: 'discountRate', required: false, description: 'annual, e.g. 0.1 (default)' })
-  @ApiQuery({ name: 'tz', required: false })
+  @ApiClvQuery()
+  @ApiAnswer(200, 'ClvReport', { csv: true })
+  @ApiReadYourWrites()
   async clv(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const p = clvParams(q, this.runtime.config.timezone);
     await this.wait(q, res);

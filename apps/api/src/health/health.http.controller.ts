@@ -4,6 +4,7 @@ import { statfs } from 'fs/promises';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { storeUnavailableReason } from '@cairn/read-models';
 import { RUNTIME, type CairnRuntime } from '../runtime';
+import { ApiAnswer } from '../openapi/openapi';
 
 type Component = { status: 'up'; ms?: number; freeMb?: number } | { status: 'down'; reason: string; freeMb?: number };
 type Components = Record<'eventStore' | 'readStore' | 'disk', Component>;
@@ -27,16 +28,19 @@ export class HealthHttpController {
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
   @Get('live')
+  @ApiAnswer(200, 'Live')
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
   @Get()
+  @ApiAnswer(200, 'Ready')
   ready(): Promise<{ status: 'ok'; components: Components }> {
     return this.check();
   }
 
   @Get('ready')
+  @ApiAnswer(200, 'Ready')
   readyAlias(): Promise<{ status: 'ok'; components: Components }> {
     return this.check();
   }

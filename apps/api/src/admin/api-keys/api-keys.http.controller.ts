@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Max, Min } from 'class-validator';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { MAX_ROTATION_GRACE_SECONDS, SCOPES, type ApiKeyInfo, type Scope } from '@cairn/runtime';
 import { RequireScope } from '../../auth/auth.guard';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { validBody } from '../operations';
+import { ApiAnswer, ApiConflict } from '../../openapi/openapi';
 
 export class CreateApiKeyRequestDto {
   @ApiProperty() @IsString() @Length(1, 100) name!: string;
@@ -61,6 +62,7 @@ export class ApiKeysHttpController {
   @Get()
   @RequireScope('admin')
   @ApiOperation({ summary: 'Every key with its scopes, state, expiry and last use (at most a minute stale); never a secret' })
+  @ApiAnswer(200, 'ApiKeyList')
   async list(): Promise<{ keys: ApiKeyInfo[] }> {
     return { keys: await this.runtime.keys.list() };
   }
@@ -69,6 +71,8 @@ export class ApiKeysHttpController {
   @HttpCode(201)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Creates a key; its secret (`key`) is in this answer only' })
+  @ApiAnswer(201, 'CreatedApiKey', { description: 'The key, with its secret (`key`) shown only here' })
+  @ApiBody({ type: CreateApiKeyRequestDto })
   async create(@Body() body: unknown): Promise<ApiKeyInfo & { key: string }> {
     const dto = validBody(CreateApiKeyRequestDto, body, 'key request');
     const created = await this.runtime.keys.create({ name: dto.name, scopes: dto.scopes, expiresAt: futureInstant(dto.expiresAt) });
@@ -78,6 +82,7 @@ export class ApiKeysHttpController {
   @Delete(':id')
   @RequireScope('admin')
   @ApiOperation({ summary: 'Revokes a key at once (every API process on the store refuses it within 1 s); idempotent' })
+  @ApiAnswer(200, 'ApiKey')
   revoke(@Param('id') id: string): Promise<ApiKeyInfo> {
     return this.runtime.keys.revoke(keyId(id));
   }
@@ -86,6 +91,9 @@ export class ApiKeysHttpController {
   @HttpCode(201)
   @RequireScope('admin')
   @ApiOperation({ summary: 'A new secret for the same name and scopes; the old one is revoked at once or stays valid for graceSeconds' })
+  @ApiAnswer(201, 'RotatedApiKey', { description: 'The new key with its secret, and the previous one' })
+  @ApiBody({ type: RotateApiKeyRequestDto, required: false })
+  @ApiConflict(ERROR_CODES.OPERATION_CONFLICT)
   async rotate(@Param('id') id: string, @Body() body: unknown): Promise<ApiKeyInfo & { key: string; previous: ApiKeyInfo }> {
     const dto = validBody(RotateApiKeyRequestDto, body, 'rotation request');
     const rotated = await this.runtime.keys.rotate(keyId(id), { graceSeconds: dto.graceSeconds, expiresAt: futureInstant(dto.expiresAt) });

@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { GetReplayQuery } from './get-replay.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -13,6 +14,7 @@ export class GetReplayHttpController {
   /** The replay's state (running, done, failed), progress and, once done, its summary. */
   @Get(':id')
   @RequireScope('admin')
+  @ApiAnswer(200, 'ReplayStatus')
   get(@Param('id') id: string): Promise<unknown> {
     return this.queries.execute(new GetReplayQuery(id, false));
   }
@@ -20,6 +22,7 @@ export class GetReplayHttpController {
   /** Once done: every output file (CSV and JSON per read model, diffs, summary.json) by relative path. */
   @Get(':id/files')
   @RequireScope('admin')
+  @ApiAnswer(200, 'ReplayFiles')
   files(@Param('id') id: string): Promise<unknown> {
     return this.queries.execute(new GetReplayQuery(id, true));
   }

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
 import { ListParkedEventsQuery } from './list-parked-events.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -16,6 +17,7 @@ export class ListParkedEventsHttpController {
   @RequireScope('admin')
   @ApiQuery({ name: 'projection', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100' })
+  @ApiAnswer(200, 'ParkedEvents')
   list(@QueryParam('projection') projection?: string, @QueryParam('limit') limit?: string): Promise<{ parked: unknown[] }> {
     const n = limit === undefined ? 100 : Number(limit);
     if (!Number.isSafeInteger(n) || n < 1 || n > 1000) {

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { ProjectionHealth } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { ListProjectionHealthQuery } from './list-projection-health.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -14,6 +15,7 @@ export class ListProjectionHealthHttpController {
   /** Per projection: version, checkpoint, lag (events, seconds), rate, state, last error, parked events, running rebuild. */
   @Get()
   @RequireScope('admin')
+  @ApiAnswer(200, 'ProjectionHealthList')
   list(): Promise<{ projections: ProjectionHealth[] }> {
     return this.queries.execute(new ListProjectionHealthQuery());
   }

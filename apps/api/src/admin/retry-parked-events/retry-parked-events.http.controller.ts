@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, Length } from 'class-validator';
 import type { RetryResult } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { validBody } from '../operations';
 import { RetryParkedEventsCommand } from './retry-parked-events.command';
+import { ApiAnswer } from '../../openapi/openapi';
 
 export class RetryParkedEventsRequestDto {
   @ApiProperty({ required: false, description: 'only this projection (default: all)' }) @IsOptional() @IsString() @Length(1, 100) projection?: string;
@@ -27,6 +28,8 @@ export class RetryParkedEventsHttpController {
   @Post()
   @HttpCode(200)
   @RequireScope('admin')
+  @ApiAnswer(200, 'RetryResults')
+  @ApiBody({ type: RetryParkedEventsRequestDto, required: false })
   retry(@Body() body: unknown): Promise<{ results: RetryResult[] }> {
     const dto = validBody(RetryParkedEventsRequestDto, body, 'retry request');
     return this.commands.execute(new RetryParkedEventsCommand(dto.projection, dto.eventIds));

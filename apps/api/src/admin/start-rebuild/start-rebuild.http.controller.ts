@@ -1,11 +1,13 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, Length } from 'class-validator';
 import type { RebuildStatus } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { validBody } from '../operations';
 import { StartRebuildCommand } from './start-rebuild.command';
+import { ERROR_CODES } from '@cairn/domain';
+import { ApiAnswer, ApiConflict } from '../../openapi/openapi';
 
 export class StartRebuildRequestDto {
   @ApiProperty({ isArray: true, type: String, description: "projection names, or ['all']" })
@@ -32,6 +34,9 @@ export class StartRebuildHttpController {
   @Post()
   @HttpCode(202)
   @RequireScope('admin')
+  @ApiAnswer(202, 'RebuildStatus')
+  @ApiBody({ type: StartRebuildRequestDto })
+  @ApiConflict(ERROR_CODES.OPERATION_CONFLICT)
   start(@Body() body: unknown): Promise<RebuildStatus> {
     const dto = validBody(StartRebuildRequestDto, body, 'rebuild request');
     return this.commands.execute(new StartRebuildCommand(dto.projections, dto.keepOld ?? false, dto.strict ?? false));

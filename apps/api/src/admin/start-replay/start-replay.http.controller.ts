@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsISO8601, IsObject, IsOptional, IsString, Length } from 'class-validator';
 import type { ReplayJobStatus } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { validBody } from '../operations';
 import { StartReplayCommand } from './start-replay.command';
+import { ApiAnswer } from '../../openapi/openapi';
 
 export class StartReplayRequestDto {
   @ApiProperty({ isArray: true, type: String, required: false, description: 'projection names (default: all)' })
@@ -30,6 +31,8 @@ export class StartReplayHttpController {
   @Post()
   @HttpCode(202)
   @RequireScope('admin')
+  @ApiAnswer(202, 'ReplayStatus')
+  @ApiBody({ type: StartReplayRequestDto })
   start(@Body() body: unknown): Promise<ReplayJobStatus> {
     const dto = validBody(StartReplayRequestDto, body, 'replay request');
     return this.commands.execute(new StartReplayCommand({ projections: dto.projections ?? [], asOf: dto.asOf, knownAt: dto.knownAt, rules: dto.rules }));

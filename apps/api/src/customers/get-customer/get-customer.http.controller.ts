@@ -1,9 +1,10 @@
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { RequireScope } from '../../auth/auth.guard';
-import { ProfileView } from '../profile.view';
+import { ApiAnswer } from '../../openapi/openapi';
+import type { ProfileView } from '../profile.view';
 import { parseMinPosition } from '../read-your-writes';
 import { GetCustomerQuery } from './get-customer.query';
 
@@ -15,7 +16,7 @@ export class GetCustomerHttpController {
 
   @Get(':id')
   @RequireScope('read')
-  @ApiOkResponse({ type: ProfileView })
+  @ApiAnswer(200, 'Profile')
   @ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (from an ingest response)' })
   @ApiQuery({ name: 'allowStale', required: false, description: 'true: answer after the wait even if not caught up (X-Cairn-Stale: true)' })
   async get(

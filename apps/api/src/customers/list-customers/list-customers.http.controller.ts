@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { parseCursor, parseLimit } from '../../http-params';
 import { ListCustomersQuery, type CustomerPage } from './list-customers.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('customers')
 @ApiBearerAuth()
@@ -15,6 +16,7 @@ export class ListCustomersHttpController {
   @RequireScope('read')
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–500, default 50' })
+  @ApiAnswer(200, 'CustomerPage')
   async list(@Query('cursor') cursor: unknown, @Query('limit') limit: unknown): Promise<CustomerPage> {
     return this.queries.execute(new ListCustomersQuery(parseCursor(cursor), parseLimit(limit, 500, 50)));
   }

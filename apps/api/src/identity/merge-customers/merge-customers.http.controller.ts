@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { MergeCustomersCommand, type MergeResult } from './merge-customers.command';
 import { MergeCustomersRequestDto, parseMergeRequest } from './merge-customers.request.dto';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('identity')
 @ApiBearerAuth()
@@ -16,6 +17,7 @@ export class MergeCustomersHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Merge two known customers (recorded as an event; DELETE /v1/identity/merges/:id reverses it)' })
   @ApiBody({ type: MergeCustomersRequestDto })
+  @ApiAnswer(201, 'MergeResult')
   async merge(@Body() body: unknown): Promise<MergeResult> {
     const req = parseMergeRequest(body);
     return this.commands.execute(new MergeCustomersCommand(req.survivorId, req.mergedId, req.reason, new Date()));

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
 import { UnmergeCustomersCommand, type UnmergeResult } from './unmerge-customers.command';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('identity')
 @ApiBearerAuth()
@@ -14,6 +15,7 @@ export class UnmergeCustomersHttpController {
   @Delete(':id')
   @RequireScope('admin')
   @ApiOperation({ summary: 'Reverse a merge (recorded as an event); the people are re-derived from their events' })
+  @ApiAnswer(200, 'UnmergeResult')
   async unmerge(@Param('id') id: string): Promise<UnmergeResult> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) {
       throw new CairnError(ERROR_CODES.VALIDATION, 'invalid merge id', { fields: [{ field: 'id', message: 'must be a merge id returned by POST /v1/identity/merges' }] });

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiConsumes, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
@@ -10,6 +10,7 @@ import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { ImportEventsCommand, type ImportRecord } from './import-events.command';
 import { MAX_IMPORT_LINE_BYTES } from './import-events.handler';
 import { ndjsonLines } from './ndjson-lines';
+import { ONE_EVENT_SCHEMA } from '../record-events/record-events.request.dto';
 
 export const NDJSON = 'application/x-ndjson';
 
@@ -35,7 +36,12 @@ export class ImportEventsHttpController {
   @ApiOperation({ summary: 'Bulk import: NDJSON, one event with an id per line; streamed NDJSON progress' })
   @ApiConsumes(NDJSON)
   @ApiProduces(NDJSON)
-  @ApiResponse({ status: 200, description: 'NDJSON records: {line,status:"rejected",errors}, {acknowledged,accepted,duplicates,rejected}, then {summary} or {error}' })
+  @ApiBody({ description: 'NDJSON: one event of the POST /v1/events contract per line, each with an id (a UUID)', schema: ONE_EVENT_SCHEMA })
+  @ApiResponse({
+    status: 200,
+    description: 'NDJSON records, one per line: {line,status:"rejected",errors}, {acknowledged,accepted,duplicates,rejected}, then {summary} or {error}',
+    content: { [NDJSON]: { schema: { $ref: '#/components/schemas/ImportRecord' } } },
+  })
   async import(@Req() req: Request, @Res() res: Response): Promise<void> {
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (type !== NDJSON) {

@@ -5,6 +5,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, type FieldError } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
 import { AdjustCommand, type Adjusted } from './adjust.command';
+import { ApiAnswer, ApiConflict, ApiJsonBody } from '../../openapi/openapi';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,6 +34,9 @@ export class AdjustHttpController {
   @HttpCode(201)
   @RequireScope('loyalty:write')
   @ApiOperation({ summary: 'Manual points adjustment (signed) with its reason; shows as an `adjusted` movement' })
+  @ApiAnswer(201, 'Adjusted')
+  @ApiJsonBody('AdjustRequest')
+  @ApiConflict(ERROR_CODES.STREAM_CONFLICT)
   async adjust(@Param('customerId') customerId: string, @Body() body: unknown): Promise<Adjusted> {
     const a = parseAdjust(body);
     return this.commands.execute(new AdjustCommand(customerId, a.id, a.points, a.reason));

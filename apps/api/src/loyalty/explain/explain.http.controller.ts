@@ -7,6 +7,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseMinPosition } from '../../customers/read-your-writes';
 import { parseAsOf } from '../loyalty.reader';
 import { ExplainQuery } from './explain.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('loyalty')
 @ApiBearerAuth()
@@ -20,6 +21,7 @@ export class ExplainHttpController {
   @ApiQuery({ name: 'asOf', required: false, description: 'ISO-8601 instant: the ledger as of then (default now); time passing needs no new events' })
   @ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position' })
   @ApiQuery({ name: 'allowStale', required: false })
+  @ApiAnswer(200, 'LoyaltyExplanation')
   async explain(
     @Param('customerId') customerId: string,
     @Query('asOf') asOf: unknown,

@@ -5,6 +5,7 @@ import { CairnError, ERROR_CODES, validateProgram, type FieldError, type Loyalty
 import { RequireScope } from '../../auth/auth.guard';
 import { LoyaltyReader, parseAsOf } from '../loyalty.reader';
 import { PutProgramCommand, type ProgramDefined } from './put-program.command';
+import { ApiAnswer, ApiConflict, ApiJsonBody } from '../../openapi/openapi';
 
 /** Body: `{ "program": {…}, "effectiveFrom"?: ISO instant }` (see docs/loyalty.md). */
 export function parsePutProgram(body: unknown): { program: LoyaltyProgram; effectiveFrom: string | undefined } {
@@ -41,6 +42,9 @@ export class PutProgramHttpController {
   @HttpCode(200)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Define a new version of the loyalty program (400 naming the JSON path of each problem)' })
+  @ApiAnswer(200, 'ProgramDefined')
+  @ApiJsonBody('PutProgramRequest')
+  @ApiConflict(ERROR_CODES.STREAM_CONFLICT)
   async put(@Body() body: unknown): Promise<ProgramDefined> {
     const { program, effectiveFrom } = parsePutProgram(body);
     return this.commands.execute(new PutProgramCommand(program, effectiveFrom, new Date()));
@@ -49,6 +53,7 @@ export class PutProgramHttpController {
   @Get()
   @RequireScope('read')
   @ApiOperation({ summary: 'Every version of the loyalty program' })
+  @ApiAnswer(200, 'ProgramVersions')
   async get(): Promise<{ versions: readonly ProgramVersion[] }> {
     const { versions } = await this.reader.programs({ fresh: true });
     if (versions.length === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, 'no loyalty program is defined yet: PUT /v1/loyalty/program');

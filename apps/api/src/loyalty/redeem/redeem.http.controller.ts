@@ -6,6 +6,7 @@ import { CairnError, ERROR_CODES, type FieldError } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
 import { parseMinPosition } from '../../customers/read-your-writes';
 import { RedeemCommand, type Redeemed } from './redeem.command';
+import { ApiAnswer, ApiConflict, ApiJsonBody } from '../../openapi/openapi';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -35,6 +36,9 @@ export class RedeemHttpController {
   @RequireScope('loyalty:write')
   @ApiOperation({ summary: 'Redeem points: never overspends under concurrency; 409 CAIRN.INSUFFICIENT_POINTS with the available balance' })
   @ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (409 CAIRN.STALE_READ after CAIRN_READ_WAIT_MS)' })
+  @ApiAnswer(201, 'Redeemed')
+  @ApiJsonBody('RedeemRequest')
+  @ApiConflict(ERROR_CODES.INSUFFICIENT_POINTS, ERROR_CODES.STREAM_CONFLICT)
   async redeem(@Param('customerId') customerId: string, @Body() body: unknown, @Query('minPosition') minPosition: unknown): Promise<Redeemed> {
     const r = parseRedeem(body);
     return this.commands.execute(new RedeemCommand(customerId, r.id, r.points, r.reference, parseMinPosition(minPosition)));

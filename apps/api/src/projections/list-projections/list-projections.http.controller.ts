@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { ListProjectionsQuery, type ProjectionView } from './list-projections.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('projections')
 @ApiBearerAuth()
@@ -13,6 +14,7 @@ export class ListProjectionsHttpController {
   /** Checkpoint, lag (events and seconds) and rate per projection. */
   @Get()
   @RequireScope('read')
+  @ApiAnswer(200, 'ProjectionList')
   list(): Promise<{ projections: ProjectionView[] }> {
     return this.queries.execute(new ListProjectionsQuery());
   }

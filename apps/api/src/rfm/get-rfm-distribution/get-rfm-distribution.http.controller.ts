@@ -5,6 +5,7 @@ import type { RfmDistribution } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { parseRunId } from '../rfm.params';
 import { GetRfmDistributionQuery } from './get-rfm-distribution.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -16,6 +17,7 @@ export class GetRfmDistributionHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: 'RFM distribution: grid[r-1][f-1] customer counts and the named segments of the latest (or given) run' })
   @ApiQuery({ name: 'runId', required: false })
+  @ApiAnswer(200, 'RfmDistribution')
   get(@Query('runId') runId: unknown): Promise<RfmDistribution> {
     return this.queries.execute(new GetRfmDistributionQuery(parseRunId(runId)));
   }

@@ -3,6 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { GetRfmHistoryQuery, type RfmHistory } from './get-rfm-history.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -13,6 +14,7 @@ export class GetRfmHistoryHttpController {
   @Get(':customerId')
   @RequireScope('read')
   @ApiOperation({ summary: "A customer's RFM scores and segment in every finished run, oldest first" })
+  @ApiAnswer(200, 'RfmHistory')
   get(@Param('customerId') customerId: string): Promise<RfmHistory> {
     return this.queries.execute(new GetRfmHistoryQuery(customerId));
   }

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import { RequireScope } from '../../auth/auth.guard';
 import { parseCursor, parseLimit, parseRunId, parseSegment } from '../rfm.params';
 import { ListRfmSegmentCustomersQuery, type RfmSegmentPage } from './list-rfm-segment-customers.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -17,6 +18,7 @@ export class ListRfmSegmentCustomersHttpController {
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100' })
   @ApiQuery({ name: 'runId', required: false })
+  @ApiAnswer(200, 'RfmSegmentPage')
   list(@Param('segment') segment: string, @Query('cursor') cursor: unknown, @Query('limit') limit: unknown, @Query('runId') runId: unknown): Promise<RfmSegmentPage> {
     return this.queries.execute(new ListRfmSegmentCustomersQuery(parseSegment(segment), parseCursor(cursor), parseLimit(limit), parseRunId(runId)));
   }

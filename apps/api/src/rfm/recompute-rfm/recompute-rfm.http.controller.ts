@@ -5,6 +5,7 @@ import type { RfmRun } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { RecomputeRfmCommand } from './recompute-rfm.command';
 import { RecomputeRfmRequestDto, parseRecomputeRequest } from './recompute-rfm.request.dto';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -17,6 +18,7 @@ export class RecomputeRfmHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Recompute RFM now (kept as a run in the history); answers the finished run' })
   @ApiBody({ type: RecomputeRfmRequestDto, required: false })
+  @ApiAnswer(201, 'RfmRun')
   recompute(@Body() body: unknown): Promise<RfmRun> {
     const req = parseRecomputeRequest(body, new Date());
     return this.commands.execute(new RecomputeRfmCommand(req.asOf, req.windowDays));

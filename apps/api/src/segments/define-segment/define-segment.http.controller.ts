@@ -6,6 +6,8 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseSegmentId } from '../segments.params';
 import { DefineSegmentCommand } from './define-segment.command';
 import { DefineSegmentRequestDto } from './define-segment.request.dto';
+import { ERROR_CODES } from '@cairn/domain';
+import { ApiAnswer, ApiConflict } from '../../openapi/openapi';
 
 @ApiTags('segments')
 @ApiBearerAuth()
@@ -18,6 +20,8 @@ export class DefineSegmentHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Define a rule-based segment (stored as an event); membership is evaluated in the background' })
   @ApiBody({ type: DefineSegmentRequestDto })
+  @ApiAnswer(201, 'Segment')
+  @ApiConflict(ERROR_CODES.STREAM_CONFLICT)
   create(@Body() body: unknown): Promise<SegmentDefinition> {
     const def = parseSegmentBody(body);
     return this.commands.execute(new DefineSegmentCommand(undefined, def.name, def.condition, new Date()));
@@ -27,6 +31,8 @@ export class DefineSegmentHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Define a new version of a segment; membership is re-evaluated' })
   @ApiBody({ type: DefineSegmentRequestDto })
+  @ApiAnswer(200, 'Segment')
+  @ApiConflict(ERROR_CODES.STREAM_CONFLICT)
   update(@Param('id') id: string, @Body() body: unknown): Promise<SegmentDefinition> {
     const segmentId = parseSegmentId(id);
     const def = parseSegmentBody(body);

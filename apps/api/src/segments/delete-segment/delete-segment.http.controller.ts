@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { parseSegmentId } from '../segments.params';
 import { DeleteSegmentCommand, type DeleteSegmentResult } from './delete-segment.command';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('segments')
 @ApiBearerAuth()
@@ -14,6 +15,7 @@ export class DeleteSegmentHttpController {
   @Delete(':id')
   @RequireScope('admin')
   @ApiOperation({ summary: 'Delete a segment (recorded as an event); every member exits' })
+  @ApiAnswer(200, 'DeletedSegment')
   remove(@Param('id') id: string): Promise<DeleteSegmentResult> {
     return this.commands.execute(new DeleteSegmentCommand(parseSegmentId(id), new Date()));
   }

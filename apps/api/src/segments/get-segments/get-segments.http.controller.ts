@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { parseSegmentId } from '../segments.params';
 import { GetSegmentsQuery } from './get-segments.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 @ApiTags('segments')
 @ApiBearerAuth()
@@ -14,6 +15,7 @@ export class GetSegmentsHttpController {
   @Get()
   @RequireScope('read')
   @ApiOperation({ summary: 'Every segment with its definition, version and member count' })
+  @ApiAnswer(200, 'SegmentList')
   list(): Promise<unknown> {
     return this.queries.execute(new GetSegmentsQuery(undefined));
   }
@@ -21,6 +23,7 @@ export class GetSegmentsHttpController {
   @Get(':id')
   @RequireScope('read')
   @ApiOperation({ summary: 'One segment with its definition, version and member count' })
+  @ApiAnswer(200, 'SegmentWithMembers')
   get(@Param('id') id: string): Promise<unknown> {
     return this.queries.execute(new GetSegmentsQuery(parseSegmentId(id)));
   }

@@ -5,6 +5,7 @@ import type { Response } from 'express';
 import { RequireScope } from '../../auth/auth.guard';
 import { parseCursor, parseLimit, parseSegmentId } from '../segments.params';
 import { ListSegmentMembersQuery } from './list-segment-members.query';
+import { ApiAnswer } from '../../openapi/openapi';
 
 const CSV_PAGE = 1000;
 
@@ -24,6 +25,7 @@ export class ListSegmentMembersHttpController {
   @ApiProduces('application/json', 'text/csv')
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100 (JSON only)' })
+  @ApiAnswer(200, 'SegmentMembers', { csv: true })
   async members(
     @Param('id') id: string,
     @Query('cursor') cursor: unknown,
