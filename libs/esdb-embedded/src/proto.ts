@@ -11,10 +11,12 @@ import * as serverFeaturesGrpc from '@eventstore/db-client/generated/serverfeatu
 import * as serverFeaturesPb from '@eventstore/db-client/generated/serverfeatures_pb';
 import * as gossipGrpc from '@eventstore/db-client/generated/gossip_grpc_pb';
 import * as gossipPb from '@eventstore/db-client/generated/gossip_pb';
+import * as persistentGrpc from '@eventstore/db-client/generated/persistent_grpc_pb';
+import * as persistentPb from '@eventstore/db-client/generated/persistent_pb';
 import { Any } from 'google-protobuf/google/protobuf/any_pb';
 import { Empty as GoogleEmpty } from 'google-protobuf/google/protobuf/empty_pb';
 
-export { streamsGrpc, streamsPb, sharedPb, statusPb, serverFeaturesGrpc, serverFeaturesPb, gossipGrpc, gossipPb, Any, GoogleEmpty };
+export { streamsGrpc, streamsPb, sharedPb, statusPb, serverFeaturesGrpc, serverFeaturesPb, gossipGrpc, gossipPb, persistentGrpc, persistentPb, Any, GoogleEmpty };
 
 /** Protobuf varint of a non-negative integer (number up to 2^53, or bigint up to 2^64). */
 function varintLength(v: number | bigint): number {
@@ -174,4 +176,30 @@ export function packAny(message: { serializeBinary(): Uint8Array }, typeName: st
   const any = new Any();
   any.pack(message.serializeBinary(), typeName);
   return any;
+}
+
+/**
+ * A persistent subscription's `ReadResp { event: ReadEvent { ..., retry_count } }` from a stored streams frame:
+ * both ReadResp/ReadEvent/RecordedEvent messages share field numbers (event = 1, ReadEvent.event = 1,
+ * commit_position = 3), so the stored ReadEvent bytes are reused and `retry_count` (field 5) appended.
+ */
+export function encodePersistentEvent(frame: Buffer, retryCount: number): Buffer {
+  let off = 1; // frame[0] is the tag of ReadResp.event (field 1, length-delimited)
+  let len = 0;
+  let shift = 0;
+  for (;;) {
+    const b = frame[off++];
+    len += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  const inner = frame.subarray(off, off + len);
+  const innerLen = len + 1 + varintLength(retryCount);
+  const out = Buffer.allocUnsafe(1 + varintLength(innerLen) + innerLen);
+  out[0] = 0x0a;
+  let o = writeVarint(out, 1, innerLen);
+  o += inner.copy(out, o);
+  out[o++] = 0x28; // field 5, varint
+  writeVarint(out, o, retryCount);
+  return out;
 }

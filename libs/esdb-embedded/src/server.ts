@@ -9,6 +9,7 @@ import { errors, type GrpcError } from './errors';
 import { gossipGrpc, gossipPb, serverFeaturesGrpc, serverFeaturesPb, sharedPb, streamsGrpc } from './proto';
 import { Store, type WriteFailure } from './store';
 import { ActiveCalls, createStreamsService } from './streams-service';
+import { PERSISTENT_METHODS, PersistentSubscriptions, persistentDefinition } from './persistent';
 
 export const SERVER_VERSION = '23.10.0';
 export const DEFAULT_MAX_APPEND_SIZE = 1_048_576;
@@ -67,6 +68,15 @@ function authenticator(users: Record<string, string> | undefined): (md: grpc.Met
   };
 }
 
+/** The user name of a call's Basic credentials ('' when there are none). */
+function userNameOf(md: grpc.Metadata): string {
+  const m = /^Basic\s+(.+)$/i.exec(String(md.get('authorization')[0] ?? ''));
+  if (!m) return '';
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const sep = decoded.indexOf(':');
+  return sep < 0 ? '' : decoded.slice(0, sep);
+}
+
 export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Promise<EmbeddedNode> {
   const host = options.host ?? '127.0.0.1';
   const store = new Store(options.dataDir);
@@ -76,7 +86,10 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
     'grpc.keepalive_permit_without_calls': 1,
   });
   const maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
-  server.addService(streamsDefinition(), createStreamsService({ store, maxAppendSize, authenticate: authenticator(options.users) }, active));
+  const authenticate = authenticator(options.users);
+  server.addService(streamsDefinition(), createStreamsService({ store, maxAppendSize, authenticate }, active));
+  const persistent = new PersistentSubscriptions({ store, authenticate, userOf: userNameOf });
+  server.addService(persistentDefinition(), persistent.service());
 
   let advertisedPort = 0;
   server.addService(serverFeaturesGrpc.ServerFeaturesService as unknown as grpc.ServiceDefinition, {
@@ -95,6 +108,7 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
       add(streams, 'batchappend');
       add(streams, 'delete');
       add(streams, 'tombstone');
+      for (const [method, features] of PERSISTENT_METHODS) add('event_store.client.persistent_subscriptions.persistentsubscriptions', method, features);
       add('event_store.client.server_features.serverfeatures', 'getsupportedmethods');
       add('event_store.client.gossip.gossip', 'read');
       methods.setEventStoreServerVersion(SERVER_VERSION);
@@ -153,6 +167,7 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
           resolve();
         };
         active.endAll();
+        persistent.close();
         const timer = setTimeout(() => {
           server.forceShutdown();
           finish();

@@ -5,7 +5,7 @@
 import { randomUUID } from 'crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { errors, type GrpcError } from './errors';
-import { compileFilter, type Filter } from './filters';
+import { compileFilter, filterSpecOf, type Filter } from './filters';
 import {
   Any,
   CAUGHT_UP_FRAME,
@@ -321,7 +321,7 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
     let filter: Filter | undefined;
     if (o.hasFilter()) {
       try {
-        filter = compileFilter(o.getFilter()!);
+        filter = compileFilter(filterSpecOf(o.getFilter()!));
       } catch (err) {
         return call.emit('error', errors.invalidArgument((err as Error).message));
       }
