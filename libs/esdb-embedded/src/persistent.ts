@@ -16,6 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { errors, grpcError, type GrpcError } from './errors';
 import { compileFilter, filterSpecOf, type Filter, type FilterSpec } from './filters';
 import { encodeConfirmation, encodePersistentEvent, persistentGrpc, persistentPb, sharedPb, streamName, streamsPb, uuidToString } from './proto';
+import { isPrincipal, type Principal, type Security } from './security';
 import type { LogRow, ProposedEvent, Store } from './store';
 import { status } from '@grpc/grpc-js';
 
@@ -59,9 +60,7 @@ interface GroupConfig {
 
 export interface PersistentOptions {
   store: Store;
-  authenticate: (metadata: grpc.Metadata) => GrpcError | undefined;
-  /** The user name of the call's credentials (for `updatedBy` and connection info), '' when anonymous. */
-  userOf: (metadata: grpc.Metadata) => string;
+  security: Security;
 }
 
 interface Entry {
@@ -726,19 +725,22 @@ export class PersistentSubscriptions {
   // ---------------------------------------------------------------- gRPC handlers
 
   service(): grpc.UntypedServiceImplementation {
-    const { authenticate, userOf } = this.opts;
-    const guard = <Req, Resp>(handler: (call: grpc.ServerUnaryCall<Req, Resp>) => Promise<Resp>) => {
+    const { security } = this.opts;
+    /** `manage`: create, update, delete, replay parked and restart are for `$admins` and `$ops`; info and lists for any user. */
+    const guard = <Req, Resp>(manage: boolean, handler: (call: grpc.ServerUnaryCall<Req, Resp>, user: Principal) => Promise<Resp>) => {
       return (call: grpc.ServerUnaryCall<Req, Resp>, cb: grpc.sendUnaryData<Resp>) => {
-        const denied = authenticate(call.metadata);
+        const p = security.authenticate(call.metadata);
+        if (!isPrincipal(p)) return cb(p);
+        const denied = manage ? security.checkOperations(p) : p.anonymous ? errors.accessDenied() : undefined;
         if (denied) return cb(denied);
-        handler(call).then(
+        handler(call, p).then(
           (resp) => cb(null, resp),
           (err: unknown) => cb(err && typeof err === 'object' && 'code' in err ? (err as GrpcError) : errors.unavailable(`persistent subscriptions: ${(err as Error).message}`)),
         );
       };
     };
 
-    const create = guard<persistentPb.CreateReq, persistentPb.CreateResp>(async (call) => {
+    const create = guard<persistentPb.CreateReq, persistentPb.CreateResp>(true, async (call, user) => {
       const o = call.request.getOptions();
       if (!o) throw errors.invalidArgument('options are required');
       const group = o.getGroupName();
@@ -773,7 +775,7 @@ export class PersistentSubscriptions {
       const g = new Group({ source, group, settings, startFrom, filter }, this.opts.store);
       this.groups.set(key, g);
       try {
-        await this.saveConfig(userOf(call.metadata));
+        await this.saveConfig(user.name);
       } catch (err) {
         this.groups.delete(key);
         throw err;
@@ -781,7 +783,7 @@ export class PersistentSubscriptions {
       return new persistentPb.CreateResp();
     });
 
-    const update = guard<persistentPb.UpdateReq, persistentPb.UpdateResp>(async (call) => {
+    const update = guard<persistentPb.UpdateReq, persistentPb.UpdateResp>(true, async (call, user) => {
       const o = call.request.getOptions();
       if (!o) throw errors.invalidArgument('options are required');
       const group = o.getGroupName();
@@ -805,11 +807,11 @@ export class PersistentSubscriptions {
       old.dropAll();
       // The filter of a $all group cannot be changed by an update (the request has none), as in EventStoreDB.
       this.groups.set(key, new Group({ source, group, settings, startFrom, filter: old.config.filter }, this.opts.store));
-      await this.saveConfig(userOf(call.metadata));
+      await this.saveConfig(user.name);
       return new persistentPb.UpdateResp();
     });
 
-    const del = guard<persistentPb.DeleteReq, persistentPb.DeleteResp>(async (call) => {
+    const del = guard<persistentPb.DeleteReq, persistentPb.DeleteResp>(true, async (call, user) => {
       const o = call.request.getOptions();
       if (!o) throw errors.invalidArgument('options are required');
       const source = o.hasAll() ? ALL : (streamName(o.getStreamIdentifier()) ?? '');
@@ -819,12 +821,12 @@ export class PersistentSubscriptions {
       if (!g) throw psErrors.notFound(source, group);
       g.dropAll();
       this.groups.delete(key);
-      await this.saveConfig(userOf(call.metadata));
+      await this.saveConfig(user.name);
       await this.forget(source, group);
       return new persistentPb.DeleteResp();
     });
 
-    const getInfo = guard<persistentPb.GetInfoReq, persistentPb.GetInfoResp>(async (call) => {
+    const getInfo = guard<persistentPb.GetInfoReq, persistentPb.GetInfoResp>(false, async (call) => {
       const o = call.request.getOptions();
       const source = o?.hasAll() ? ALL : (streamName(o?.getStreamIdentifier()) ?? '');
       const group = o?.getGroupName() ?? '';
@@ -833,7 +835,7 @@ export class PersistentSubscriptions {
       return new persistentPb.GetInfoResp().setSubscriptionInfo(g.info());
     });
 
-    const list = guard<persistentPb.ListReq, persistentPb.ListResp>(async (call) => {
+    const list = guard<persistentPb.ListReq, persistentPb.ListResp>(false, async (call) => {
       const o = call.request.getOptions();
       let groups = [...this.groups.values()];
       if (o?.hasListForStream()) {
@@ -847,7 +849,7 @@ export class PersistentSubscriptions {
       return resp;
     });
 
-    const replayParked = guard<persistentPb.ReplayParkedReq, persistentPb.ReplayParkedResp>(async (call) => {
+    const replayParked = guard<persistentPb.ReplayParkedReq, persistentPb.ReplayParkedResp>(true, async (call) => {
       const o = call.request.getOptions();
       const source = o?.hasAll() ? ALL : (streamName(o?.getStreamIdentifier()) ?? '');
       const group = o?.getGroupName() ?? '';
@@ -858,7 +860,7 @@ export class PersistentSubscriptions {
       return new persistentPb.ReplayParkedResp();
     });
 
-    const restartSubsystem = guard<unknown, unknown>(async () => {
+    const restartSubsystem = guard<unknown, unknown>(true, async () => {
       // Every group starts over from its checkpoint; connected consumers are dropped and reconnect.
       for (const [key, g] of this.groups) {
         g.dropAll();
@@ -868,8 +870,8 @@ export class PersistentSubscriptions {
     });
 
     const read = (call: grpc.ServerDuplexStream<persistentPb.ReadReq, Buffer>) => {
-      const denied = authenticate(call.metadata);
-      if (denied) return call.emit('error', denied);
+      const principal = security.authenticate(call.metadata);
+      if (!isPrincipal(principal)) return call.emit('error', principal);
       let group: Group | undefined;
       let consumer: Consumer | undefined;
       const leave = () => {
@@ -881,6 +883,8 @@ export class PersistentSubscriptions {
           if (consumer) return;
           const o = req.getOptions()!;
           const source = o.hasAll() ? ALL : (streamName(o.getStreamIdentifier()) ?? '');
+          const denied = security.check(principal, source, 'r');
+          if (denied) return call.emit('error', denied);
           const g = this.groups.get(this.key(source, o.getGroupName()));
           if (!g) return call.emit('error', psErrors.notFound(source, o.getGroupName()));
           const c: Consumer = {
@@ -888,7 +892,7 @@ export class PersistentSubscriptions {
             slots: Math.max(1, o.getBufferSize()),
             inflight: new Set(),
             from: call.getPeer(),
-            username: userOf(call.metadata),
+            username: principal.name,
             connectionName: String(call.metadata.get('connection-name')[0] ?? ''),
             total: 0,
             lastTotal: 0,
