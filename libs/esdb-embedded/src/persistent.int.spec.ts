@@ -13,6 +13,7 @@ import {
   EventStoreDBClient,
   PINNED,
   PersistentSubscriptionDoesNotExistError,
+  PersistentSubscriptionDroppedError,
   PersistentSubscriptionExistsError,
   PersistentSubscriptionMaximumSubscribersReachedError,
   ROUND_ROBIN,
@@ -25,6 +26,8 @@ import {
 } from '@eventstore/db-client';
 import { collect, ev, rejection, startHarness, waitFor, type Harness } from './test-support.spec';
 import { startEmbeddedNode } from './index';
+import * as grpc from '@grpc/grpc-js';
+import { gossipGrpc, persistentGrpc, serverFeaturesGrpc, serverFeaturesPb, streamsGrpc } from './proto';
 
 type Sub = PersistentSubscriptionToStream;
 type Got = PersistentSubscriptionToStreamResolvedEvent;
@@ -96,6 +99,44 @@ describe('persistent subscriptions (through @eventstore/db-client)', () => {
     expect(await rejection(c.deletePersistentSubscriptionToAll('a1'))).toBeInstanceOf(PersistentSubscriptionDoesNotExistError);
     expect((await c.listAllPersistentSubscriptions()).map((i) => i.groupName)).toEqual(['g1']);
     await c.restartPersistentSubscriptionSubsystem();
+  });
+
+  it('ServerFeatures lists every method the node serves, and no other', async () => {
+    const raw = new grpc.Client(`127.0.0.1:${h.node.port}`, grpc.credentials.createInsecure());
+    try {
+      const methods = await new Promise<serverFeaturesPb.SupportedMethods>((resolve, reject) =>
+        raw.makeUnaryRequest(
+          '/event_store.client.server_features.ServerFeatures/GetSupportedMethods',
+          (b: Buffer) => b,
+          (b: Buffer) => serverFeaturesPb.SupportedMethods.deserializeBinary(b),
+          Buffer.alloc(0),
+          (err, v) => (err ? reject(err) : resolve(v!)),
+        ),
+      );
+      const listed = methods.getMethodsList().map((m) => `${m.getServiceName()}/${m.getMethodName()}`).sort();
+      const served = (
+        [
+          ['event_store.client.streams.streams', streamsGrpc.StreamsService],
+          ['event_store.client.persistent_subscriptions.persistentsubscriptions', persistentGrpc.PersistentSubscriptionsService],
+          ['event_store.client.server_features.serverfeatures', serverFeaturesGrpc.ServerFeaturesService],
+          ['event_store.client.gossip.gossip', gossipGrpc.GossipService],
+        ] as Array<[string, Record<string, unknown>]>
+      )
+        .flatMap(([svc, def]) => Object.keys(def).map((m) => `${svc}/${m.toLowerCase()}`))
+        .sort();
+      expect(listed).toEqual(served);
+      const ps = methods.getMethodsList().filter((m) => m.getServiceName().includes('persistent') && m.getMethodName() !== 'restartsubsystem');
+      for (const m of ps) expect(m.getFeaturesList()).toEqual(['stream', 'all']);
+      // Garbage and empty requests get a status, and the node keeps serving.
+      const status = (path: string, body: Buffer) =>
+        new Promise<grpc.ServiceError | null>((resolve) => raw.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, body, (err) => resolve(err)));
+      expect((await status('/event_store.client.persistent_subscriptions.PersistentSubscriptions/Create', Buffer.from([0xff, 0xff, 0x0f])))?.code).toBeDefined();
+      expect((await status('/event_store.client.persistent_subscriptions.PersistentSubscriptions/Create', Buffer.alloc(0)))?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect((await status('/event_store.client.persistent_subscriptions.PersistentSubscriptions/GetInfo', Buffer.alloc(0)))?.code).toBe(grpc.status.NOT_FOUND);
+      await h.client.appendToStream('still-ok', ev('A'));
+    } finally {
+      raw.close();
+    }
   });
 
   it('RoundRobin spreads a stream over the consumers, each event once, and the checkpoint follows the acks', async () => {
@@ -235,6 +276,23 @@ describe('persistent subscriptions (through @eventstore/db-client)', () => {
     await waitFor(() => f.got.length === 11);
     expect(s.got).toHaveLength(0);
     await Promise.all([first.unsubscribe(), second.unsubscribe()]);
+  });
+
+  it('restartSubsystem and delete drop the consumers; after a restart the unacknowledged events come again', async () => {
+    await appendN(h, 'restart', 3);
+    await h.client.createPersistentSubscriptionToStream('restart', 'g', streamSettings({ startFrom: START }));
+    const first = consume(h.client.subscribeToPersistentSubscriptionToStream('restart', 'g'), false);
+    await waitFor(() => first.got.length === 3);
+    await h.client.restartPersistentSubscriptionSubsystem();
+    await waitFor(() => first.error !== undefined);
+    expect(first.error).toBeInstanceOf(PersistentSubscriptionDroppedError);
+    const againSub = h.client.subscribeToPersistentSubscriptionToStream('restart', 'g');
+    const again = consume(againSub, false);
+    await waitFor(() => again.got.length === 3);
+    expect(again.types()).toEqual(['E0', 'E1', 'E2']);
+    await h.client.deletePersistentSubscriptionToStream('restart', 'g');
+    await waitFor(() => again.error !== undefined);
+    expect(again.error).toBeInstanceOf(PersistentSubscriptionDroppedError);
   });
 
   it('a $all group delivers only what its filter matches; maxSubscriberCount and unknown groups are refused', async () => {
