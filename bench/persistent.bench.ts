@@ -27,7 +27,7 @@ import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
 
 const EVENTS = 100_000;
 const CONSUMERS = 4;
-const BUFFER = 256;
+const BUFFER = Number(process.env.PS_BENCH_BUFFER ?? 256);
 const STREAM = 'ps-bench';
 
 async function catchUpRate(client: EventStoreDBClient): Promise<number> {

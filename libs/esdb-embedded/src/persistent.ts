@@ -15,7 +15,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { errors, grpcError, type GrpcError } from './errors';
 import { compileFilter, filterSpecOf, type Filter, type FilterSpec } from './filters';
-import { encodeConfirmation, encodePersistentEvent, persistentGrpc, persistentPb, sharedPb, streamName, streamsPb, uuidToString } from './proto';
+import { decodeSettlement, encodeConfirmation, encodePersistentEvent, persistentGrpc, type Settlement, persistentPb, sharedPb, streamName, streamsPb, uuidToString } from './proto';
 import { isPrincipal, type Principal, type Security } from './security';
 import type { LogRow, ProposedEvent, Store } from './store';
 import { status } from '@grpc/grpc-js';
@@ -869,7 +869,7 @@ export class PersistentSubscriptions {
       return new sharedPb.Empty();
     });
 
-    const read = (call: grpc.ServerDuplexStream<persistentPb.ReadReq, Buffer>) => {
+    const read = (call: grpc.ServerDuplexStream<persistentPb.ReadReq | Settlement, Buffer>) => {
       const principal = security.authenticate(call.metadata);
       if (!isPrincipal(principal)) return call.emit('error', principal);
       let group: Group | undefined;
@@ -878,8 +878,12 @@ export class PersistentSubscriptions {
         if (group && consumer) group.removeConsumer(consumer);
         group = undefined;
       };
-      call.on('data', (req: persistentPb.ReadReq) => {
-        if (req.hasOptions()) {
+      call.on('data', (req: persistentPb.ReadReq | Settlement) => {
+        if ('ids' in req) {
+          if (!group) return;
+          if (req.nack) group.nack(req.action, req.ids, req.reason);
+          else group.ack(req.ids);
+        } else if (req.hasOptions()) {
           if (consumer) return;
           const o = req.getOptions()!;
           const source = o.hasAll() ? ALL : (streamName(o.getStreamIdentifier()) ?? '');
@@ -937,7 +941,14 @@ export class PersistentSubscriptions {
 export function persistentDefinition(): grpc.ServiceDefinition {
   const def = persistentGrpc.PersistentSubscriptionsService as unknown as grpc.ServiceDefinition;
   const read = def.read;
-  return { ...def, read: { ...read, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : read.responseSerialize(v)) } };
+  return {
+    ...def,
+    read: {
+      ...read,
+      responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : read.responseSerialize(v)),
+      requestDeserialize: (b: Buffer) => decodeSettlement(b) ?? read.requestDeserialize(b),
+    },
+  };
 }
 
 /** Methods and features for ServerFeatures. */

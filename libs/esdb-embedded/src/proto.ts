@@ -203,3 +203,77 @@ export function encodePersistentEvent(frame: Buffer, retryCount: number): Buffer
   writeVarint(out, o, retryCount);
   return out;
 }
+
+/** A persistent subscription's ack or nack, decoded without protobuf objects (the hot path of a consumer group). */
+export interface Settlement {
+  nack: boolean;
+  ids: string[];
+  action: number;
+  reason: string;
+}
+
+function readVarint(buf: Buffer, at: { off: number }): number {
+  let v = 0;
+  let shift = 0;
+  for (;;) {
+    if (at.off >= buf.length) throw new RangeError('truncated varint');
+    const b = buf[at.off++];
+    v += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return v;
+    shift += 7;
+    if (shift > 63) throw new RangeError('varint too long');
+  }
+}
+
+function skipField(buf: Buffer, at: { off: number }, wire: number): void {
+  if (wire === 0) readVarint(buf, at);
+  else if (wire === 2) at.off += readVarint(buf, at);
+  else if (wire === 1) at.off += 8;
+  else if (wire === 5) at.off += 4;
+  else throw new RangeError(`unsupported wire type ${wire}`);
+  if (at.off > buf.length) throw new RangeError('truncated field');
+}
+
+/**
+ * `ReadReq { ack = 2 | nack = 3 }` with ids in string form → a Settlement; anything else (options, structured ids,
+ * malformed bytes) → undefined, for the generated decoder to handle.
+ */
+export function decodeSettlement(buf: Buffer): Settlement | undefined {
+  try {
+    const at = { off: 0 };
+    const tag = readVarint(buf, at);
+    const field = Math.floor(tag / 8);
+    if ((tag & 7) !== 2 || (field !== 2 && field !== 3)) return undefined;
+    const end = readVarint(buf, at) + at.off;
+    if (end !== buf.length) return undefined;
+    const out: Settlement = { nack: field === 3, ids: [], action: 0, reason: '' };
+    while (at.off < end) {
+      const t = readVarint(buf, at);
+      const f = Math.floor(t / 8);
+      const w = t & 7;
+      if (f === 2 && w === 2) {
+        const uend = readVarint(buf, at) + at.off;
+        let id: string | undefined;
+        while (at.off < uend) {
+          const ut = readVarint(buf, at);
+          if (ut === 0x12) {
+            const n = readVarint(buf, at);
+            id = buf.toString('latin1', at.off, at.off + n).toLowerCase();
+            at.off += n;
+          } else return undefined; // structured form: leave it to the generated decoder
+        }
+        if (id === undefined || at.off !== uend) return undefined;
+        out.ids.push(id);
+      } else if (f === 3 && w === 0 && out.nack) {
+        out.action = readVarint(buf, at);
+      } else if (f === 4 && w === 2 && out.nack) {
+        const n = readVarint(buf, at);
+        out.reason = buf.toString('utf8', at.off, at.off + n);
+        at.off += n;
+      } else skipField(buf, at, w);
+    }
+    return at.off === end ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
