@@ -646,8 +646,22 @@ function settingsOf(pb: SettingsPb | undefined): GroupSettings | string {
   return s;
 }
 
-function parsePosition(commit: string): number | undefined {
-  return /^\d+$/.test(commit) ? Number(commit) : undefined;
+/**
+ * The source and start of a Create/Update request: `$all` options, the stream options of 21.10+, or (what client
+ * 6.x sends for streams) the deprecated stream identifier with `settings.revision` (u64 max = end).
+ */
+function sourceOf(o: persistentPb.CreateReq.Options | persistentPb.UpdateReq.Options): { source: string; startFrom: StartFrom } {
+  const a = o.getAll();
+  if (a) {
+    const commit = a.getPosition()?.getCommitPosition() ?? '';
+    const startFrom: StartFrom = a.hasEnd() ? { kind: 'end' } : a.hasPosition() && /^\d+$/.test(commit) ? { kind: 'at', value: Number(commit) } : { kind: 'start' };
+    return { source: ALL, startFrom };
+  }
+  const so = o.getStream();
+  const source = streamName(so?.getStreamIdentifier() ?? o.getStreamIdentifier()) ?? '';
+  const rev = so?.hasRevision() ? so.getRevision() : so?.hasEnd() ? U64_MAX : so?.hasStart() ? '0' : (o.getSettings()?.getRevision() ?? '0');
+  const startFrom: StartFrom = rev === U64_MAX ? { kind: 'end' } : rev === '0' || rev === '' || !/^\d+$/.test(rev) ? { kind: 'start' } : { kind: 'at', value: Number(rev) };
+  return { source, startFrom };
 }
 
 export class PersistentSubscriptions {
@@ -744,26 +758,16 @@ export class PersistentSubscriptions {
       const o = call.request.getOptions();
       if (!o) throw errors.invalidArgument('options are required');
       const group = o.getGroupName();
-      let source: string;
-      let startFrom: StartFrom;
+      const { source, startFrom } = sourceOf(o);
       let filter: FilterSpec | undefined;
-      if (o.hasAll()) {
-        source = ALL;
-        const a = o.getAll()!;
-        startFrom = a.hasEnd() ? { kind: 'end' } : a.hasPosition() ? { kind: 'at', value: parsePosition(a.getPosition()!.getCommitPosition()) ?? 0 } : { kind: 'start' };
-        if (a.hasFilter()) {
-          try {
-            filter = filterSpecOf(a.getFilter()!);
-            compileFilter(filter);
-          } catch (err) {
-            throw errors.invalidArgument((err as Error).message);
-          }
+      const all = o.getAll();
+      if (all?.hasFilter()) {
+        try {
+          filter = filterSpecOf(all.getFilter()!);
+          compileFilter(filter);
+        } catch (err) {
+          throw errors.invalidArgument((err as Error).message);
         }
-      } else {
-        const so = o.getStream();
-        source = streamName(so?.getStreamIdentifier() ?? o.getStreamIdentifier()) ?? '';
-        const rev = so?.hasRevision() ? so.getRevision() : so?.hasEnd() ? U64_MAX : so?.hasStart() ? '0' : (o.getSettings()?.getRevision() ?? '0');
-        startFrom = rev === U64_MAX ? { kind: 'end' } : rev === '0' || rev === '' ? { kind: 'start' } : { kind: 'at', value: Number(rev) };
       }
       if (!source) throw errors.invalidArgument('stream name must not be empty');
       if (!group) throw errors.invalidArgument('group name must not be empty');
@@ -787,18 +791,7 @@ export class PersistentSubscriptions {
       const o = call.request.getOptions();
       if (!o) throw errors.invalidArgument('options are required');
       const group = o.getGroupName();
-      let source: string;
-      let startFrom: StartFrom;
-      if (o.hasAll()) {
-        source = ALL;
-        const a = o.getAll()!;
-        startFrom = a.hasEnd() ? { kind: 'end' } : a.hasPosition() ? { kind: 'at', value: parsePosition(a.getPosition()!.getCommitPosition()) ?? 0 } : { kind: 'start' };
-      } else {
-        const so = o.getStream();
-        source = streamName(so?.getStreamIdentifier() ?? o.getStreamIdentifier()) ?? '';
-        const rev = so?.hasRevision() ? so.getRevision() : so?.hasEnd() ? U64_MAX : so?.hasStart() ? '0' : (o.getSettings()?.getRevision() ?? '0');
-        startFrom = rev === U64_MAX ? { kind: 'end' } : rev === '0' || rev === '' ? { kind: 'start' } : { kind: 'at', value: Number(rev) };
-      }
+      const { source, startFrom } = sourceOf(o);
       const key = this.key(source, group);
       const old = this.groups.get(key);
       if (!old) throw psErrors.notFound(source, group);
