@@ -754,6 +754,15 @@ export class PersistentSubscriptions {
       };
     };
 
+    /** The group a GetInfo/ReplayParked/Delete request names, or NOT_FOUND. */
+    const groupOf = (o: { hasAll(): boolean; getStreamIdentifier(): sharedPb.StreamIdentifier | undefined; getGroupName(): string } | undefined) => {
+      const source = o?.hasAll() ? ALL : (streamName(o?.getStreamIdentifier()) ?? '');
+      const group = o?.getGroupName() ?? '';
+      const g = this.groups.get(this.key(source, group));
+      if (!g) throw psErrors.notFound(source, group);
+      return g;
+    };
+
     const create = guard<persistentPb.CreateReq, persistentPb.CreateResp>(true, async (call, user) => {
       const o = call.request.getOptions();
       if (!o) throw errors.invalidArgument('options are required');
@@ -805,27 +814,17 @@ export class PersistentSubscriptions {
     });
 
     const del = guard<persistentPb.DeleteReq, persistentPb.DeleteResp>(true, async (call, user) => {
-      const o = call.request.getOptions();
-      if (!o) throw errors.invalidArgument('options are required');
-      const source = o.hasAll() ? ALL : (streamName(o.getStreamIdentifier()) ?? '');
-      const group = o.getGroupName();
-      const key = this.key(source, group);
-      const g = this.groups.get(key);
-      if (!g) throw psErrors.notFound(source, group);
+      const g = groupOf(call.request.getOptions());
+      const { source, group } = g.config;
       g.dropAll();
-      this.groups.delete(key);
+      this.groups.delete(this.key(source, group));
       await this.saveConfig(user.name);
       await this.forget(source, group);
       return new persistentPb.DeleteResp();
     });
 
     const getInfo = guard<persistentPb.GetInfoReq, persistentPb.GetInfoResp>(false, async (call) => {
-      const o = call.request.getOptions();
-      const source = o?.hasAll() ? ALL : (streamName(o?.getStreamIdentifier()) ?? '');
-      const group = o?.getGroupName() ?? '';
-      const g = this.groups.get(this.key(source, group));
-      if (!g) throw psErrors.notFound(source, group);
-      return new persistentPb.GetInfoResp().setSubscriptionInfo(g.info());
+      return new persistentPb.GetInfoResp().setSubscriptionInfo(groupOf(call.request.getOptions()).info());
     });
 
     const list = guard<persistentPb.ListReq, persistentPb.ListResp>(false, async (call) => {
@@ -844,10 +843,7 @@ export class PersistentSubscriptions {
 
     const replayParked = guard<persistentPb.ReplayParkedReq, persistentPb.ReplayParkedResp>(true, async (call) => {
       const o = call.request.getOptions();
-      const source = o?.hasAll() ? ALL : (streamName(o?.getStreamIdentifier()) ?? '');
-      const group = o?.getGroupName() ?? '';
-      const g = this.groups.get(this.key(source, group));
-      if (!g) throw psErrors.notFound(source, group);
+      const g = groupOf(o);
       const stopAt = o?.hasStopAt() ? Number(o.getStopAt()) : undefined;
       await g.replayParked(stopAt);
       return new persistentPb.ReplayParkedResp();
