@@ -101,6 +101,37 @@ describe('persistent subscriptions (through @eventstore/db-client)', () => {
     await c.restartPersistentSubscriptionSubsystem();
   });
 
+  it('reports settings exactly as given, connection names, extra statistics and the error messages EventStoreDB sends', async () => {
+    const settings = streamSettings({ startFrom: END, checkPointUpperBound: 1 });
+    await h.client.createPersistentSubscriptionToStream('info-s', 'g', settings);
+    let info = await h.client.getPersistentSubscriptionToStreamInfo('info-s', 'g');
+    expect(info.settings).toEqual(settings);
+    expect(info.connections).toHaveLength(0);
+    expect(info.stats.lastKnownEventRevision).toBeUndefined();
+    const settings2 = streamSettings({ ...settings, startFrom: BigInt(123), checkPointLowerBound: 12, maxSubscriberCount: 200, consumerStrategyName: ROUND_ROBIN, extraStatistics: true });
+    await h.client.updatePersistentSubscriptionToStream('info-s', 'g', settings2);
+    expect((await h.client.getPersistentSubscriptionToStreamInfo('info-s', 'g')).settings).toEqual(settings2);
+    const allSet = allSettings({ startFrom: { commit: 5n, prepare: 5n }, extraStatistics: true });
+    await h.client.createPersistentSubscriptionToAll('info-a', allSet);
+    expect((await h.client.getPersistentSubscriptionToAllInfo('info-a')).settings).toEqual(allSet);
+
+    await appendN(h, 'info-s', 130);
+    const sub = h.client.subscribeToPersistentSubscriptionToStream('info-s', 'g');
+    const c = consume(sub);
+    await waitFor(() => c.got.length === 7); // revisions 123..129
+    info = await h.client.getPersistentSubscriptionToStreamInfo('info-s', 'g');
+    expect(info.connections).toHaveLength(1);
+    expect(info.connections[0].connectionName).toBe(h.client.connectionName);
+    expect(info.connections[0].extraStatistics?.get('quintile 3')).toBeDefined();
+    expect(info.stats.lastKnownEventRevision).toBe(129n);
+    await sub.unsubscribe();
+
+    const missing = await rejection(h.client.getPersistentSubscriptionToStreamInfo('no-stream', 'no-group'));
+    expect(missing.message).toBe('5 NOT_FOUND: Subscription group no-group on stream no-stream does not exist.');
+    const missingList = await rejection(h.client.listPersistentSubscriptionsToStream('no-stream'));
+    expect(missingList.message).toBe('5 NOT_FOUND: Subscription group  on stream no-stream does not exist.');
+  });
+
   it('ServerFeatures lists every method the node serves, and no other', async () => {
     const raw = new grpc.Client(`127.0.0.1:${h.node.port}`, grpc.credentials.createInsecure());
     try {

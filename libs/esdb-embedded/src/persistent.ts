@@ -75,6 +75,8 @@ interface Msg {
   retryCount: number;
   consumer?: Consumer;
   deadline: number;
+  /** When it was last handed out (ms), for the consumer's latency statistics. */
+  sentAt: number;
 }
 
 interface Consumer {
@@ -86,7 +88,27 @@ interface Consumer {
   connectionName: string;
   total: number;
   lastTotal: number;
+  /** The last LATENCY_SAMPLES delivery→ack times in ms (extraStatistics), a ring. */
+  latencies: number[];
+  latencyNext: number;
 }
+
+const LATENCY_SAMPLES = 1000;
+/** EventStoreDB's extra statistics of a connection: latency quantiles (here of delivery → ack, in ms). */
+const LATENCY_MEASUREMENTS: Array<[string, number]> = [
+  ['Fastest', 0],
+  ['Quintile 1', 0.2],
+  ['Quintile 2', 0.4],
+  ['Quintile 3', 0.6],
+  ['Quintile 4', 0.8],
+  ['Quintile 5', 1],
+  ['90%', 0.9],
+  ['95%', 0.95],
+  ['99%', 0.99],
+  ['99.5%', 0.995],
+  ['99.9%', 0.999],
+  ['Highest', 1],
+];
 
 export function parkedStreamOf(source: string, group: string): string {
   return `$persistentsubscription-${source}::${group}-parked`;
@@ -104,7 +126,7 @@ const psErrors = {
       'group-name': group,
     }),
   notFound: (stream: string, group: string) =>
-    grpcError(status.NOT_FOUND, `Subscription group '${group}' on stream '${stream}' does not exist.`, {
+    grpcError(status.NOT_FOUND, `Subscription group ${group} on stream ${stream} does not exist.`, {
       exception: 'persistent-subscription-does-not-exist',
       'stream-name': stream,
       'group-name': group,
@@ -261,9 +283,17 @@ class Group {
   // ---------------------------------------------------------------- acknowledgements
 
   ack(ids: string[]): void {
+    const stats = this.settings.extraStatistics;
+    const now = stats ? Date.now() : 0;
     for (const id of ids) {
       const m = this.inflight.get(id);
-      if (m) this.settle(m);
+      if (!m) continue;
+      if (stats && m.consumer) {
+        const c = m.consumer;
+        c.latencies[c.latencyNext] = now - m.sentAt;
+        c.latencyNext = (c.latencyNext + 1) % LATENCY_SAMPLES;
+      }
+      this.settle(m);
     }
     this.pump();
   }
@@ -432,7 +462,7 @@ class Group {
       const key = this.isAll ? row.pos : row.rev;
       const entry: Entry = { key, done: false };
       this.seq.push(entry);
-      this.queue.push({ row, entry, retryCount: 0, deadline: 0 });
+      this.queue.push({ row, entry, retryCount: 0, deadline: 0, sentAt: 0 });
     }
   }
 
@@ -484,6 +514,7 @@ class Group {
       else this.qHead++;
       m.consumer = c;
       m.deadline = now + this.settings.messageTimeoutMs;
+      m.sentAt = now;
       this.inflight.set(m.row.id, m);
       c.inflight.add(m);
       c.total++;
@@ -531,7 +562,7 @@ class Group {
       for (const r of rows) {
         last = r.rev;
         const target = this.resolveLink(dataOf(r));
-        if (target) this.retryQueue.push({ row: target, retryCount: 0, deadline: 0 });
+        if (target) this.retryQueue.push({ row: target, retryCount: 0, deadline: 0, sentAt: 0 });
       }
       from = rows[rows.length - 1].rev + 1;
     }
@@ -606,6 +637,13 @@ class Group {
       ci.setAvailableSlots(Math.max(0, c.slots - c.inflight.size));
       ci.setInFlightMessages(c.inflight.size);
       ci.setConnectionName(c.connectionName);
+      if (s.extraStatistics) {
+        const sorted = [...c.latencies].sort((a, b) => a - b);
+        const mean = sorted.length === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / sorted.length;
+        const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+        const measures: Array<[string, number]> = [['Mean', mean], ['Median', at(0.5)], ...LATENCY_MEASUREMENTS.map(([k, q]): [string, number] => [k, at(q)])];
+        for (const [key, value] of measures) ci.addObservedMeasurements(new persistentPb.SubscriptionInfo.Measurement().setKey(key).setValue(String(Math.round(value))));
+      }
       info.addConnections(ci);
     }
     return info;
@@ -642,7 +680,6 @@ function settingsOf(pb: SettingsPb | undefined): GroupSettings | string {
     strategy,
   };
   for (const [k, v] of Object.entries(s)) if (typeof v === 'number' && (!Number.isFinite(v) || v < 0)) return `${k} must not be negative`;
-  if (s.maxCheckpointCount < s.minCheckpointCount) return 'maxCheckpointCount must not be less than minCheckpointCount';
   return s;
 }
 
@@ -889,6 +926,8 @@ export class PersistentSubscriptions {
             connectionName: String(call.metadata.get('connection-name')[0] ?? ''),
             total: 0,
             lastTotal: 0,
+            latencies: [],
+            latencyNext: 0,
           };
           const full = g.addConsumer(c);
           if (full) return call.emit('error', full);
