@@ -196,14 +196,16 @@ describe('persistent subscriptions (through @eventstore/db-client)', () => {
   it('redelivers the unacknowledged events of a consumer that goes away to another one', async () => {
     await appendN(h, 'dies', 6);
     await h.client.createPersistentSubscriptionToStream('dies', 'g', streamSettings({ startFrom: START }));
-    const doomed = h.client.subscribeToPersistentSubscriptionToStream('dies', 'g', { bufferSize: 10 });
+    // The doomed consumer has a connection of its own, closed under it (as when its process dies).
+    const doomedClient = EventStoreDBClient.connectionString(h.node.connectionString);
+    const doomed = doomedClient.subscribeToPersistentSubscriptionToStream('dies', 'g', { bufferSize: 10 });
     const d = consume(doomed, false);
     await waitFor(() => d.got.length === 6);
     const survivor = h.client.subscribeToPersistentSubscriptionToStream('dies', 'g', { bufferSize: 10 });
     const s = consume(survivor);
     await new Promise((r) => setImmediate(r));
     expect(s.got).toHaveLength(0); // all six are still out with the first consumer
-    await doomed.unsubscribe();
+    await doomedClient.dispose();
     await waitFor(() => s.got.length === 6);
     expect(s.types()).toEqual(['E0', 'E1', 'E2', 'E3', 'E4', 'E5']);
     expect(s.got.every((e) => e.retryCount === 1)).toBe(true);

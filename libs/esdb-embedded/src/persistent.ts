@@ -266,6 +266,7 @@ class Group {
   }
 
   removeConsumer(c: Consumer): void {
+    c.slots = 0; // nothing more is handed to it, even before it is gone from the list
     const i = this.consumers.indexOf(c);
     if (i < 0) return;
     this.consumers.splice(i, 1);
@@ -519,7 +520,11 @@ class Group {
       c.inflight.add(m);
       c.total++;
       this.totalItems++;
-      c.call.write(encodePersistentEvent(m.row.frame, m.retryCount));
+      try {
+        c.call.write(encodePersistentEvent(m.row.frame, m.retryCount));
+      } catch {
+        // The call ended under us: its close handler removes the consumer, which retries what it held.
+      }
     }
   }
 
@@ -945,7 +950,11 @@ export class PersistentSubscriptions {
       });
       call.on('end', () => {
         leave();
-        call.end();
+        try {
+          call.end();
+        } catch {
+          // Already ended (cancelled): nothing to close.
+        }
       });
       call.on('cancelled', leave);
       call.on('error', leave);
