@@ -328,6 +328,29 @@ describe('persistent subscriptions (through @eventstore/db-client)', () => {
     expect(again.error).toBeInstanceOf(PersistentSubscriptionDroppedError);
   });
 
+  it('a group deleted and created again starts afresh, not from the old checkpoint or parked messages', async () => {
+    await appendN(h, 'again', 5);
+    const settings = streamSettings({ startFrom: START, checkPointLowerBound: 1, checkPointUpperBound: 1 });
+    await h.client.createPersistentSubscriptionToStream('again', 'g', settings);
+    const first = h.client.subscribeToPersistentSubscriptionToStream('again', 'g');
+    first.on('data', (e: Got) => void (e.event!.type === 'E0' ? first.nack('park', 'no', e) : first.ack(e)));
+    for (const deadline = Date.now() + 10_000; ; ) {
+      const info = await h.client.getPersistentSubscriptionToStreamInfo('again', 'g');
+      if (info.stats.lastCheckpointedEventRevision === 4n && info.stats.parkedMessageCount === 1n) break;
+      if (Date.now() > deadline) throw new Error('no checkpoint at 4 with one parked message');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await first.unsubscribe();
+    await h.client.deletePersistentSubscriptionToStream('again', 'g');
+    await h.client.createPersistentSubscriptionToStream('again', 'g', settings);
+    const info = await h.client.getPersistentSubscriptionToStreamInfo('again', 'g');
+    expect(info.stats.lastCheckpointedEventRevision).toBeUndefined();
+    expect(info.stats.parkedMessageCount).toBe(0n);
+    const second = consume(h.client.subscribeToPersistentSubscriptionToStream('again', 'g'));
+    await waitFor(() => second.got.length === 5);
+    expect(second.types()).toEqual(['E0', 'E1', 'E2', 'E3', 'E4']);
+  });
+
   it('a $all group delivers only what its filter matches; maxSubscriberCount and unknown groups are refused', async () => {
     await h.client.createPersistentSubscriptionToAll('only-orders', allSettings({ startFrom: START, maxSubscriberCount: 1 }), {
       filter: eventTypeFilter({ prefixes: ['Order'] }),

@@ -313,7 +313,7 @@ class Group {
   }
 
   private release(m: Msg): void {
-    this.inflight.delete(m.row.id);
+    if (this.inflight.get(m.row.id) === m) this.inflight.delete(m.row.id);
     m.consumer?.inflight.delete(m);
     m.consumer = undefined;
   }
@@ -389,9 +389,11 @@ class Group {
     this.lastCheckpointAt = Date.now();
     const stream = checkpointStreamOf(this.config.source, this.config.group);
     const data = this.isAll ? JSON.stringify(`C:${candidate}/P:${candidate}`) : String(candidate);
-    const first = lastEventOf(this.store, stream) === undefined;
+    // EventStoreDB keeps one checkpoint per group: the stream is capped with $maxCount 1 when first written. (A
+    // checkpoint stream soft-deleted with an earlier group of that name keeps its $maxCount; its first new event
+    // moves $tb past the old ones.)
+    const first = this.store.stream(stream) === undefined;
     const writes: Array<Promise<unknown>> = [];
-    // EventStoreDB keeps one checkpoint per group: the stream is capped with $maxCount 1 when first written.
     if (first) writes.push(this.store.write({ kind: 'append', stream: `$$${stream}`, expected: { kind: 'any' }, events: [proposed('$metadata', '{"$maxCount":1}')] }));
     writes.push(this.store.write({ kind: 'append', stream, expected: { kind: 'any' }, events: [proposed(CHECKPOINT_EVENT, data)] }));
     Promise.all(writes).then(
