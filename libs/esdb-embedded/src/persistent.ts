@@ -15,7 +15,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { errors, grpcError, type GrpcError } from './errors';
 import { compileFilter, filterSpecOf, type Filter, type FilterSpec } from './filters';
-import { decodeSettlement, encodeConfirmation, encodePersistentEvent, persistentGrpc, type Settlement, persistentPb, sharedPb, streamName, streamsPb, uuidToString } from './proto';
+import { decodeSettlement, encodeConfirmation, eventIdOf, encodePersistentEvent, persistentGrpc, type Settlement, persistentPb, sharedPb, streamName, streamsPb, uuidToString } from './proto';
 import { isPrincipal, type Principal, type Security } from './security';
 import type { LogRow, ProposedEvent, Store } from './store';
 import { status } from '@grpc/grpc-js';
@@ -70,6 +70,8 @@ interface Entry {
 
 interface Msg {
   row: LogRow;
+  /** The event id: what acks and nacks name. */
+  id: string;
   /** Present for messages read from the source (they hold the checkpoint back); absent for replayed parked ones. */
   entry?: Entry;
   retryCount: number;
@@ -313,7 +315,7 @@ class Group {
   }
 
   private release(m: Msg): void {
-    if (this.inflight.get(m.row.id) === m) this.inflight.delete(m.row.id);
+    if (this.inflight.get(m.id) === m) this.inflight.delete(m.id);
     m.consumer?.inflight.delete(m);
     m.consumer = undefined;
   }
@@ -465,7 +467,7 @@ class Group {
       const key = this.isAll ? row.pos : row.rev;
       const entry: Entry = { key, done: false };
       this.seq.push(entry);
-      this.queue.push({ row, entry, retryCount: 0, deadline: 0, sentAt: 0 });
+      this.queue.push({ row, id: eventIdOf(row.frame), entry, retryCount: 0, deadline: 0, sentAt: 0 });
     }
   }
 
@@ -510,7 +512,7 @@ class Group {
     for (;;) {
       const m = this.next();
       if (!m) return;
-      if (this.inflight.has(m.row.id)) return; // the same event id is still out (ids key acks): wait for it
+      if (this.inflight.has(m.id)) return; // the same event id is still out (ids key acks): wait for it
       const c = this.pick(m);
       if (!c) return;
       if (this.retryQueue.length > 0 && this.retryQueue[0] === m) this.retryQueue.shift();
@@ -518,7 +520,7 @@ class Group {
       m.consumer = c;
       m.deadline = now + this.settings.messageTimeoutMs;
       m.sentAt = now;
-      this.inflight.set(m.row.id, m);
+      this.inflight.set(m.id, m);
       c.inflight.add(m);
       c.total++;
       this.totalItems++;
@@ -569,7 +571,7 @@ class Group {
       for (const r of rows) {
         last = r.rev;
         const target = this.resolveLink(dataOf(r));
-        if (target) this.retryQueue.push({ row: target, retryCount: 0, deadline: 0, sentAt: 0 });
+        if (target) this.retryQueue.push({ row: target, id: eventIdOf(target.frame), retryCount: 0, deadline: 0, sentAt: 0 });
       }
       from = rows[rows.length - 1].rev + 1;
     }

@@ -277,3 +277,18 @@ export function decodeSettlement(buf: Buffer): Settlement | undefined {
     return undefined;
   }
 }
+
+/**
+ * The event id of a stored frame, read in place: `ReadResp.event(1) → ReadEvent.event(1) → RecordedEvent.id(1) →
+ * UUID.string(2)`, each the first field of its message as `encodeEventFrame` writes them.
+ */
+export function eventIdOf(frame: Buffer): string {
+  const at = { off: 0 };
+  for (let depth = 0; depth < 3; depth++) {
+    at.off++; // tag: field 1, length-delimited
+    readVarint(frame, at); // length
+  }
+  at.off++; // tag: UUID.string (field 2)
+  const n = readVarint(frame, at);
+  return frame.toString('latin1', at.off, at.off + n);
+}

@@ -1,6 +1,6 @@
 /** The hand-written ack/nack decoder agrees with the generated one on every message the client can send. */
 import fc from 'fast-check';
-import { decodeSettlement, persistentPb, sharedPb } from './proto';
+import { decodeSettlement, encodeEventFrame, encodePersistentEvent, eventIdOf, persistentPb, sharedPb } from './proto';
 
 function uuid(id: string): sharedPb.UUID {
   const u = new sharedPb.UUID();
@@ -48,5 +48,22 @@ describe('decodeSettlement', () => {
       const r = decodeSettlement(Buffer.from(b));
       expect(r === undefined || Array.isArray(r.ids)).toBe(true);
     }));
+  });
+});
+
+describe('stored frames', () => {
+  it('yield their event id in place, and re-frame as the persistent ReadResp with retry_count', () => {
+    fc.assert(
+      fc.property(fc.uuid(), fc.string({ minLength: 1, maxLength: 300 }), fc.nat(), fc.uint8Array({ maxLength: 3000 }), fc.nat(1000), (id, stream, rev, data, retry) => {
+        const frame = encodeEventFrame({ id, streamName: stream, revision: rev, position: rev + 1, type: 'T', contentType: 'application/json', created: 1, customMetadata: Buffer.alloc(0), data: Buffer.from(data) });
+        expect(eventIdOf(frame)).toBe(id);
+        const resp = persistentPb.ReadResp.deserializeBinary(encodePersistentEvent(frame, retry));
+        const e = resp.getEvent()!;
+        expect(e.getRetryCount()).toBe(retry);
+        expect(e.getEvent()!.getId()!.getString()).toBe(id);
+        expect(Buffer.from(e.getEvent()!.getStreamIdentifier()!.getStreamName_asU8()).toString()).toBe(stream);
+        expect(Buffer.from(e.getEvent()!.getData_asU8())).toEqual(Buffer.from(data));
+      }),
+    );
   });
 });

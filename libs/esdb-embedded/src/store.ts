@@ -74,8 +74,6 @@ export interface LogRow {
   pos: number;
   stream: number;
   rev: number;
-  /** The event id (lower-case string form). */
-  id: string;
   type: string;
   created: number;
   frame: Buffer;
@@ -241,13 +239,13 @@ export class Store {
       idAt: this.db.prepare('SELECT id FROM events WHERE stream = ? AND rev = ?').pluck(),
       posAt: this.db.prepare('SELECT pos FROM events WHERE stream = ? AND rev = ?').pluck(),
       at: this.db.prepare('SELECT stream, rev FROM events WHERE pos = ?'),
-      allFwd: this.db.prepare('SELECT pos, stream, rev, id, type, created, frame FROM events WHERE pos >= ? ORDER BY pos LIMIT ?'),
-      allBwd: this.db.prepare('SELECT pos, stream, rev, id, type, created, frame FROM events WHERE pos <= ? ORDER BY pos DESC LIMIT ?'),
+      allFwd: this.db.prepare('SELECT pos, stream, rev, type, created, frame FROM events WHERE pos >= ? ORDER BY pos LIMIT ?'),
+      allBwd: this.db.prepare('SELECT pos, stream, rev, type, created, frame FROM events WHERE pos <= ? ORDER BY pos DESC LIMIT ?'),
       streamFwd: this.db.prepare(
-        'SELECT pos, stream, rev, id, type, created, frame FROM events WHERE stream = ? AND rev >= ? AND rev <= ? ORDER BY rev LIMIT ?',
+        'SELECT pos, stream, rev, type, created, frame FROM events WHERE stream = ? AND rev >= ? AND rev <= ? ORDER BY rev LIMIT ?',
       ),
       streamBwd: this.db.prepare(
-        'SELECT pos, stream, rev, id, type, created, frame FROM events WHERE stream = ? AND rev <= ? AND rev >= ? ORDER BY rev DESC LIMIT ?',
+        'SELECT pos, stream, rev, type, created, frame FROM events WHERE stream = ? AND rev <= ? AND rev >= ? ORDER BY rev DESC LIMIT ?',
       ),
     };
     this.probeStmt = this.db.prepare('INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)');
@@ -430,7 +428,7 @@ export class Store {
         this.recentIds.delete(r.id);
         this.recentIds.set(r.id, r.pos);
       }
-      this.pushRing({ pos: r.pos, stream: r.stream, rev: Number(r.rev), id: r.id, type: r.type, created: r.created, frame: r.frame });
+      this.pushRing({ pos: r.pos, stream: r.stream, rev: Number(r.rev), type: r.type, created: r.created, frame: r.frame });
     }
     while (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.keys().next().value as string);
     batch.forEach((p, i) => p.resolve(outcomes[i]));
