@@ -79,12 +79,14 @@ export function program(io: MainIo): Command {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .addOption(new Option('--data-dir <dir>', "keep the log in <dir> (SQLite); default <CAIRN_DATA_DIR or ./data>/eventstore, cairn start's layout").conflicts('memory'))
     .option('--memory', 'keep the log in memory only')
-    .addOption(new Option('--insecure', 'plain-text gRPC (the default)').conflicts(['cert', 'key']))
-    .option('--cert <file>', 'serve TLS with this PEM certificate (with --key)')
+    .addOption(new Option('--insecure', 'plain-text gRPC, no authentication, no ACLs (the default)').conflicts(['cert', 'key']))
+    .option('--cert <file>', 'serve TLS with this PEM certificate (with --key); users, passwords and ACLs are then enforced')
     .option('--key <file>', 'the PEM private key of --cert')
+    .option('--users-file <file>', 'with TLS: users besides admin/ops (password changeit), {"users":[{"name","password","groups"}]}')
     .option('--max-append-size <bytes>', 'largest accepted append', integer(1, 16 * 1024 * 1024), 1024 * 1024)
-    .action(async (opts: { port: number; host: string; dataDir?: string; memory?: boolean; cert?: string; key?: string; maxAppendSize: number }) => {
+    .action(async (opts: { port: number; host: string; dataDir?: string; memory?: boolean; cert?: string; key?: string; usersFile?: string; maxAppendSize: number }) => {
       if ((opts.cert === undefined) !== (opts.key === undefined)) throw new Error('--cert and --key go together');
+      if (opts.usersFile !== undefined && opts.cert === undefined) throw new Error('--users-file needs --cert/--key (without TLS the node is insecure and has no users)');
       const { serveEmbeddedNode } = await import('@cairn/esdb-embedded');
       await serveEmbeddedNode(
         {
@@ -93,6 +95,7 @@ export function program(io: MainIo): Command {
           maxAppendSize: opts.maxAppendSize,
           ...(opts.memory ? {} : { dataDir: opts.dataDir ?? loadConfig(io.env).eventStoreDir }),
           ...(opts.cert !== undefined && opts.key !== undefined ? { tls: { certFile: opts.cert, keyFile: opts.key } } : {}),
+          ...(opts.usersFile !== undefined ? { usersFile: opts.usersFile } : {}),
         },
         io.out,
       );

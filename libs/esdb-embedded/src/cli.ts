@@ -5,13 +5,14 @@
  */
 import { startEmbeddedNode, type EmbeddedNodeOptions } from './server';
 
-export const USAGE = `usage: cairn esdb [--port N] [--host H] [--data-dir DIR | --memory] [--insecure | --cert FILE --key FILE] [--max-append-size BYTES]
+export const USAGE = `usage: cairn esdb [--port N] [--host H] [--data-dir DIR | --memory] [--insecure | --cert FILE --key FILE [--users-file FILE]] [--max-append-size BYTES]
   --port N             port to listen on (default 2113, 0 = ephemeral)
   --host H             address to bind (default 127.0.0.1)
   --data-dir DIR       keep the log in DIR (SQLite); default ./data/eventstore (cairn start's layout)
   --memory             keep the log in memory only
-  --insecure           plain-text gRPC (default)
-  --cert F --key F     serve TLS with this PEM certificate and key
+  --insecure           plain-text gRPC, no authentication, no ACLs (default)
+  --cert F --key F     serve TLS with this PEM certificate and key; users, passwords and ACLs are enforced
+  --users-file F       users besides admin/ops (password changeit): {"users":[{"name","password","groups"}]}
   --max-append-size B  largest accepted append in bytes (default 1048576)
 `;
 
@@ -62,6 +63,10 @@ export function parseEsdbArgs(args: string[]): EmbeddedNodeOptions {
         key = value(i, a);
         i++;
         break;
+      case '--users-file':
+        opts.usersFile = value(i, a);
+        i++;
+        break;
       case '--max-append-size':
         opts.maxAppendSize = int(value(i, a), a, 1, 16 * 1024 * 1024);
         i++;
@@ -74,6 +79,7 @@ export function parseEsdbArgs(args: string[]): EmbeddedNodeOptions {
   if (insecure && (cert !== undefined || key !== undefined)) throw new UsageError('--insecure and --cert/--key exclude each other');
   if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together');
   if (cert !== undefined && key !== undefined) opts.tls = { certFile: cert, keyFile: key };
+  if (opts.usersFile !== undefined && opts.tls === undefined) throw new UsageError('--users-file needs --cert/--key (without TLS the node is insecure and has no users)');
   if (!memory) opts.dataDir = dataDir ?? 'data/eventstore';
   return opts;
 }
@@ -98,6 +104,9 @@ export async function esdbCommand(args: string[]): Promise<void> {
 /** Runs the node until SIGTERM/SIGINT, printing its connection string once it is ready. */
 export async function serveEmbeddedNode(options: EmbeddedNodeOptions, out: NodeJS.WritableStream = process.stdout): Promise<void> {
   const node = await startEmbeddedNode(options);
+  if (!node.secure) {
+    process.stderr.write('cairn esdb: running INSECURE: no TLS, no authentication, no ACLs; every client may read, write and delete everything (use --cert/--key for users and ACLs)\n');
+  }
   out.write(`${node.connectionString}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => {

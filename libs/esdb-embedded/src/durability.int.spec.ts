@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { EventStoreDBClient } from '@eventstore/db-client';
+import { EventStoreDBClient, START, persistentSubscriptionToStreamSettingsFromDefaults } from '@eventstore/db-client';
 import { collect, ev } from './test-support.spec';
 import { startEmbeddedNode } from './index';
 
@@ -38,6 +38,54 @@ describe('durability and the cairn esdb command', () => {
     dir = mkdtempSync(join(tmpdir(), 'cairn-esdb-dur-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps persistent-subscription groups, checkpoints and parked messages across SIGKILL', async () => {
+    let cli = startCli(['--port', '0', '--data-dir', dir]);
+    let client = EventStoreDBClient.connectionString(await cli.ready);
+    await client.appendToStream('ps-dur', Array.from({ length: 10 }, (_, i) => ev(i === 3 ? 'Poison' : 'Ok', { i })));
+    await client.createPersistentSubscriptionToStream(
+      'ps-dur',
+      'g',
+      persistentSubscriptionToStreamSettingsFromDefaults({ startFrom: START, checkPointLowerBound: 1, checkPointUpperBound: 1, maxRetryCount: 0 }),
+    );
+    const sub = client.subscribeToPersistentSubscriptionToStream('ps-dur', 'g');
+    sub.on('data', (e) => void (e.event!.type === 'Poison' ? sub.nack('retry', 'bad', e) : sub.ack(e)));
+    sub.on('error', () => undefined); // it is dropped when the node is killed
+    // Wait (bounded) for the checkpoint after the last event and the poison event parked (maxRetryCount 0).
+    for (const deadline = Date.now() + 20_000; ; ) {
+      const info = await client.getPersistentSubscriptionToStreamInfo('ps-dur', 'g');
+      if (info.stats.lastCheckpointedEventRevision === 9n && info.stats.parkedMessageCount === 1n) break;
+      if (Date.now() > deadline) throw new Error(`checkpoint ${info.stats.lastCheckpointedEventRevision}, parked ${info.stats.parkedMessageCount}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    cli.child.kill('SIGKILL');
+    await cli.exit;
+    await client.dispose();
+
+    cli = startCli(['--port', '0', '--data-dir', dir]);
+    client = EventStoreDBClient.connectionString(await cli.ready);
+    try {
+      const info = await client.getPersistentSubscriptionToStreamInfo('ps-dur', 'g');
+      expect(info.stats.lastCheckpointedEventRevision).toBe(9n);
+      expect(info.stats.parkedMessageCount).toBe(1n);
+      expect(info.settings.maxRetryCount).toBe(0);
+      await client.appendToStream('ps-dur', ev('After'));
+      const again = client.subscribeToPersistentSubscriptionToStream('ps-dur', 'g');
+      const types: string[] = [];
+      again.on('data', (e) => {
+        types.push(e.event!.type);
+        void again.ack(e);
+      });
+      await client.replayParkedMessagesToStream('ps-dur', 'g');
+      for (const deadline = Date.now() + 10_000; types.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+      expect(types.sort()).toEqual(['After', 'Poison']);
+      await again.unsubscribe();
+    } finally {
+      await client.dispose();
+      cli.child.kill('SIGTERM');
+      await cli.exit;
+    }
+  });
 
   it('keeps every acknowledged append across SIGKILL, and never half an append', async () => {
     const cli = startCli(['--port', '0', '--data-dir', dir]);

@@ -11,10 +11,12 @@ import * as serverFeaturesGrpc from '@eventstore/db-client/generated/serverfeatu
 import * as serverFeaturesPb from '@eventstore/db-client/generated/serverfeatures_pb';
 import * as gossipGrpc from '@eventstore/db-client/generated/gossip_grpc_pb';
 import * as gossipPb from '@eventstore/db-client/generated/gossip_pb';
+import * as persistentGrpc from '@eventstore/db-client/generated/persistent_grpc_pb';
+import * as persistentPb from '@eventstore/db-client/generated/persistent_pb';
 import { Any } from 'google-protobuf/google/protobuf/any_pb';
 import { Empty as GoogleEmpty } from 'google-protobuf/google/protobuf/empty_pb';
 
-export { streamsGrpc, streamsPb, sharedPb, statusPb, serverFeaturesGrpc, serverFeaturesPb, gossipGrpc, gossipPb, Any, GoogleEmpty };
+export { streamsGrpc, streamsPb, sharedPb, statusPb, serverFeaturesGrpc, serverFeaturesPb, gossipGrpc, gossipPb, persistentGrpc, persistentPb, Any, GoogleEmpty };
 
 /** Protobuf varint of a non-negative integer (number up to 2^53, or bigint up to 2^64). */
 function varintLength(v: number | bigint): number {
@@ -174,4 +176,119 @@ export function packAny(message: { serializeBinary(): Uint8Array }, typeName: st
   const any = new Any();
   any.pack(message.serializeBinary(), typeName);
   return any;
+}
+
+/**
+ * A persistent subscription's `ReadResp { event: ReadEvent { ..., retry_count } }` from a stored streams frame:
+ * both ReadResp/ReadEvent/RecordedEvent messages share field numbers (event = 1, ReadEvent.event = 1,
+ * commit_position = 3), so the stored ReadEvent bytes are reused and `retry_count` (field 5) appended.
+ */
+export function encodePersistentEvent(frame: Buffer, retryCount: number): Buffer {
+  let off = 1; // frame[0] is the tag of ReadResp.event (field 1, length-delimited)
+  let len = 0;
+  let shift = 0;
+  for (;;) {
+    const b = frame[off++];
+    len += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+    shift += 7;
+  }
+  const inner = frame.subarray(off, off + len);
+  const innerLen = len + 1 + varintLength(retryCount);
+  const out = Buffer.allocUnsafe(1 + varintLength(innerLen) + innerLen);
+  out[0] = 0x0a;
+  let o = writeVarint(out, 1, innerLen);
+  o += inner.copy(out, o);
+  out[o++] = 0x28; // field 5, varint
+  writeVarint(out, o, retryCount);
+  return out;
+}
+
+/** A persistent subscription's ack or nack, decoded without protobuf objects (the hot path of a consumer group). */
+export interface Settlement {
+  nack: boolean;
+  ids: string[];
+  action: number;
+  reason: string;
+}
+
+function readVarint(buf: Buffer, at: { off: number }): number {
+  let v = 0;
+  let shift = 0;
+  for (;;) {
+    if (at.off >= buf.length) throw new RangeError('truncated varint');
+    const b = buf[at.off++];
+    v += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return v;
+    shift += 7;
+    if (shift > 63) throw new RangeError('varint too long');
+  }
+}
+
+function skipField(buf: Buffer, at: { off: number }, wire: number): void {
+  if (wire === 0) readVarint(buf, at);
+  else if (wire === 2) at.off += readVarint(buf, at);
+  else if (wire === 1) at.off += 8;
+  else if (wire === 5) at.off += 4;
+  else throw new RangeError(`unsupported wire type ${wire}`);
+  if (at.off > buf.length) throw new RangeError('truncated field');
+}
+
+/**
+ * `ReadReq { ack = 2 | nack = 3 }` with ids in string form → a Settlement; anything else (options, structured ids,
+ * malformed bytes) → undefined, for the generated decoder to handle.
+ */
+export function decodeSettlement(buf: Buffer): Settlement | undefined {
+  try {
+    const at = { off: 0 };
+    const tag = readVarint(buf, at);
+    const field = Math.floor(tag / 8);
+    if ((tag & 7) !== 2 || (field !== 2 && field !== 3)) return undefined;
+    const end = readVarint(buf, at) + at.off;
+    if (end !== buf.length) return undefined;
+    const out: Settlement = { nack: field === 3, ids: [], action: 0, reason: '' };
+    while (at.off < end) {
+      const t = readVarint(buf, at);
+      const f = Math.floor(t / 8);
+      const w = t & 7;
+      if (f === 2 && w === 2) {
+        const uend = readVarint(buf, at) + at.off;
+        let id: string | undefined;
+        while (at.off < uend) {
+          const ut = readVarint(buf, at);
+          if (ut === 0x12) {
+            const n = readVarint(buf, at);
+            id = buf.toString('latin1', at.off, at.off + n).toLowerCase();
+            at.off += n;
+          } else return undefined; // structured form: leave it to the generated decoder
+        }
+        if (id === undefined || at.off !== uend) return undefined;
+        out.ids.push(id);
+      } else if (f === 3 && w === 0 && out.nack) {
+        out.action = readVarint(buf, at);
+      } else if (f === 4 && w === 2 && out.nack) {
+        const n = readVarint(buf, at);
+        out.reason = buf.toString('utf8', at.off, at.off + n);
+        at.off += n;
+      } else skipField(buf, at, w);
+    }
+    return at.off === end ? out : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The event id of a stored frame, read in place: `ReadResp.event(1) → ReadEvent.event(1) → RecordedEvent.id(1) →
+ * UUID.string(2)`, each the first field of its message as `encodeEventFrame` writes them.
+ */
+export function eventIdOf(frame: Buffer): string {
+  const at = { off: 0 };
+  for (let depth = 0; depth < 3; depth++) {
+    at.off++; // tag: field 1, length-delimited
+    readVarint(frame, at); // length
+  }
+  at.off++; // tag: UUID.string (field 2)
+  const n = readVarint(frame, at);
+  return frame.toString('latin1', at.off, at.off + n);
 }

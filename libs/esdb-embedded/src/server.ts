@@ -1,14 +1,15 @@
 /**
  * The embedded node: a grpc-js server speaking EventStoreDB's client protocol (Streams, ServerFeatures,
- * Gossip) over the durable SQLite store. Every other EventStoreDB service (persistent subscriptions,
- * projections, users, operations, monitoring) is left unregistered, so grpc-js answers UNIMPLEMENTED.
+ * Gossip, PersistentSubscriptions) over the durable SQLite store. Every other EventStoreDB service
+ * (projections, users, operations, monitoring) is left unregistered, so grpc-js answers UNIMPLEMENTED.
  */
 import { readFileSync } from 'fs';
 import * as grpc from '@grpc/grpc-js';
-import { errors, type GrpcError } from './errors';
 import { gossipGrpc, gossipPb, serverFeaturesGrpc, serverFeaturesPb, sharedPb, streamsGrpc } from './proto';
 import { Store, type WriteFailure } from './store';
 import { ActiveCalls, createStreamsService } from './streams-service';
+import { PERSISTENT_METHODS, PersistentSubscriptions, persistentDefinition } from './persistent';
+import { Security, readUsersFile, seedSystemStreams, type UserSpec } from './security';
 
 export const SERVER_VERSION = '23.10.0';
 export const DEFAULT_MAX_APPEND_SIZE = 1_048_576;
@@ -22,8 +23,13 @@ export interface EmbeddedNodeOptions {
   port?: number;
   /** Serve TLS with this certificate/key (PEM files). `caFile` (default: certFile) goes into the connection string. */
   tls?: { certFile: string; keyFile: string; caFile?: string };
-  /** When given, Basic credentials are checked against these (name → password). */
-  users?: Record<string, string>;
+  /**
+   * Users besides (or overriding) the defaults `admin` and `ops` (password `changeit`): name → password, or
+   * `{ password | passwordHash, groups }`. Only used with TLS: without it the node is insecure (open).
+   */
+  users?: Record<string, UserSpec>;
+  /** A JSON users file, `{"users":[{"name","password"|"passwordHash","groups"}]}`, read at start (wins over `users`). */
+  usersFile?: string;
   /** Maximum size of one append (data + metadata + type of all its events). Default 1,048,576 bytes. */
   maxAppendSize?: number;
 }
@@ -32,6 +38,8 @@ export interface EmbeddedNode {
   /** `esdb://host:port?tls=false` (or `?tls=true&tlsCAFile=...`), ready for `EventStoreDBClient.connectionString`. */
   connectionString: string;
   port: number;
+  /** True when users, passwords and ACLs are enforced (TLS on); false: insecure, every call may do everything. */
+  secure: boolean;
   /** Readiness: writes and syncs one tiny row (throws the storage error: disk full, I/O error…). */
   probeWrite(): void;
   /** The last failed append, until an append succeeds again. */
@@ -50,23 +58,6 @@ function streamsDefinition(): grpc.ServiceDefinition {
   };
 }
 
-function authenticator(users: Record<string, string> | undefined): (md: grpc.Metadata) => GrpcError | undefined {
-  return (md) => {
-    const header = md.get('authorization')[0];
-    if (users === undefined) return undefined;
-    if (header === undefined) return errors.accessDenied();
-    const text = String(header);
-    const m = /^Basic\s+(.+)$/i.exec(text);
-    if (!m) return errors.unauthenticated();
-    const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-    const sep = decoded.indexOf(':');
-    if (sep < 0) return errors.unauthenticated();
-    const name = decoded.slice(0, sep);
-    const password = decoded.slice(sep + 1);
-    return Object.prototype.hasOwnProperty.call(users, name) && users[name] === password ? undefined : errors.unauthenticated();
-  };
-}
-
 export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Promise<EmbeddedNode> {
   const host = options.host ?? '127.0.0.1';
   const store = new Store(options.dataDir);
@@ -76,7 +67,22 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
     'grpc.keepalive_permit_without_calls': 1,
   });
   const maxAppendSize = options.maxAppendSize ?? DEFAULT_MAX_APPEND_SIZE;
-  server.addService(streamsDefinition(), createStreamsService({ store, maxAppendSize, authenticate: authenticator(options.users) }, active));
+  let security: Security;
+  try {
+    security = new Security(options.tls !== undefined, { ...options.users, ...(options.usersFile ? readUsersFile(options.usersFile) : {}) }, store);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  try {
+    await seedSystemStreams(store);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  server.addService(streamsDefinition(), createStreamsService({ store, maxAppendSize, security }, active));
+  const persistent = new PersistentSubscriptions({ store, security });
+  server.addService(persistentDefinition(), persistent.service());
 
   let advertisedPort = 0;
   server.addService(serverFeaturesGrpc.ServerFeaturesService as unknown as grpc.ServiceDefinition, {
@@ -95,6 +101,7 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
       add(streams, 'batchappend');
       add(streams, 'delete');
       add(streams, 'tombstone');
+      for (const [method, features] of PERSISTENT_METHODS) add('event_store.client.persistent_subscriptions.persistentsubscriptions', method, features);
       add('event_store.client.server_features.serverfeatures', 'getsupportedmethods');
       add('event_store.client.gossip.gossip', 'read');
       methods.setEventStoreServerVersion(SERVER_VERSION);
@@ -138,6 +145,7 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
   return {
     connectionString: `esdb://${host.includes(':') ? `[${host}]` : host}:${advertisedPort}?${query}`,
     port: advertisedPort,
+    secure: security.enabled,
     probeWrite: () => store.probeWrite(),
     get lastWriteFailure() {
       return store.lastWriteFailure;
@@ -153,6 +161,7 @@ export async function startEmbeddedNode(options: EmbeddedNodeOptions = {}): Prom
           resolve();
         };
         active.endAll();
+        persistent.close();
         const timer = setTimeout(() => {
           server.forceShutdown();
           finish();

@@ -50,6 +50,8 @@ export type WriteOutcome =
   | { ok: false; error: 'stream-deleted' };
 
 export interface StreamMeta {
+  /** `$acl`: roles per operation (`r`, `w`, `d`, `mr`, `mw`), each given as a role or a list of roles. */
+  acl?: Partial<Record<'r' | 'w' | 'd' | 'mr' | 'mw', string[]>>;
   maxCount?: number;
   maxAge?: number;
   tb?: number;
@@ -381,7 +383,8 @@ export class Store {
         else if (idem !== undefined) outcomes.push({ ok: true, revision: idem, position: this.positionOf(s.id, idem, rows) });
         else if (!matches(op.expected, s.lastRev, current)) outcomes.push(wrong);
         else outcomes.push(appendEvents(s, op.events));
-      } else if (!matches(op.expected, s.lastRev, current)) {
+      } else if (!matches(op.expected, s.lastRev, current) || (op.kind === 'delete' && s.lastRev < 0)) {
+        // Soft-deleting a stream that never had an event is a wrong expected version in EventStoreDB, whatever was expected.
         outcomes.push(wrong);
       } else if (op.kind === 'delete') {
         const meta = snapshot(`$$${s.name}`);
@@ -630,7 +633,17 @@ export function parseMeta(json: string | null): StreamMeta {
   }
   const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : undefined);
   const tb = int(raw.$tb);
+  let acl: StreamMeta['acl'];
+  if (raw.$acl && typeof raw.$acl === 'object' && !Array.isArray(raw.$acl)) {
+    acl = {};
+    for (const op of ['r', 'w', 'd', 'mr', 'mw'] as const) {
+      const v = (raw.$acl as Record<string, unknown>)[`$${op}`];
+      if (typeof v === 'string') acl[op] = [v];
+      else if (Array.isArray(v)) acl[op] = v.filter((x): x is string => typeof x === 'string');
+    }
+  }
   return {
+    acl,
     maxCount: int(raw.$maxCount),
     maxAge: int(raw.$maxAge),
     tb,

@@ -5,7 +5,7 @@
 import { randomUUID } from 'crypto';
 import type * as grpc from '@grpc/grpc-js';
 import { errors, type GrpcError } from './errors';
-import { compileFilter, type Filter } from './filters';
+import { compileFilter, filterSpecOf, type Filter } from './filters';
 import {
   Any,
   CAUGHT_UP_FRAME,
@@ -22,6 +22,7 @@ import {
   streamsPb,
   uuidToString,
 } from './proto';
+import { isPrincipal, type Security } from './security';
 import type { Expected, LogRow, ProposedEvent, Store, WriteOutcome } from './store';
 
 const PAGE = 512;
@@ -30,12 +31,14 @@ const FELL_BEHIND_GAP = 8192;
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GOOGLE_CODE_FAILED_PRECONDITION = 9;
 const GOOGLE_CODE_INVALID_ARGUMENT = 3;
+const GOOGLE_CODE_DEADLINE_EXCEEDED = 4;
+const GOOGLE_CODE_PERMISSION_DENIED = 7;
 
 export interface StreamsServiceOptions {
   store: Store;
   maxAppendSize: number;
-  /** Returns an error when the call's credentials are not acceptable. */
-  authenticate: (metadata: grpc.Metadata) => GrpcError | undefined;
+  /** Users and ACLs (in insecure mode everything is allowed). */
+  security: Security;
 }
 
 type AnyCall = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
@@ -141,10 +144,17 @@ function toProposed(
   };
 }
 
-/** The size EventStoreDB counts against the maximum append size: data + metadata + event type. */
+/**
+ * The size EventStoreDB 23.10 counts against the maximum append size. Its `Event.SizeOnDisk` reads
+ * `data?.Length ?? 0 + metadata?.Length ?? 0 + eventType.Length * 2`, which C# parses as
+ * `data?.Length ?? (0 + …)`: for any event (data is never null) only the data's length counts.
+ */
 function eventSize(e: ProposedEvent): number {
-  return e.data.length + e.metadata.length + Buffer.byteLength(e.type);
+  return e.data.length;
 }
+
+/** EventStoreDB's write timeout (`WriteTimeoutMs`, 2 s): a batch append gets at most this long to be complete. */
+const WRITE_TIMEOUT_MS = 2000;
 
 function jspbMap(m: { forEach(cb: (v: string, k: string) => void): void }): Map<string, string> {
   const out = new Map<string, string>();
@@ -153,7 +163,7 @@ function jspbMap(m: { forEach(cb: (v: string, k: string) => void): void }): Map<
 }
 
 export function createStreamsService(opts: StreamsServiceOptions, active: ActiveCalls): grpc.UntypedServiceImplementation {
-  const { store, maxAppendSize, authenticate } = opts;
+  const { store, maxAppendSize, security } = opts;
 
   // ------------------------------------------------------------------ Read
 
@@ -314,14 +324,16 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
 
   async function read(call: grpc.ServerWritableStream<streamsPb.ReadReq, Buffer>) {
     const anyCall = call as unknown as grpc.ServerWritableStream<unknown, unknown>;
-    const denied = authenticate(call.metadata);
-    if (denied) return call.emit('error', denied);
+    const principal = security.authenticate(call.metadata);
+    if (!isPrincipal(principal)) return call.emit('error', principal);
     const o = call.request.getOptions();
     if (!o || (!o.hasStream() && !o.hasAll())) return call.emit('error', errors.invalidArgument('read options are required'));
+    const denied = security.check(principal, o.hasAll() ? '$all' : (streamName(o.getStream()!.getStreamIdentifier()) ?? ''), 'r');
+    if (denied) return call.emit('error', denied);
     let filter: Filter | undefined;
     if (o.hasFilter()) {
       try {
-        filter = compileFilter(o.getFilter()!);
+        filter = compileFilter(filterSpecOf(o.getFilter()!));
       } catch (err) {
         return call.emit('error', errors.invalidArgument((err as Error).message));
       }
@@ -366,8 +378,8 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
       if (err) callback(err);
       else callback(null, resp);
     };
-    const denied = authenticate(call.metadata);
-    if (denied) return finish(denied);
+    const principal = security.authenticate(call.metadata);
+    if (!isPrincipal(principal)) return finish(principal);
     let stream: string | undefined;
     let expected: Expected | undefined;
     const events: ProposedEvent[] = [];
@@ -377,7 +389,7 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
       if (req.hasOptions()) {
         const o = req.getOptions()!;
         stream = streamName(o.getStreamIdentifier());
-        const bad = validStreamName(stream);
+        const bad = validStreamName(stream) ?? security.check(principal, stream!, 'w');
         if (bad) return finish(bad);
         const kinds = { 2: 'revision', 3: 'no_stream', 4: 'any', 5: 'stream_exists' } as const;
         const e = parseExpected(kinds[o.getExpectedStreamRevisionCase() as 2 | 3 | 4 | 5] ?? 'none', o.getRevision());
@@ -434,13 +446,16 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
 
   function batchAppend(call: grpc.ServerDuplexStream<streamsPb.BatchAppendReq, streamsPb.BatchAppendResp>) {
     const anyCall = call as unknown as grpc.ServerDuplexStream<unknown, unknown>;
-    const denied = authenticate(call.metadata);
-    if (denied) return call.emit('error', denied);
+    const principal = security.authenticate(call.metadata);
+    if (!isPrincipal(principal)) return call.emit('error', principal);
     const untrack = active.add(anyCall);
     let ended = false; // the client half-closed: answer what is in flight, then end
     let gone = false; // cancelled or failed: nothing more can be written
     let inFlight = 0;
-    const pending = new Map<string, { correlation: sharedPb.UUID; stream: string; expected: Expected; events: ProposedEvent[]; size: number; failed?: boolean }>();
+    const pending = new Map<
+      string,
+      { correlation: sharedPb.UUID; stream: string; expected: Expected; events: ProposedEvent[]; size: number; failed?: boolean; timer?: NodeJS.Timeout }
+    >();
     const respond = (resp: streamsPb.BatchAppendResp) => {
       if (!gone) call.write(resp);
     };
@@ -479,6 +494,26 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
         if (bad) {
           entry.failed = true;
           badRequest(correlation, stream, bad.details);
+        } else if (!security.allowed(principal, stream, 'w')) {
+          entry.failed = true;
+          fail(correlation, stream, GOOGLE_CODE_PERMISSION_DENIED, 'Access Denied', packAny(new sharedPb.AccessDenied(), 'event_store.client.AccessDenied'));
+        } else {
+          // EventStoreDB: min(deadline − now, write timeout); a request not complete by then is answered Timeout.
+          const deadline = o?.getDeadline();
+          const ms = Math.min(deadline ? deadline.toDate().getTime() - Date.now() : Infinity, WRITE_TIMEOUT_MS);
+          const timedOut = () => {
+            const current = pending.get(key);
+            if (!current || current !== entry || current.failed) return;
+            current.failed = true;
+            pending.delete(key);
+            fail(correlation, stream, GOOGLE_CODE_DEADLINE_EXCEEDED, 'Timeout', packAny(new sharedPb.Timeout(), 'event_store.client.Timeout'));
+            maybeEnd();
+          };
+          if (ms <= 0) timedOut();
+          else {
+            entry.timer = setTimeout(timedOut, ms);
+            entry.timer.unref();
+          }
         }
       }
       if (!entry.failed) {
@@ -501,7 +536,8 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
         }
       }
       if (!req.getIsFinal()) return;
-      pending.delete(key);
+      if (entry.timer) clearTimeout(entry.timer);
+      if (pending.get(key) === entry) pending.delete(key);
       if (entry.failed) return;
       const { stream, expected, events } = entry;
       inFlight++;
@@ -553,14 +589,13 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
       untrack();
       maybeEnd();
     });
-    call.on('error', () => {
+    const stop = () => {
       gone = true;
       untrack();
-    });
-    call.on('cancelled', () => {
-      gone = true;
-      untrack();
-    });
+      for (const e of pending.values()) if (e.timer) clearTimeout(e.timer);
+    };
+    call.on('error', stop);
+    call.on('cancelled', stop);
   }
 
   // ------------------------------------------------------------------ Delete / Tombstone
@@ -570,11 +605,11 @@ export function createStreamsService(opts: StreamsServiceOptions, active: Active
       call: grpc.ServerUnaryCall<streamsPb.DeleteReq | streamsPb.TombstoneReq, streamsPb.DeleteResp | streamsPb.TombstoneResp>,
       callback: grpc.sendUnaryData<streamsPb.DeleteResp | streamsPb.TombstoneResp>,
     ) => {
-      const denied = authenticate(call.metadata);
-      if (denied) return callback(denied);
+      const principal = security.authenticate(call.metadata);
+      if (!isPrincipal(principal)) return callback(principal);
       const o = call.request.getOptions();
       const stream = streamName(o?.getStreamIdentifier());
-      const bad = validStreamName(stream);
+      const bad = validStreamName(stream) ?? security.check(principal, stream!, 'd');
       if (bad || !o || !stream) return callback(bad ?? errors.invalidArgument('options are required'));
       const kinds = { 2: 'revision', 3: 'no_stream', 4: 'any', 5: 'stream_exists' } as const;
       const expected = parseExpected(kinds[o.getExpectedStreamRevisionCase() as 2 | 3 | 4 | 5] ?? 'none', o.getRevision());

@@ -75,3 +75,8 @@ export async function rejection(p: Promise<unknown>): Promise<Error & { type?: s
   }
   throw new Error('expected a rejection');
 }
+
+/** A fresh node's $all starts with system events (as EventStoreDB's does): the events of clients' own streams. */
+export function userEvents<T extends { event?: { streamId: string } }>(events: T[]): T[] {
+  return events.filter((e) => !e.event!.streamId.startsWith('$'));
+}
