@@ -10,5 +10,6 @@ import { IdentityModule } from './identity/identity.module';
 import { RfmModule } from './rfm/rfm.module';
 import { SegmentIngestModule } from './segment-ingest/segment-ingest.module';
 import { SegmentsModule } from './segments/segments.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, SegmentIngestModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, SegmentIngestModule, WebhooksModule];

@@ -1,0 +1,4 @@
+export * from './url-guard';
+export * from './webhook-store';
+export * from './webhook-outbox';
+export * from './webhook-delivery';
