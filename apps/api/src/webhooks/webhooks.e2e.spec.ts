@@ -6,13 +6,39 @@
  * aimed at link-local or metadata addresses are refused.
  */
 import { randomUUID } from 'crypto';
+import { Client } from 'pg';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
+import { PG_URL } from '../../../../test/support/read-stores';
 import { startReceiver, waitFor, type Receiver } from './webhook-receiver.test-support';
 
 const TIMEOUT_MS = 8000;
+/** The retry window, shortened from 24 h so a dead endpoint's delivery is dead-lettered within the spec. */
+const RETRY_FOR_MS = 3000;
 
-describe('signed webhooks', () => {
+async function pg(query: string): Promise<void> {
+  const c = new Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(query);
+  await c.end();
+}
+
+/** SQLite (the default read store), and PostgreSQL in a schema of its own. */
+const STORES: [string, () => Promise<{ readModel?: string; cleanup: () => Promise<void> }>][] = [
+  ['SQLite', async () => ({ cleanup: async () => undefined })],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = `t_wh_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      await pg(`create schema ${schema}`);
+      const sep = PG_URL.includes('?') ? '&' : '?';
+      return { readModel: `${PG_URL}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`, cleanup: () => pg(`drop schema if exists ${schema} cascade`) };
+    },
+  ],
+];
+
+describe.each(STORES)('signed webhooks (%s read store)', (_name, openStore) => {
   let cairn: TestCairn;
+  let store: { readModel?: string; cleanup: () => Promise<void> };
   let receiver: Receiver;
   let segmentId: string;
   const call = async (method: string, path: string, body?: unknown) => {
@@ -47,8 +73,10 @@ describe('signed webhooks', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
+    store = await openStore();
     cairn = await startCairn({
-      env: { CAIRN_WEBHOOK_URLS: 'dev', CAIRN_WEBHOOK_RETRY_BASE_MS: '50', CAIRN_WEBHOOK_POLL_MS: '50', CAIRN_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS), CAIRN_SEGMENT_POLL_MS: '50', CAIRN_SEGMENT_INTERVAL_MS: '600000' },
+      ...(store.readModel ? { readModel: store.readModel } : {}),
+      env: { CAIRN_WEBHOOK_URLS: 'dev', CAIRN_WEBHOOK_RETRY_BASE_MS: '50', CAIRN_WEBHOOK_RETRY_FOR_MS: String(RETRY_FOR_MS), CAIRN_WEBHOOK_POLL_MS: '50', CAIRN_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS), CAIRN_SEGMENT_POLL_MS: '50', CAIRN_SEGMENT_INTERVAL_MS: '600000' },
     });
     const seg = await call('POST', '/v1/segments', { name: 'exactly one order', condition: { field: 'orders', op: '=', value: 1 } });
     segmentId = seg.body!.id as string;
@@ -56,6 +84,7 @@ describe('signed webhooks', () => {
   afterAll(async () => {
     await cairn?.close();
     await receiver?.close();
+    await store?.cleanup();
   });
 
   it('refuses link-local, metadata and malformed URLs and kinds without a source, naming the field', async () => {
@@ -122,5 +151,20 @@ describe('signed webhooks', () => {
     expect((await call('POST', `/v1/webhooks/${gone}/enable`)).body!.status).toBe('enabled');
     await waitFor('the pending delivery after enabling', () => successes('/gone').length, (n) => n === 1);
     expect(new Set(receiver.requests.filter((r) => r.path === '/gone').map((r) => r.id)).size).toBe(1);
+  }, 60_000);
+
+  it('dead-letters a delivery its endpoint never accepts once the retry window has passed', async () => {
+    receiver.respond = (path) => (path === '/dead' ? { status: 500 } : { status: 200 });
+    const dead = await register('/dead', ['segment.entered']);
+    const customer = `dead-${randomUUID()}`;
+    expect((await call('POST', '/v1/events', purchase(customer, 1))).status).toBe(202);
+    const [delivery] = await waitFor('the delivery dead-lettered', async () => (await call('GET', `/v1/webhooks/${dead}/deliveries?status=dead`)).body!.items as { attempts: { at: string; statusCode: number }[] }[], (items) => items.length === 1);
+    expect(delivery!.attempts.length).toBeGreaterThan(2);
+    expect(delivery!.attempts.every((a) => a.statusCode === 500)).toBe(true);
+    // Backoff: each wait at least half the one before's doubling (jitter in [0.5, 1)).
+    const gaps = delivery!.attempts.slice(1).map((a, i) => Date.parse(a.at) - Date.parse(delivery!.attempts[i]!.at));
+    gaps.forEach((g, i) => expect(g).toBeGreaterThanOrEqual(Math.floor(50 * 2 ** i * 0.5) - 5));
+    expect(Date.parse(delivery!.attempts[delivery!.attempts.length - 1]!.at) - Date.parse(delivery!.attempts[0]!.at)).toBeLessThanOrEqual(RETRY_FOR_MS);
+    expect((await call('GET', `/v1/webhooks/${dead}/deliveries?status=pending`)).body!.items).toEqual([]);
   }, 60_000);
 });

@@ -19,6 +19,7 @@ import { request as httpRequest, type IncomingMessage } from 'http';
 import { request as httpsRequest } from 'https';
 import { randomUUID } from 'crypto';
 import { setMaxListeners } from 'events';
+import { hostname } from 'os';
 import { sql } from 'kysely';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import type { ReadStore } from '@cairn/read-models';
@@ -41,7 +42,6 @@ export interface WebhookDeliveryOptions {
 }
 
 const MAX_STEP_MS = 3_600_000;
-const LEASE_MS = 60_000;
 
 /** Delay before attempt `failures + 1`: base · 2^(failures−1), capped at an hour, times a jitter in [0.5, 1). */
 export function backoffMs(failures: number, baseMs: number, random: number = Math.random()): number {
@@ -56,6 +56,15 @@ export function retryAfterMs(header: string | string[] | undefined, now: Date): 
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
   const at = Date.parse(v);
   return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 type Answer = { status: number; retryAfter: string | string[] | undefined } | { error: string };
@@ -90,7 +99,8 @@ function post(url: string, headers: Record<string, string>, body: string, opts: 
 }
 
 export class WebhookDeliveries {
-  private readonly owner = `${process.pid}-${randomUUID()}`;
+  /** host:pid:nonce — a process restarted on the same host takes over the leases of a dead one at once. */
+  private readonly owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   private readonly loops = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
@@ -110,11 +120,27 @@ export class WebhookDeliveries {
     return (this.options.now ?? (() => new Date()))();
   }
 
+  /** A lease outlives one round of attempts (each at most `timeoutMs`); it is renewed every round. */
+  private get leaseMs(): number {
+    return Math.max(5000, 2 * this.options.timeoutMs);
+  }
+
   start(): void {
     this.stopped = false;
     this.timer = setInterval(() => this.nudge(), this.options.pollMs);
     this.timer.unref();
-    this.nudge();
+    void this.releaseDeadLeases().finally(() => this.nudge());
+  }
+
+  /** Leases held by processes of this host that are gone (kill -9): released, instead of waiting for them to expire. */
+  private async releaseDeadLeases(): Promise<void> {
+    const db = webhookDb(this.store.db);
+    const held = await db.selectFrom('webhooks').select(['id', 'lease_owner']).where('lease_owner', 'is not', null).execute().catch(() => []);
+    for (const h of held) {
+      const [host, pid] = (h.lease_owner ?? '').split(':');
+      if (host !== hostname() || !/^\d+$/.test(pid ?? '') || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+      await db.updateTable('webhooks').set({ lease_owner: null, lease_until: null }).where('id', '=', h.id).where('lease_owner', '=', h.lease_owner).execute();
+    }
   }
 
   async stop(): Promise<void> {
@@ -162,7 +188,7 @@ export class WebhookDeliveries {
       const now = this.now();
       const leased = await db
         .updateTable('webhooks')
-        .set({ lease_owner: this.owner, lease_until: new Date(now.getTime() + LEASE_MS).toISOString() })
+        .set({ lease_owner: this.owner, lease_until: new Date(now.getTime() + this.leaseMs).toISOString() })
         .where('id', '=', hook.id)
         .where('status', '=', 'enabled')
         .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now.toISOString())]))
