@@ -42,6 +42,8 @@ export interface WebhookDeliveryOptions {
 }
 
 const MAX_STEP_MS = 3_600_000;
+/** A round takes this many times `concurrency` due deliveries. */
+const ROUND_OF = 4;
 
 /** Delay before attempt `failures + 1`: base · 2^(failures−1), capped at an hour, times a jitter in [0.5, 1). */
 export function backoffMs(failures: number, baseMs: number, random: number = Math.random()): number {
@@ -65,6 +67,18 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+interface AttemptResult {
+  readonly id: string;
+  readonly attempts: number;
+  readonly started: Date;
+  readonly now: Date;
+  readonly next: Date;
+  readonly status: number | null;
+  readonly latencyMs: number;
+  readonly error: string | null;
+  readonly outcome: 'delivered' | 'retry' | 'dead' | 'disabled';
 }
 
 type Answer = { status: number; retryAfter: string | string[] | undefined } | { error: string };
@@ -214,15 +228,28 @@ export class WebhookDeliveries {
           ),
         )
         .orderBy('d.position')
-        .limit(concurrency)
+        .limit(concurrency * ROUND_OF)
         .execute();
       if (due.length === 0) return;
-      const outcomes = await Promise.all(due.map((d) => this.attempt(hook, d)));
-      if (outcomes.includes('disabled')) return;
+      // Every row is its customer's head, so any of them may go at once: `concurrency` in flight,
+      // and the round's outcomes written together (one query and one transaction per round).
+      const results: AttemptResult[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, due.length) }, async () => {
+          while (next < due.length) {
+            const r = await this.attempt(hook, due[next++]!);
+            if (r !== null) results.push(r);
+          }
+        }),
+      );
+      await this.record(hook, results);
+      if (results.some((r) => r.outcome === 'disabled')) return;
     }
   }
 
-  private async attempt(hook: WebhooksTable, d: WebhookDeliveriesTable): Promise<'delivered' | 'retry' | 'dead' | 'disabled'> {
+  /** One attempt; null when Cairn is stopping (not an attempt of the endpoint's: it is made again). */
+  private async attempt(hook: WebhooksTable, d: WebhookDeliveriesTable): Promise<AttemptResult | null> {
     const started = this.now();
     const signature = new StandardWebhook(hook.secret).sign(d.id, started, d.payload);
     const t0 = process.hrtime.bigint();
@@ -239,12 +266,12 @@ export class WebhookDeliveries {
       { policy: this.options.policy, timeoutMs: this.options.timeoutMs, signal: this.abort.signal },
     );
     const latencyMs = Math.round(Number(process.hrtime.bigint() - t0) / 1e6);
-    if ('error' in answer && this.stopped) return 'retry'; // stopping: not an attempt of the endpoint's
+    if ('error' in answer && this.stopped) return null;
     this.counts.attempts++;
     const status = 'status' in answer ? answer.status : null;
     const attempts = Number(d.attempts) + 1;
     const now = this.now();
-    let outcome: 'delivered' | 'retry' | 'dead' | 'disabled';
+    let outcome: AttemptResult['outcome'];
     let next = now;
     if (status !== null && status >= 200 && status < 300) outcome = 'delivered';
     else if (status === 410) outcome = 'disabled';
@@ -253,30 +280,39 @@ export class WebhookDeliveries {
       next = new Date(now.getTime() + wait);
       outcome = next.getTime() > Date.parse(d.retry_from) + this.options.retryForMs ? 'dead' : 'retry';
     }
+    return { id: d.id, attempts, started, now, next, status, latencyMs, error: 'error' in answer ? answer.error.slice(0, 500) : null, outcome };
+  }
+
+  private async record(hook: WebhooksTable, results: readonly AttemptResult[]): Promise<void> {
+    if (results.length === 0) return;
     await this.store.transaction(async (trx) => {
       const db = webhookDb(trx);
       await db
         .insertInto('webhook_attempts')
-        .values({ delivery_id: d.id, attempt: attempts, at: started.toISOString(), status_code: status, latency_ms: latencyMs, error: 'error' in answer ? answer.error.slice(0, 500) : null })
+        .values(results.map((r) => ({ delivery_id: r.id, attempt: r.attempts, at: r.started.toISOString(), status_code: r.status, latency_ms: r.latencyMs, error: r.error })))
         .onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing())
         .execute();
-      await db
-        .updateTable('webhook_deliveries')
-        .set({
-          attempts,
-          status: outcome === 'delivered' ? 'delivered' : outcome === 'dead' ? 'dead' : 'pending',
-          next_attempt_at: next.toISOString(),
-          delivered_at: outcome === 'delivered' ? now.toISOString() : null,
-        })
-        .where('id', '=', d.id)
-        .execute();
-      if (outcome === 'disabled') {
-        await db.updateTable('webhooks').set({ status: 'disabled', disabled_reason: `the endpoint answered 410 Gone at ${now.toISOString()}`, lease_owner: null, lease_until: null }).where('id', '=', hook.id).execute();
+      for (const r of results) {
+        await db
+          .updateTable('webhook_deliveries')
+          .set({
+            attempts: r.attempts,
+            status: r.outcome === 'delivered' ? 'delivered' : r.outcome === 'dead' ? 'dead' : 'pending',
+            next_attempt_at: r.next.toISOString(),
+            delivered_at: r.outcome === 'delivered' ? r.now.toISOString() : null,
+          })
+          .where('id', '=', r.id)
+          .execute();
+      }
+      const gone = results.find((r) => r.outcome === 'disabled');
+      if (gone) {
+        await db.updateTable('webhooks').set({ status: 'disabled', disabled_reason: `the endpoint answered 410 Gone at ${gone.now.toISOString()}`, lease_owner: null, lease_until: null }).where('id', '=', hook.id).execute();
       }
     });
-    if (outcome === 'delivered') this.counts.delivered++;
-    if (outcome === 'dead') this.options.log?.('warn', 'webhook delivery dead-lettered', { webhookId: hook.id, deliveryId: d.id, attempts });
-    if (outcome === 'disabled') this.options.log?.('warn', 'webhook endpoint disabled: it answered 410', { webhookId: hook.id });
-    return outcome;
+    for (const r of results) {
+      if (r.outcome === 'delivered') this.counts.delivered++;
+      if (r.outcome === 'dead') this.options.log?.('warn', 'webhook delivery dead-lettered', { webhookId: hook.id, deliveryId: r.id, attempts: r.attempts });
+    }
+    if (results.some((r) => r.outcome === 'disabled')) this.options.log?.('warn', 'webhook endpoint disabled: it answered 410', { webhookId: hook.id });
   }
 }
