@@ -136,6 +136,13 @@ describe.each(STORES)('signed webhooks (%s read store)', (_name, openStore) => {
     expect(again).toEqual({ status: 202, body: { resent: 1 } });
     const resentId = successes('/healthy')[0]!.id;
     await waitFor('the re-sent delivery', () => successes('/healthy').filter((r) => r.id === resentId).length, (n) => n === 2);
+
+    // A time range re-sent: every delivery queued in it arrives again, same ids.
+    const range = await call('POST', `/v1/webhooks/${healthy}/resend`, { from: new Date(started - 1000).toISOString(), to: new Date(Date.now() + 1000).toISOString() });
+    expect(range).toEqual({ status: 202, body: { resent: customers.length * 2 } });
+    await waitFor('the re-sent range', () => successes('/healthy').length, (n) => n === customers.length * 4 + 1);
+    expect(new Set(successes('/healthy').map((r) => r.id)).size).toBe(customers.length * 2);
+    expect((await call('POST', `/v1/webhooks/${healthy}/resend`, { from: 'yesterday', to: 'now' })).body!.error.fields[0].field).toBe('from');
   }, 90_000);
 
   it('honours Retry-After, then disables the endpoint on 410 and resumes it when enabled', async () => {
