@@ -14,3 +14,4 @@ export * from './segments/segment-engine';
 export * from './segments/segment-definitions';
 export { ProjectionHarness } from './engine/harness';
 export * from './webhooks';
+export * from './vouchers';

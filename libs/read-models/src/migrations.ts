@@ -427,6 +427,52 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 601,
+    name: 'automations',
+    // Automation rules (the read model of cairn.automation.defined.v1), what each trigger granted
+    // (a voucher with its code, or a hold-out), and the purchases that used a coupon code (the
+    // voucher-uses projection). Redemption is decided on read, from the uses in business-time order.
+    up: (db) => [
+      db.schema
+        .createTable('automations')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('segment_id', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deleted', 'integer', (c) => c.notNull()),
+      db.schema
+        .createTable('automation_grants')
+        .ifNotExists()
+        .addColumn('automation_id', 'text', (c) => c.notNull())
+        .addColumn('source_event_id', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('triggered_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.unique())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('published', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('automation_grants_pk', ['automation_id', 'source_event_id']),
+      db.schema.createIndex('automation_grants_customer').ifNotExists().on('automation_grants').columns(['automation_id', 'customer_id', 'triggered_at']),
+      db.schema.createIndex('automation_grants_unpublished').ifNotExists().on('automation_grants').columns(['published']),
+      db.schema
+        .createTable('voucher_uses')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text')
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('total_minor', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull()),
+      db.schema.createIndex('voucher_uses_code').ifNotExists().on('voucher_uses').column('code'),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
   // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations.

@@ -17,8 +17,7 @@
  * field; a well-formed message Cairn cannot take (a rating of 9, an id Cairn refuses, a total
  * that does not add up) is one event's `rejected` outcome, as Segment answers 200 to a batch.
  */
-import { createHash } from 'crypto';
-import { CHANNELS, type FieldError } from '@cairn/domain';
+import { CHANNELS, uuidV5, type FieldError } from '@cairn/domain';
 
 export const SEGMENT_CALL_TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'] as const;
 export type SegmentCallType = (typeof SEGMENT_CALL_TYPES)[number];
@@ -41,15 +40,10 @@ export interface MappingContext {
 /** Cairn's namespace for event ids made from Segment messageIds (UUID v5). */
 const MESSAGE_ID_NAMESPACE = '6f1c1f9e-3b0a-5c7e-9d2a-2b8f0c1e4a77';
 
-/** UUID v5 (RFC 4122, SHA-1) of `name` in `namespace`. */
-export function uuidV5(name: string, namespace = MESSAGE_ID_NAMESPACE): string {
-  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
-  const hash = createHash('sha1').update(ns).update(name, 'utf8').digest();
-  hash[6] = (hash[6]! & 0x0f) | 0x50;
-  hash[8] = (hash[8]! & 0x3f) | 0x80;
-  const h = hash.subarray(0, 16).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
+/** Digits after the decimal point of a currency's minor unit (ISO 4217, from the runtime's ICU data). */
+
+/** The event id of a Segment message. */
+export const eventIdOfMessage = (messageId: string): string => uuidV5(messageId, MESSAGE_ID_NAMESPACE);
 
 /** Digits after the decimal point of a currency's minor unit (ISO 4217, from the runtime's ICU data). */
 export function currencyExponent(currency: string): number {
@@ -157,7 +151,7 @@ function traitsOf(traits: Obj): Obj {
 function common(msg: Obj, ctx: MappingContext): Obj {
   const timestamp = str(msg.timestamp) ?? str(msg.originalTimestamp);
   return {
-    ...(typeof msg.messageId === 'string' ? { id: uuidV5(msg.messageId) } : {}),
+    ...(typeof msg.messageId === 'string' ? { id: eventIdOfMessage(msg.messageId) } : {}),
     ...(str(msg.userId) !== undefined ? { customerId: str(msg.userId) } : {}),
     ...(str(msg.anonymousId) !== undefined ? { anonymousId: str(msg.anonymousId) } : {}),
     occurredAt: timestamp !== undefined ? new Date(timestamp).toISOString() : ctx.receivedAt.toISOString(),

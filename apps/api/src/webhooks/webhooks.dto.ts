@@ -4,12 +4,12 @@ import { CairnError, ERROR_CODES, ID_PATTERN } from '@cairn/domain';
 import { WEBHOOK_KINDS, checkWebhookUrl, type WebhookKind, type WebhookUrlPolicy } from '@cairn/projections';
 
 /** Kinds the issue names whose sources Cairn does not produce yet (a 400 says so). */
-export const KINDS_WITHOUT_SOURCE = ['tier.changed', 'points.earned', 'points.expiring', 'customer.lapsed', 'voucher.issued', 'privacy.erased'];
+export const KINDS_WITHOUT_SOURCE = ['tier.changed', 'points.earned', 'points.expiring', 'customer.lapsed', 'privacy.erased'];
 
 export class RegisterWebhookRequestDto {
   @ApiProperty({ example: 'https://hooks.shop.example/cairn', description: 'https (http and loopback only with CAIRN_WEBHOOK_URLS=dev); never link-local or metadata addresses' }) url!: string;
   @ApiProperty({ enum: WEBHOOK_KINDS, isArray: true, example: ['segment.entered', 'segment.exited'] }) kinds!: WebhookKind[];
-  @ApiPropertyOptional({ description: 'Only changes of this segment' }) segmentId?: string;
+  @ApiPropertyOptional({ description: 'Only changes of this segment (segment kinds; voucher.issued is not filtered)' }) segmentId?: string;
 }
 
 export class WebhookDto {
