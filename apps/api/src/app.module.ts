@@ -14,7 +14,7 @@ import { ImportEventsHttpController } from './ingest/import-events/import-events
 import { IngestLedger } from './ingest/ingest-ledger';
 import { RecordEventsHandler } from './ingest/record-events/record-events.handler';
 import { RecordEventsHttpController } from './ingest/record-events/record-events.http.controller';
-import { Metrics } from './metrics/metrics';
+import { MetricsModule } from './metrics/metrics';
 import { MetricsHttpController } from './metrics/metrics.http.controller';
 import { ListProjectionsHandler } from './projections/list-projections/list-projections.handler';
 import { ListProjectionsHttpController } from './projections/list-projections/list-projections.http.controller';
@@ -33,6 +33,7 @@ export class AppModule {
       imports: [
         RuntimeModule.forRoot(runtime),
         CqrsModule.forRoot({ rethrowUnhandled: true }),
+        MetricsModule,
         ...FEATURE_MODULES,
       ],
       controllers: [
@@ -48,7 +49,6 @@ export class AppModule {
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: CairnExceptionFilter },
-        Metrics,
         IngestLedger,
         ...commandHandlers,
         ...queryHandlers,

@@ -56,6 +56,8 @@ function bodyErrors(err: { type?: string; status?: number; message?: string }, _
 const INGEST_PATH = /^\/v1\/events\/?(\?|$)/;
 /** The bulk import route reads its NDJSON body as a stream: no JSON body parser, no body size limit. */
 const IMPORT_PATH = /^\/v1\/events\/import\/?(\?|$)/i;
+/** The Segment-compatible door: its bodies are JSON whatever the Content-Type (RudderStack's SDK gzips with a form type). */
+const SEGMENT_PATH = /^\/v1\/segment\//i;
 
 /**
  * CORS per route: POST /v1/events answers the origins of CAIRN_CORS_INGEST_ORIGINS (default any);
@@ -88,7 +90,11 @@ export async function createApiApp(runtime: CairnRuntime): Promise<INestApplicat
   app.enableCors(corsPolicy(runtime.config));
   // The depth check runs on the raw bytes (verify), before JSON.parse and long before class-transformer.
   const json = express.json({ limit: MAX_BODY_BYTES, strict: true, type: ['application/json', 'application/*+json'], verify: verifyBodyDepth });
-  app.use((req: Request, res: Response, next: NextFunction) => (IMPORT_PATH.test(req.originalUrl ?? req.url) ? next() : json(req, res, next)));
+  const anyJson = express.json({ limit: MAX_BODY_BYTES, strict: true, type: () => true, verify: verifyBodyDepth });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const url = req.originalUrl ?? req.url;
+    return IMPORT_PATH.test(url) ? next() : SEGMENT_PATH.test(url) ? anyJson(req, res, next) : json(req, res, next);
+  });
   app.use(bodyErrors);
   const doc = SwaggerModule.createDocument(
     app,
@@ -97,6 +103,7 @@ export async function createApiApp(runtime: CairnRuntime): Promise<INestApplicat
       .setDescription('Event-sourced customer-journey engine: ingest commerce events, read profiles and projections.')
       .setVersion('1')
       .addBearerAuth()
+      .addBasicAuth()
       .build(),
   );
   // Each event type's schema, generated from the ingest DTOs (the same schemas parseEvent compiles);

@@ -5,9 +5,12 @@
 import type { Type } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { AnalyticsModule } from './analytics/analytics.module';
+import { AutomationsModule } from './automations/automations.module';
 import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
 import { RfmModule } from './rfm/rfm.module';
+import { SegmentIngestModule } from './segment-ingest/segment-ingest.module';
 import { SegmentsModule } from './segments/segments.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, SegmentIngestModule, WebhooksModule, AutomationsModule];

@@ -206,6 +206,34 @@ export class CairnConfig {
     return resolve(this.dataDir, 'eventstore');
   }
 
+  /** CAIRN_WEBHOOK_URLS: 'strict' — webhook URLs must be https, resolve, and not be loopback; 'dev' also allows http, loopback and unresolvable names. Link-local and metadata addresses are refused under both. */
+  @IsIn(['strict', 'dev'])
+  webhookUrls: 'strict' | 'dev' = 'strict';
+
+  /** CAIRN_WEBHOOK_RETRY_BASE_MS: first retry of a failed webhook delivery after about this long, doubling per attempt (at most an hour per step), jittered. */
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  webhookRetryBaseMs = 5000;
+
+  /** CAIRN_WEBHOOK_RETRY_FOR_MS: how long a delivery is retried before it is dead-lettered. */
+  @IsInt()
+  @Min(1000)
+  @Max(7 * 86_400_000)
+  webhookRetryForMs = 86_400_000;
+
+  /** CAIRN_WEBHOOK_TIMEOUT_MS: longest wait for an endpoint's answer. */
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  webhookTimeoutMs = 10_000;
+
+  /** CAIRN_WEBHOOK_POLL_MS: how often due retries are looked for. */
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  webhookPollMs = 500;
+
   /** The read-model URL actually used. */
   get readModelUrl(): string {
     return this.readModel ?? `sqlite:${resolve(this.dataDir, 'read-models.sqlite')}`;
@@ -243,8 +271,13 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   rfmSchedule: 'CAIRN_RFM_SCHEDULE',
   segmentIntervalMs: 'CAIRN_SEGMENT_INTERVAL_MS',
   segmentPollMs: 'CAIRN_SEGMENT_POLL_MS',
+  webhookUrls: 'CAIRN_WEBHOOK_URLS',
+  webhookRetryBaseMs: 'CAIRN_WEBHOOK_RETRY_BASE_MS',
+  webhookRetryForMs: 'CAIRN_WEBHOOK_RETRY_FOR_MS',
+  webhookTimeoutMs: 'CAIRN_WEBHOOK_TIMEOUT_MS',
+  webhookPollMs: 'CAIRN_WEBHOOK_POLL_MS',
 };
-const NUMERIC = new Set(['segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'readWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
+const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'readWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.

@@ -7,3 +7,5 @@ export * from './identity/identity';
 export * from './analytics';
 export * from './rfm/rfm';
 export * from './segments/condition';
+export * from './vouchers/vouchers';
+export * from './uuid';

@@ -13,3 +13,5 @@ export * from './rfm/rfm-runs';
 export * from './segments/segment-engine';
 export * from './segments/segment-definitions';
 export { ProjectionHarness } from './engine/harness';
+export * from './webhooks';
+export * from './vouchers';

@@ -6,6 +6,7 @@ import { analyticsProjection } from './analytics';
 import { loyaltyProjection } from './loyalty';
 import { profileProjection, type IdentityRules } from './profile.projection';
 import type { Projection } from './projection';
+import { voucherUsesProjection } from './vouchers/voucher-uses.projection';
 
 /** The rules projections are folded under (from configuration; analysts may replay under others). */
 export interface ProjectionRules extends IdentityRules {
@@ -14,5 +15,5 @@ export interface ProjectionRules extends IdentityRules {
 }
 
 export function cairnProjections(rules: ProjectionRules): Projection[] {
-  return [profileProjection(rules), loyaltyProjection(), analyticsProjection()];
+  return [profileProjection(rules), loyaltyProjection(), analyticsProjection(), voucherUsesProjection()];
 }

@@ -365,9 +365,117 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 600,
+    name: 'webhooks',
+    // Webhook endpoints (the signing secret is kept: it signs every delivery; shown once at creation),
+    // the outbox of deliveries (one row per source event and endpoint, written in the same
+    // transaction as the enqueuing subscription's cursor), each attempt, and that cursor.
+    // Log positions are kept as 20-digit zero-padded text: the same order on both dialects.
+    up: (db) => {
+      const position = 'text';
+      return [
+        db.schema
+          .createTable('webhooks')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('kinds', 'text', (c) => c.notNull())
+          .addColumn('segment_id', 'text')
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('disabled_reason', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_until', 'text'),
+        db.schema
+          .createTable('webhook_deliveries')
+          .ifNotExists()
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('webhook_id', 'text', (c) => c.notNull())
+          .addColumn('source_event_id', 'text', (c) => c.notNull())
+          .addColumn('position', position, (c) => c.notNull())
+          .addColumn('customer_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          // Where the retry window (CAIRN_WEBHOOK_RETRY_FOR_MS) starts: creation, or the last re-send.
+          .addColumn('retry_from', 'text', (c) => c.notNull())
+          .addColumn('delivered_at', 'text')
+          .addUniqueConstraint('webhook_deliveries_source', ['webhook_id', 'source_event_id']),
+        db.schema.createIndex('webhook_deliveries_queue').ifNotExists().on('webhook_deliveries').columns(['webhook_id', 'status', 'customer_id', 'position']),
+        db.schema.createIndex('webhook_deliveries_created').ifNotExists().on('webhook_deliveries').columns(['webhook_id', 'created_at']),
+        db.schema
+          .createTable('webhook_attempts')
+          .ifNotExists()
+          .addColumn('delivery_id', 'text', (c) => c.notNull())
+          .addColumn('attempt', 'integer', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('status_code', 'integer')
+          .addColumn('latency_ms', 'integer', (c) => c.notNull())
+          .addColumn('error', 'text')
+          .addPrimaryKeyConstraint('webhook_attempts_pk', ['delivery_id', 'attempt']),
+        db.schema
+          .createTable('webhook_cursor')
+          .ifNotExists()
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('position', position)
+          .addColumn('updated_at', 'text', (c) => c.notNull()),
+      ];
+    },
+  },
+  {
+    version: 601,
+    name: 'automations',
+    // Automation rules (the read model of cairn.automation.defined.v1), what each trigger granted
+    // (a voucher with its code, or a hold-out), and the purchases that used a coupon code (the
+    // voucher-uses projection). Redemption is decided on read, from the uses in business-time order.
+    up: (db) => [
+      db.schema
+        .createTable('automations')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('segment_id', 'text', (c) => c.notNull())
+        .addColumn('rule', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deleted', 'integer', (c) => c.notNull()),
+      db.schema
+        .createTable('automation_grants')
+        .ifNotExists()
+        .addColumn('automation_id', 'text', (c) => c.notNull())
+        .addColumn('source_event_id', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('triggered_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.unique())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('published', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('automation_grants_pk', ['automation_id', 'source_event_id']),
+      db.schema.createIndex('automation_grants_customer').ifNotExists().on('automation_grants').columns(['automation_id', 'customer_id', 'triggered_at']),
+      db.schema.createIndex('automation_grants_unpublished').ifNotExists().on('automation_grants').columns(['published']),
+      db.schema
+        .createTable('voucher_uses')
+        .ifNotExists()
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('customer_id', 'text')
+        .addColumn('order_id', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('total_minor', 'bigint', (c) => c.notNull())
+        .addColumn('currency', 'text', (c) => c.notNull()),
+      db.schema.createIndex('voucher_uses_code').ifNotExists().on('voucher_uses').column('code'),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
-  // 510–519 API keys; 520–529 read paths (customer lookup).
+  // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations.
 ];
 
 /** A raw statement as a migration step. */

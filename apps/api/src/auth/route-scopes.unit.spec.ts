@@ -49,8 +49,8 @@ describe('route scopes', () => {
     expect(routes()).toEqual(doc);
   });
 
-  it('let the ingest scope send events and nothing else', () => {
-    expect(routes().filter((r) => r.endsWith(' ingest'))).toEqual(['POST /v1/events ingest']);
+  it('let the ingest scope send events (natively or through the Segment-compatible door) and nothing else', () => {
+    expect(routes().filter((r) => r.endsWith(' ingest'))).toEqual(['POST /v1/events ingest', ...['batch', 'identify', 'page', 'track'].map((c) => `POST /v1/segment/${c} ingest`)]);
   });
 
   it('let the import scope import events and nothing else', () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Global, Inject, Injectable, Module } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
@@ -9,6 +9,12 @@ export class Metrics {
   readonly ingested = new Counter({
     name: 'cairn_ingest_events_total',
     help: 'Events received over HTTP, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly segmentMessages = new Counter({
+    name: 'cairn_segment_messages_total',
+    help: 'Messages received on the Segment-compatible door (/v1/segment/*), by outcome (accepted, duplicate, rejected, unmapped, malformed)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -53,3 +59,8 @@ export class Metrics {
     });
   }
 }
+
+/** Makes `Metrics` (one registry per app) injectable in every feature module. */
+@Global()
+@Module({ providers: [Metrics], exports: [Metrics] })
+export class MetricsModule {}

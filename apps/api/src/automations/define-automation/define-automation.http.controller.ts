@@ -1,0 +1,44 @@
+import { Body, Controller, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { CairnError, ERROR_CODES, parseAutomationBody, type AutomationRule } from '@cairn/domain';
+import { defineAutomation, type Automation } from '@cairn/projections';
+import { RequireScope } from '../../auth/auth.guard';
+import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { AUTOMATION_ERRORS, AutomationDto, DefineAutomationRequestDto, parseAutomationId } from '../automations.dto';
+
+@ApiTags('automations')
+@ApiBearerAuth()
+@Controller('v1/automations')
+@ApiResponse(AUTOMATION_ERRORS[0]!)
+@ApiResponse(AUTOMATION_ERRORS[1]!)
+@ApiResponse(AUTOMATION_ERRORS[2]!)
+export class DefineAutomationHttpController {
+  constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
+
+  @Post()
+  @HttpCode(201)
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Define a rule: when a customer enters a segment, issue a voucher (stored as an event, version 1)' })
+  @ApiBody({ type: DefineAutomationRequestDto })
+  @ApiResponse({ status: 201, type: AutomationDto })
+  async create(@Body() body: unknown): Promise<Automation> {
+    return this.define(undefined, body);
+  }
+
+  @Put(':id')
+  @RequireScope('admin')
+  @ApiOperation({ summary: 'Define the next version of a rule (applies to entries from now on)' })
+  @ApiBody({ type: DefineAutomationRequestDto })
+  @ApiResponse({ status: 200, type: AutomationDto })
+  @ApiResponse(AUTOMATION_ERRORS[3]!)
+  async update(@Param('id') id: string, @Body() body: unknown): Promise<Automation> {
+    return this.define(parseAutomationId(id), body);
+  }
+
+  private async define(id: string | undefined, body: unknown): Promise<Automation> {
+    const rule: AutomationRule = parseAutomationBody(body);
+    const segment = await this.runtime.readStore.db.selectFrom('segments').select('segment_id').where('segment_id', '=', rule.segmentId).where('deleted', '=', 0).executeTakeFirst();
+    if (!segment) throw new CairnError(ERROR_CODES.VALIDATION, 'segmentId names no segment', { fields: [{ field: 'segmentId', message: 'no such segment (GET /v1/segments lists them)' }] });
+    return defineAutomation(this.runtime.readStore, this.runtime.events, id, rule, new Date());
+  }
+}

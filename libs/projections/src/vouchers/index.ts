@@ -1,0 +1,2 @@
+export * from './automations';
+export * from './voucher-uses.projection';

@@ -1,0 +1,185 @@
+/**
+ * Webhook endpoints and their deliveries in the read store (tables of migration 600). The outbox
+ * (`webhook_deliveries`) is written by `WebhookOutbox` and drained by `WebhookDeliveries`.
+ */
+import { randomBytes, randomUUID } from 'crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { ReadModelSchema, ReadStore } from '@cairn/read-models';
+
+/** Kinds that have a source today (see docs/webhooks.md for the others). */
+export const WEBHOOK_KINDS = ['segment.entered', 'segment.exited', 'voucher.issued'] as const;
+export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+
+export type WebhooksTable = {
+  id: string;
+  url: string;
+  kinds: string;
+  segment_id: string | null;
+  secret: string;
+  status: string;
+  disabled_reason: string | null;
+  created_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+};
+export type WebhookDeliveriesTable = {
+  id: string;
+  webhook_id: string;
+  source_event_id: string;
+  position: string;
+  customer_id: string;
+  kind: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  created_at: string;
+  retry_from: string;
+  delivered_at: string | null;
+};
+export type WebhookAttemptsTable = {
+  delivery_id: string;
+  attempt: number;
+  at: string;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+};
+export type WebhookCursorTable = {
+  name: string;
+  position: string | null;
+  updated_at: string;
+};
+export type WebhookTables = {
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  webhook_cursor: WebhookCursorTable;
+};
+export type WebhookDb = Kysely<ReadModelSchema & WebhookTables>;
+export const webhookDb = (db: Kysely<ReadModelSchema> | Transaction<ReadModelSchema>): WebhookDb => db.withTables<WebhookTables>() as unknown as WebhookDb;
+
+export interface Webhook {
+  readonly id: string;
+  readonly url: string;
+  readonly kinds: WebhookKind[];
+  readonly segmentId: string | null;
+  readonly status: 'enabled' | 'disabled';
+  readonly disabledReason: string | null;
+  readonly createdAt: string;
+}
+
+export function toWebhook(r: WebhooksTable): Webhook {
+  return {
+    id: r.id,
+    url: r.url,
+    kinds: JSON.parse(r.kinds) as WebhookKind[],
+    segmentId: r.segment_id,
+    status: r.status as Webhook['status'],
+    disabledReason: r.disabled_reason,
+    createdAt: r.created_at,
+  };
+}
+
+/** Log positions as 20-digit text: ordered alike on SQLite and PostgreSQL. */
+export const padPosition = (p: bigint): string => p.toString().padStart(20, '0');
+
+export async function createWebhook(store: ReadStore, def: { url: string; kinds: WebhookKind[]; segmentId?: string }, now: Date): Promise<{ webhook: Webhook; secret: string }> {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const row: WebhooksTable = {
+    id: `wh_${randomUUID().replace(/-/g, '')}`,
+    url: def.url,
+    kinds: JSON.stringify(def.kinds),
+    segment_id: def.segmentId ?? null,
+    secret,
+    status: 'enabled',
+    disabled_reason: null,
+    created_at: now.toISOString(),
+    lease_owner: null,
+    lease_until: null,
+  };
+  await webhookDb(store.db).insertInto('webhooks').values(row).execute();
+  return { webhook: toWebhook(row), secret };
+}
+
+export async function listWebhooks(db: Kysely<ReadModelSchema>): Promise<Webhook[]> {
+  return (await webhookDb(db).selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute()).map(toWebhook);
+}
+
+export async function getWebhook(db: Kysely<ReadModelSchema>, id: string): Promise<Webhook | null> {
+  const r = await webhookDb(db).selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
+  return r ? toWebhook(r) : null;
+}
+
+/** Deletes the endpoint, its deliveries and their attempts. */
+export async function deleteWebhook(store: ReadStore, id: string): Promise<boolean> {
+  return store.transaction(async (trx) => {
+    const db = webhookDb(trx);
+    const ids = (await db.selectFrom('webhook_deliveries').select('id').where('webhook_id', '=', id).execute()).map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 500) await db.deleteFrom('webhook_attempts').where('delivery_id', 'in', ids.slice(i, i + 500)).execute();
+    await db.deleteFrom('webhook_deliveries').where('webhook_id', '=', id).execute();
+    const r = await db.deleteFrom('webhooks').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  });
+}
+
+/** Enables an endpoint again (after a 410 disabled it); its pending deliveries resume. */
+export async function enableWebhook(db: Kysely<ReadModelSchema>, id: string): Promise<Webhook | null> {
+  await webhookDb(db).updateTable('webhooks').set({ status: 'enabled', disabled_reason: null }).where('id', '=', id).execute();
+  return getWebhook(db, id);
+}
+
+export interface DeliveryView {
+  readonly id: string;
+  readonly kind: string;
+  readonly customerId: string;
+  readonly sourceEventId: string;
+  readonly status: 'pending' | 'delivered' | 'dead';
+  readonly createdAt: string;
+  readonly deliveredAt: string | null;
+  readonly nextAttemptAt: string | null;
+  readonly payload: unknown;
+  readonly attempts: { attempt: number; at: string; statusCode: number | null; latencyMs: number; error: string | null }[];
+}
+
+/** Deliveries of an endpoint, oldest first, with every attempt; keyset pages by delivery position. */
+export async function listDeliveries(db: Kysely<ReadModelSchema>, webhookId: string, opts: { status?: string; after?: string; limit: number }): Promise<{ items: DeliveryView[]; nextCursor: string | null }> {
+  const w = webhookDb(db);
+  let q = w.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId).orderBy('position').orderBy('id').limit(opts.limit + 1);
+  if (opts.status) q = q.where('status', '=', opts.status);
+  if (opts.after) q = q.where('position', '>', opts.after);
+  const rows = await q.execute();
+  const page = rows.slice(0, opts.limit);
+  const attempts = page.length === 0 ? [] : await w.selectFrom('webhook_attempts').selectAll().where('delivery_id', 'in', page.map((r) => r.id)).orderBy('attempt').execute();
+  return {
+    items: page.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      customerId: r.customer_id,
+      sourceEventId: r.source_event_id,
+      status: r.status as DeliveryView['status'],
+      createdAt: r.created_at,
+      deliveredAt: r.delivered_at,
+      nextAttemptAt: r.status === 'pending' ? r.next_attempt_at : null,
+      payload: JSON.parse(r.payload) as unknown,
+      attempts: attempts
+        .filter((a) => a.delivery_id === r.id)
+        .map((a) => ({ attempt: Number(a.attempt), at: a.at, statusCode: a.status_code === null ? null : Number(a.status_code), latencyMs: Number(a.latency_ms), error: a.error })),
+    })),
+    nextCursor: rows.length > opts.limit ? page[page.length - 1]!.position : null,
+  };
+}
+
+/**
+ * Queues deliveries again (same webhook-id: receivers dedupe on it): one by id, or every delivery
+ * created in [from, to). Their attempts so far are kept; the retry window starts again now.
+ */
+export async function resendDeliveries(db: Kysely<ReadModelSchema>, webhookId: string, which: { deliveryId: string } | { from: string; to: string }, now: Date): Promise<number> {
+  let q = webhookDb(db)
+    .updateTable('webhook_deliveries')
+    .set({ status: 'pending', next_attempt_at: now.toISOString(), retry_from: now.toISOString(), delivered_at: null })
+    .where('webhook_id', '=', webhookId);
+  q = 'deliveryId' in which ? q.where('id', '=', which.deliveryId) : q.where('created_at', '>=', which.from).where('created_at', '<', which.to);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
