@@ -20,6 +20,7 @@ import {
   CairnError,
   ERROR_CODES,
   isCairnEventType,
+  isIdentityEventType,
   type CairnEvent,
   type CairnEventMetadata,
   type RecordedCairnEvent,
@@ -39,6 +40,14 @@ export type StreamAppendOutcome =
 export interface LogPosition {
   readonly commit: bigint;
   readonly prepare: bigint;
+}
+
+/** Events read per page when scanning `$all` for the events projections fold. */
+const SCAN_PAGE = 512;
+
+/** The types projections fold: the ingest catalogue and the admin identity commands. */
+export function isFoldedEventType(type: string): boolean {
+  return isCairnEventType(type) || isIdentityEventType(type);
 }
 
 /** Maps the client's resolved event to Cairn's recorded event, or null for anything not Cairn's. */
@@ -117,17 +126,30 @@ export class CairnEventStore {
     });
   }
 
-  /** The last Cairn event in the log, if any: projectors measure their lag against it. */
+  /**
+   * The last event in the log that projections fold (the ingest catalogue and the admin identity
+   * commands), if any: projectors measure their lag against it. The client's `readAll` sends no
+   * server-side filter (6.x reads `$all` unfiltered; only subscriptions filter), and `$all` holds
+   * system events and Cairn's own definitions (segments, programs), which no projection folds and
+   * no checkpoint passes: the log is read backwards a page at a time until a folded event.
+   */
   async lastCairnEvent(): Promise<{ position: bigint; created: Date } | null> {
-    const read = this.client.readAll({
-      direction: BACKWARDS,
-      fromPosition: END,
-      maxCount: 1,
-      filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
-    } as never);
-    let last: { position: bigint; created: Date } | null = null;
-    for await (const r of read) if (r.event?.position) last = { position: r.event.position.commit, created: r.event.created };
-    return last;
+    let from: Position | typeof END = END;
+    for (;;) {
+      const page = await this.readPage(BACKWARDS, from);
+      for (const e of page) if (isFoldedEventType(e.type)) return { position: e.position.commit, created: e.created };
+      if (page.length < SCAN_PAGE) return null;
+      from = page[page.length - 1]!.position;
+    }
+  }
+
+  /** One page of `$all` (read to its end, never abandoned half-way), events with a position only. */
+  private async readPage(direction: typeof FORWARDS | typeof BACKWARDS, fromPosition: Position | typeof START | typeof END): Promise<{ type: string; position: Position; created: Date }[]> {
+    // Every event of `$all` has a position (only a stream read's unresolved links lack one).
+    const out: { type: string; position: Position; created: Date }[] = [];
+    const read: AsyncIterable<AllStreamResolvedEvent> = this.client.readAll({ direction, fromPosition, maxCount: SCAN_PAGE });
+    for await (const r of read) if (r.event?.position) out.push({ type: r.event.type, position: r.event.position, created: r.event.created });
+    return out;
   }
 
   /**
@@ -138,17 +160,21 @@ export class CairnEventStore {
   async lagAfter(checkpoints: readonly (bigint | null)[], cap: number): Promise<{ count: number; capped: boolean; oldestCreated: Date | null }[]> {
     if (checkpoints.length === 0) return [];
     const from = checkpoints.some((c) => c === null) ? null : checkpoints.reduce<bigint>((a, c) => (c! < a ? c! : a), checkpoints[0]!);
-    const read = this.client.readAll({
-      direction: FORWARDS,
-      fromPosition: from === null ? START : { commit: from, prepare: from },
-      maxCount: cap + 1,
-      filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
-    } as never);
+    // Forwards a page at a time (no server-side filter on `readAll`, see `lastCairnEvent`), counting
+    // only what projections fold, until `cap` + 1 of them or the end of the log.
     const seen: { position: bigint; created: Date }[] = [];
-    for await (const r of read) {
-      const position = r.event?.position?.commit;
-      if (position === undefined || (from !== null && position <= from)) continue;
-      seen.push({ position, created: r.event!.created });
+    let at: Position | typeof START = from === null ? START : { commit: from, prepare: from };
+    // A forward read includes the event at its starting position: skip what was seen (or is the checkpoint).
+    let after = from;
+    for (;;) {
+      const page = await this.readPage(FORWARDS, at);
+      for (const e of page) {
+        if (after !== null && e.position.commit <= after) continue;
+        after = e.position.commit;
+        if (isFoldedEventType(e.type) && seen.length <= cap) seen.push({ position: e.position.commit, created: e.created });
+      }
+      if (page.length < SCAN_PAGE || seen.length > cap) break;
+      at = page[page.length - 1]!.position;
     }
     const capped = seen.length > cap;
     if (capped) seen.length = cap;

@@ -1,10 +1,11 @@
 /**
- * Reading Cairn's history for rebuilds and replays: `$all` forwards, filtered server-side to Cairn's
- * event types, in batches, from an exclusive position. One long read (not a subscription): the
- * caller decides what "caught up" means.
+ * Reading Cairn's history for rebuilds and replays: `$all` forwards, in batches, from an exclusive
+ * position, Cairn's event types only. One long read (not a subscription): the caller decides what
+ * "caught up" means. The client's `readAll` (6.x) sends no server-side filter (only subscriptions
+ * filter), so other events (system events, Cairn's definitions) cross the wire and are skipped here.
  */
 import { Worker } from 'worker_threads';
-import { END, FORWARDS, START, eventTypeFilter, BACKWARDS, type AllStreamResolvedEvent } from '@eventstore/db-client';
+import { FORWARDS, START, type AllStreamResolvedEvent } from '@eventstore/db-client';
 import { CAIRN_EVENT_TYPE_PREFIX } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import { toLogEvent } from '../engine/decode';
@@ -28,8 +29,7 @@ async function* readInThread(events: CairnEventStore, from: bigint | null, batch
     direction: FORWARDS,
     fromPosition: from === null ? START : { commit: from, prepare: from },
     maxCount: Number.MAX_SAFE_INTEGER,
-    filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
-  } as never);
+  });
   let batch: LogEvent[] = [];
   let finished = false;
   try {
@@ -61,7 +61,7 @@ const READ_AHEAD = 3;
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('worker_threads');
-const { EventStoreDBClient, FORWARDS, START, eventTypeFilter } = require(workerData.clientModule);
+const { EventStoreDBClient, FORWARDS, START } = require(workerData.clientModule);
 const { connectionString, from, batchSize, prefix } = workerData;
 let credit = 0;
 let wake = null;
@@ -71,8 +71,8 @@ parentPort.on('message', (m) => {
 async function main() {
   const client = EventStoreDBClient.connectionString(connectionString);
   try {
-    // Filtered by the server to Cairn's types, as the in-thread read is: other events never cross the wire.
-    const read = client.readAll({ direction: FORWARDS, fromPosition: from === null ? START : { commit: from, prepare: from }, maxCount: Number.MAX_SAFE_INTEGER, filter: eventTypeFilter({ prefixes: [prefix] }) });
+    // Unfiltered (the client's readAll sends no filter): only Cairn's types are posted to the consumer.
+    const read = client.readAll({ direction: FORWARDS, fromPosition: from === null ? START : { commit: from, prepare: from }, maxCount: Number.MAX_SAFE_INTEGER });
     let batch = [];
     const send = async () => {
       while (credit === 0) await new Promise((r) => (wake = r));
@@ -139,17 +139,9 @@ async function* readInWorker(connectionString: string, from: bigint | null, batc
   }
 }
 
-/** Commit position of the last Cairn event, or null for an empty log. */
+/** Commit position of the last event projections fold, or null when there is none. */
 export async function headPosition(events: CairnEventStore): Promise<bigint | null> {
-  const read = events.client.readAll({
-    direction: BACKWARDS,
-    fromPosition: END,
-    maxCount: 1,
-    filter: eventTypeFilter({ prefixes: [CAIRN_EVENT_TYPE_PREFIX] }),
-  } as never);
-  let head: bigint | null = null;
-  for await (const r of read) if (r.event?.position) head = r.event.position.commit;
-  return head;
+  return (await events.lastCairnEvent())?.position ?? null;
 }
 
 /** Progress of a pass over the log, as events done, an estimated total, rate and ETA. */
