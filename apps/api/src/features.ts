@@ -5,9 +5,10 @@
 import type { Type } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { AnalyticsModule } from './analytics/analytics.module';
+import { ConsoleModule } from './console/console.module';
 import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
 import { RfmModule } from './rfm/rfm.module';
 import { SegmentsModule } from './segments/segments.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, ConsoleModule];

@@ -31,7 +31,7 @@ export function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projector'>) {
           `Use it as: Authorization: Bearer ${cairn.createdAdminKey}\n\n`,
       );
     }
-    if (cairn.url) process.stdout.write(`Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\n`);
+    if (cairn.url) process.stdout.write(`Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\nConsole: ${cairn.url}/console\n`);
     process.stdout.write(`Event store: ${cairn.connectionString}\n`);
 
     await new Promise<void>((resolve) => {
