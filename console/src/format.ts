@@ -94,3 +94,9 @@ export function splitWindow(from: string, to: string, parts: number): { from: st
   }
   return out;
 }
+
+/** Integer minor units → a short money label for chart axes: "$731", "$1.5K". */
+export function formatMoneyCompact(minor: number, currency: string): string {
+  const digits = new Intl.NumberFormat(LOCALE, { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  return new Intl.NumberFormat(LOCALE, { style: 'currency', currency, notation: 'compact', minimumFractionDigits: 0, maximumFractionDigits: 1 }).format(minor / 10 ** digits);
+}

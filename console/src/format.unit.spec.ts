@@ -1,4 +1,4 @@
-import { addDays, formatChange, formatCount, formatDecimal, formatInstant, formatLag, formatMoney, formatPercent, previousWindow, splitWindow, windowDays } from './format';
+import { addDays, formatChange, formatCount, formatDecimal, formatInstant, formatLag, formatMoney, formatMoneyCompact, formatPercent, previousWindow, splitWindow, windowDays } from './format';
 
 describe('console formatting', () => {
   it('counts, money in the currency’s decimals, percents, decimals; absent is a dash', () => {
@@ -12,6 +12,8 @@ describe('console formatting', () => {
     for (const f of [formatCount, formatPercent, formatDecimal]) expect(f(null)).toBe('—');
     expect(formatMoney(null, 'USD')).toBe('—');
     expect(formatInstant('1997-01-01T12:00:00.000Z')).toBe('1997-01-01 12:00 UTC');
+    expect(formatMoneyCompact(73100, 'USD')).toBe('$731');
+    expect(formatMoneyCompact(146250, 'USD')).toBe('$1.5K');
   });
 
   it('change against the previous period', () => {

@@ -62,3 +62,26 @@ export function heatMax(rates: readonly (readonly (number | null)[])[]): number 
   for (const row of rates) for (let k = 1; k < row.length; k++) if (row[k] !== null && row[k]! > max) max = row[k]!;
   return max || 1;
 }
+
+export interface Bin {
+  readonly label: string;
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+}
+
+/**
+ * Equal-width bins over [min, max] (the last bin includes max); `format` labels a bin by its lower
+ * edge. Empty input gives no bins; one distinct value gives one bin holding everything.
+ */
+export function histogram(values: readonly number[], bins: number, format: (v: number) => string, range?: { min: number; max: number }): Bin[] {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length === 0) return [];
+  const min = range?.min ?? Math.min(...finite);
+  const max = range?.max ?? Math.max(...finite);
+  if (max <= min) return [{ label: format(min), from: min, to: max, count: finite.length }];
+  const width = (max - min) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of finite) counts[Math.min(bins - 1, Math.max(0, Math.floor((v - min) / width)))]++;
+  return counts.map((count, i) => ({ label: format(min + i * width), from: min + i * width, to: min + (i + 1) * width, count }));
+}

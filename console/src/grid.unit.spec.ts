@@ -1,4 +1,4 @@
-import { heatColor, heatMax, heatText, rfmRows } from './grid';
+import { heatColor, heatMax, heatText, histogram, rfmRows } from './grid';
 
 describe('console grids', () => {
   it('RFM rows run R5→R1, columns F1→F5, each cell named and counted from grid[r-1][f-1]', () => {
@@ -22,5 +22,18 @@ describe('console grids', () => {
     expect(heatText(0, 0.5)).toBe('#102a43');
     expect(heatMax([[1, 0.2, null], [1, 0.3]])).toBe(0.3);
     expect(heatMax([[1]])).toBe(1);
+  });
+});
+
+describe('histogram', () => {
+  it('counts every value once in equal-width bins, the maximum in the last', () => {
+    const bins = histogram([0, 0.05, 0.1, 0.5, 0.99, 1], 10, (v) => v.toFixed(1), { min: 0, max: 1 });
+    expect(bins).toHaveLength(10);
+    expect(bins.map((b) => b.count)).toEqual([2, 1, 0, 0, 0, 1, 0, 0, 0, 2]);
+    expect(bins[0]).toMatchObject({ label: '0.0', from: 0, to: 0.1 });
+  });
+  it('no values: no bins; one distinct value: one bin', () => {
+    expect(histogram([], 5, String)).toEqual([]);
+    expect(histogram([3, 3, NaN], 5, String)).toEqual([{ label: '3', from: 3, to: 3, count: 2 }]);
   });
 });

@@ -7,6 +7,7 @@ import { Overview } from './pages/overview';
 import { Retention } from './pages/retention';
 import { Rfm } from './pages/rfm';
 import { Segments } from './pages/segments';
+import { Value } from './pages/value';
 import './styles.css';
 
 interface Route {
@@ -25,6 +26,7 @@ const PAGES: { id: string; label: string; admin?: boolean }[] = [
   { id: 'segments', label: 'Segments' },
   { id: 'rfm', label: 'RFM' },
   { id: 'retention', label: 'Retention' },
+  { id: 'value', label: 'Customer value' },
   { id: 'operations', label: 'Operations', admin: true },
 ];
 
@@ -130,6 +132,7 @@ function App() {
         {page === 'segments' && <Segments />}
         {page === 'rfm' && <Rfm />}
         {page === 'retention' && <Retention />}
+        {page === 'value' && <Value />}
         {page === 'operations' && <Operations />}
       </main>
     </>

@@ -101,12 +101,12 @@ export function Bars({ labels, values, label, height = 160 }: { labels: string[]
     const xs = values.map((_, i) => i);
     const plot = new uPlot(
       {
-        width: Math.max(240, labels.length * 48),
+        width: Math.max(240, labels.length * 60 + 70),
         height,
         legend: { show: false },
         cursor: { show: false },
         scales: { x: { time: false, range: [-0.5, values.length - 0.5] }, y: { range: (_u, _min, max) => [0, max || 1] } },
-        axes: [{ values: (_u, ticks) => ticks.map((t) => labels[t] ?? ''), splits: () => xs }, { size: 50 }],
+        axes: [{ values: (_u, ticks) => ticks.map((t) => labels[t] ?? ''), splits: () => xs }, { size: 70 }],
         series: [{}, { fill: 'rgba(31,111,235,0.6)', stroke: '#1f6feb', paths: uPlot.paths.bars!({ size: [0.7, 60] }), points: { show: false } }],
       },
       [xs, values] as uPlot.AlignedData,
