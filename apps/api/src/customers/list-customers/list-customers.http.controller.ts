@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, Inject, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiExtraModels, ApiUnauthorizedResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { toCsv, wantsCsv } from '@cairn/runtime';
 import { RequireScope } from '../../auth/auth.guard';
@@ -55,6 +55,8 @@ export class ListCustomersHttpController {
       'text/csv': { schema: { type: 'string', example: `${CSV_COLUMNS.join(',')}\r\nc-42,2,10478,4999,5479,5239,EUR,2026-11-28T08:59:00.000Z,2026-12-04T09:00:00.000Z\r\n` } },
     },
   })
+  @ApiBadRequestResponse({ description: 'CAIRN.VALIDATION: a filter, cursor or limit malformed (fields name it)' })
+  @ApiUnauthorizedResponse({ description: 'CAIRN.UNAUTHENTICATED' })
   async list(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response): Promise<CustomerPage | undefined> {
     const filters = parseCustomerFilters(q);
     if (!wantsCsv(accept)) return this.queries.execute(new ListCustomersQuery(parseCursor(q.cursor), parseLimit(q.limit, 500, 50), filters));
