@@ -5,6 +5,10 @@ import { ApiKeysHttpController } from './admin/api-keys/api-keys.http.controller
 import { AuthGuard } from './auth/auth.guard';
 import { GetCustomerHandler } from './customers/get-customer/get-customer.handler';
 import { GetCustomerHttpController } from './customers/get-customer/get-customer.http.controller';
+import { ListCustomerEventsHandler } from './customers/list-customer-events/list-customer-events.handler';
+import { ListCustomerEventsHttpController } from './customers/list-customer-events/list-customer-events.http.controller';
+import { ListCustomerSegmentsHandler } from './customers/list-customer-segments/list-customer-segments.handler';
+import { ListCustomerSegmentsHttpController } from './customers/list-customer-segments/list-customer-segments.http.controller';
 import { ListCustomersHandler } from './customers/list-customers/list-customers.handler';
 import { ListCustomersHttpController } from './customers/list-customers/list-customers.http.controller';
 import { CairnExceptionFilter } from './errors/cairn-exception.filter';
@@ -23,7 +27,7 @@ import type { CairnRuntime } from './runtime';
 import { RuntimeModule } from './runtime.module';
 
 const commandHandlers = [RecordEventsHandler, ImportEventsHandler];
-const queryHandlers = [GetCustomerHandler, ListCustomersHandler, ListProjectionsHandler];
+const queryHandlers = [GetCustomerHandler, ListCustomersHandler, ListCustomerEventsHandler, ListCustomerSegmentsHandler, ListProjectionsHandler];
 
 @Module({})
 export class AppModule {
@@ -39,6 +43,8 @@ export class AppModule {
       controllers: [
         RecordEventsHttpController,
         ImportEventsHttpController,
+        ListCustomerEventsHttpController,
+        ListCustomerSegmentsHttpController,
         GetCustomerHttpController,
         ListCustomersHttpController,
         ListProjectionsHttpController,

@@ -6,6 +6,7 @@ import type { Type } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { AutomationsModule } from './automations/automations.module';
+import { ConsoleModule } from './console/console.module';
 import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
 import { RfmModule } from './rfm/rfm.module';
@@ -13,4 +14,4 @@ import { SegmentIngestModule } from './segment-ingest/segment-ingest.module';
 import { SegmentsModule } from './segments/segments.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, SegmentIngestModule, WebhooksModule, AutomationsModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, SegmentIngestModule, WebhooksModule, AutomationsModule, ConsoleModule];

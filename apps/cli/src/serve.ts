@@ -25,7 +25,7 @@ export async function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projecto
         `Use it as: Authorization: Bearer ${cairn.createdAdminKey}\n\n`,
     );
   }
-  if (cairn.url) io.out.write(`Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\n`);
+  if (cairn.url) io.out.write(`Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\nConsole: ${cairn.url}/console\n`);
   io.out.write(`Event store: ${cairn.connectionString}\n`);
   io.out.write(`Data directory: ${resolvePath(config.dataDir)}${config.eventStore === undefined ? ' (embedded node: eventstore/)' : ''}; read models: ${config.readModelUrl.replace(/\/\/[^@/]*@/, '//…@')}\n`);
 

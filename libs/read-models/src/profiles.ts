@@ -146,7 +146,7 @@ export function decodeCursor(cursor: string): string {
 /** Keyset pagination by customer_id (byte order on both dialects). `nextCursor` is null on the last page. */
 export async function listProfiles(
   db: Kysely<ReadModelSchema>,
-  opts: { cursor?: string; limit: number },
+  opts: { cursor?: string; limit: number; idPrefix?: string },
 ): Promise<{ items: Profile[]; nextCursor: string | null }> {
   const { limit } = opts;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
@@ -157,6 +157,7 @@ export async function listProfiles(
   const after = opts.cursor === undefined ? undefined : decodeCursor(opts.cursor);
   let q = db.selectFrom('profiles').select(['customer_id', 'doc']).orderBy('customer_id').limit(limit + 1);
   if (after !== undefined) q = q.where('customer_id', '>', after);
+  if (opts.idPrefix) q = q.where(sql<string>`substr(customer_id, 1, ${opts.idPrefix.length})`, '=', opts.idPrefix);
   const rows = await q.execute();
   const page = rows.slice(0, limit);
   return {

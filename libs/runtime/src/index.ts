@@ -2,3 +2,4 @@ export * from './logger';
 export * from './api-keys';
 export * from './event-store';
 export * from './startup';
+export * from './csv';

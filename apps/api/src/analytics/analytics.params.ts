@@ -34,16 +34,5 @@ export function numberParam(field: string, value: unknown, fallback: number, min
   return n;
 }
 
-/** Minimal RFC 4180 CSV. */
-export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const cell = (v: unknown): string => {
-    if (v === null || v === undefined) return '';
-    const s = String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
-}
-
-export function wantsCsv(accept: string | undefined): boolean {
-  return typeof accept === 'string' && /\btext\/csv\b/i.test(accept);
-}
+/** The API's one CSV writer (formula-injection safe): libs/runtime/src/csv.ts. */
+export { toCsv, wantsCsv } from '@cairn/runtime';

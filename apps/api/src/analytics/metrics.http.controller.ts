@@ -6,6 +6,7 @@ import { RequireScope } from '../auth/auth.guard';
 import { awaitPosition, parseMinPosition } from '../customers/read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 import { AnalyticsReader, customerValueView, type ClvParams } from './analytics.reader';
+import { displayRate, retentionGrid, retentionGridCsvRows } from './retention-grid';
 import { bad, calendarParam, dayParam, numberParam, oneOf, toCsv, wantsCsv } from './analytics.params';
 import { ApiAnswer, ApiReadYourWrites } from '../openapi/openapi';
 
@@ -58,6 +59,7 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'asOf', required: false, description: 'YYYY-MM-DD, last local day included (default today)' })
   @ApiAnswer(200, 'Retention', { csv: true })
   @ApiReadYourWrites()
+  @ApiQuery({ name: 'shape', required: false, enum: ['rows', 'grid'], description: 'grid: cohorts × period offsets (JSON and CSV); rows (default): a cell list per cohort' })
   async retention(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const calendar = calendarParam(q.tz, this.runtime.config.timezone);
     const p = {
@@ -68,13 +70,20 @@ export class MetricsHttpController {
       calendar,
       asOfDay: dayParam('asOf', q.asOf, calendar),
     };
+    const shape = oneOf('shape', q.shape, ['rows', 'grid'] as const, 'rows');
     await this.wait(q, res);
     const rows = await this.reader.retention(p);
+    const grid = shape === 'grid' ? retentionGrid(rows) : undefined;
     if (wantsCsv(accept)) {
       res.type('text/csv');
-      return toCsv(['cohort', 'size', 'k', 'count', 'rate'], rows.flatMap((r) => r.cells.map((c) => [r.cohort, r.size, c.k, c.count, c.rate])));
+      if (grid) {
+        const csv = retentionGridCsvRows(grid);
+        return toCsv(csv.header, csv.rows);
+      }
+      return toCsv(['cohort', 'size', 'k', 'count', 'rate'], rows.flatMap((r) => r.cells.map((c) => [r.cohort, r.size, c.k, c.count, displayRate(c.rate)])));
     }
-    return { period: p.period, returning: p.returning, mode: p.mode, cohort: p.cohort, timezone: calendar.timezone, asOf: dayToIso(p.asOfDay), cohorts: rows };
+    const meta = { period: p.period, returning: p.returning, mode: p.mode, cohort: p.cohort, timezone: calendar.timezone, asOf: dayToIso(p.asOfDay) };
+    return grid ? { ...meta, shape, ...grid } : { ...meta, cohorts: rows };
   }
 
   @Get('kpis')

@@ -4,6 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { ReadModelSchema } from '@cairn/read-models';
+import { toCsv as writeCsv } from '@cairn/runtime';
 
 /** Tables that belong to the machinery, never to a projection's read model. */
 export const OPERATIONS_TABLES: ReadonlySet<string> = new Set([
@@ -50,16 +51,9 @@ export async function dumpTable(db: Kysely<ReadModelSchema>, table: string, shap
   return rows;
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
+/** The table as CSV through the API's one CSV writer (formula-injection safe), `\n` line ends. */
 export function toCsv(columns: readonly string[], rows: readonly TableRow[]): string {
-  const lines = [columns.map(csvCell).join(',')];
-  for (const r of rows) lines.push(columns.map((c) => csvCell(r[c])).join(','));
-  return `${lines.join('\n')}\n`;
+  return writeCsv(columns, rows.map((r) => columns.map((c) => r[c])), { eol: '\n', quoteSpaces: true });
 }
 
 export function stableJson(value: unknown): string {

@@ -2,16 +2,13 @@ import { Controller, Get, Headers, Inject, Param, Query, Res } from '@nestjs/com
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { toCsv } from '@cairn/runtime';
 import { RequireScope } from '../../auth/auth.guard';
 import { parseCursor, parseLimit, parseSegmentId } from '../segments.params';
 import { ListSegmentMembersQuery } from './list-segment-members.query';
 import { ApiAnswer } from '../../openapi/openapi';
 
 const CSV_PAGE = 1000;
-
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 @ApiTags('segments')
 @ApiBearerAuth()
@@ -40,9 +37,9 @@ export class ListSegmentMembersHttpController {
     res.status(200);
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="segment-${segmentId}-v${page.version}.csv"`);
-    res.write('customer_id,since\r\n');
+    res.write(toCsv(['customer_id', 'since'], []));
     for (;;) {
-      res.write(page.items.map((m) => `${csvField(m.customerId)},${m.since}\r\n`).join(''));
+      res.write(toCsv([], page.items.map((m) => [m.customerId, m.since]), { noHeader: true }));
       if (page.nextCursor === null) break;
       page = await this.queries.execute(new ListSegmentMembersQuery(segmentId, page.nextCursor, CSV_PAGE));
     }
