@@ -1,7 +1,8 @@
 /**
  * The OpenAPI document as served at /docs/openapi.json, checked generically over every operation
- * (so routes added later are held to the same rule): a success response with a schema, a request
- * body schema for every POST/PUT, the error responses with Cairn's error shape, every $ref
+ * (so routes added later are held to the same rule): a success response with a schema (a 204
+ * instead with no content, as HTTP says it has no body), a request body schema for every
+ * POST/PUT, the error responses with Cairn's error shape, every $ref and security scheme
  * resolving; the event catalogue as a oneOf by `type`; the key as an opaque bearer token;
  * /docs and /docs/ with their assets; and schemas.json generated from the current types.
  */
@@ -34,12 +35,17 @@ export function undocumented(doc: Doc): string[] {
       const name = `${method.toUpperCase()} ${path}`;
       const success = Object.entries(op.responses).filter(([s]) => /^2\d\d$/.test(s));
       if (success.length === 0) problems.push(`${name}: no success response`);
-      for (const [status, r] of success) if (!hasSchema(r.content)) problems.push(`${name}: ${status} has no response schema`);
+      for (const [status, r] of success) {
+        if (status === '204') {
+          if (r.content !== undefined) problems.push(`${name}: 204 describes a body, which a 204 never has`);
+        } else if (!hasSchema(r.content)) problems.push(`${name}: ${status} has no response schema`);
+      }
       if ((method === 'post' || method === 'put' || method === 'patch') && !hasSchema(op.requestBody?.content)) problems.push(`${name}: no request body schema`);
       const errors = Object.entries(op.responses).filter(([s]) => /^[45]\d\d$/.test(s));
       if (errors.length === 0) problems.push(`${name}: no error responses`);
       for (const [status, r] of errors) if (!isCairnError(r)) problems.push(`${name}: ${status} is not described with Cairn's error shape`);
       if ((op.security ?? []).length > 0) for (const s of ['401', '403']) if (!op.responses[s]) problems.push(`${name}: no ${s} though it needs a key`);
+      for (const s of (op.security ?? []) as Record<string, unknown>[]) for (const scheme of Object.keys(s)) if (!(scheme in doc.components.securitySchemes)) problems.push(`${name}: security scheme ${scheme} is not declared`);
       if (path.includes('{') && !op.responses['404']) problems.push(`${name}: no 404 though it names a resource`);
       if ((op.parameters ?? []).some((p) => p.name === 'minPosition') && !op.responses['409']) problems.push(`${name}: no 409 though it takes minPosition`);
     }
@@ -69,6 +75,8 @@ describe('OpenAPI at /docs', () => {
     delete broken.paths['/v1/admin/keys'].post.requestBody;
     broken.paths['/v1/projections'].get.responses = { '200': broken.paths['/v1/projections'].get.responses['200'] };
     broken.paths['/v1/new'] = { post: { responses: { '201': { description: 'Created' } } } as unknown as Operation };
+    broken.paths['/v1/webhooks/{id}'].delete.responses['204'].content = { 'application/json': { schema: {} } };
+    broken.paths['/v1/segment/batch'].post.security = [{ segment: [] }];
     expect(undocumented(broken)).toEqual(
       expect.arrayContaining([
         'GET /v1/customers/{id}: 200 has no response schema',
@@ -76,6 +84,8 @@ describe('OpenAPI at /docs', () => {
         'GET /v1/projections: no error responses',
         'POST /v1/new: 201 has no response schema',
         'POST /v1/new: no request body schema',
+        'DELETE /v1/webhooks/{id}: 204 describes a body, which a 204 never has',
+        'POST /v1/segment/batch: security scheme segment is not declared',
       ]),
     );
   });
@@ -89,11 +99,15 @@ describe('OpenAPI at /docs', () => {
     for (const target of Object.values(discriminator.mapping)) expect(body.oneOf.map((s) => s.$ref)).toContain(target);
   });
 
-  it('the API key is an opaque bearer token, not a JWT', () => {
-    const schemes = Object.values(doc.components.securitySchemes);
-    expect(schemes).toEqual([expect.objectContaining({ type: 'http', scheme: 'bearer' })]);
-    expect(schemes[0].bearerFormat).toBeUndefined();
-    expect(String(schemes[0].description)).toMatch(/opaque/);
+  it('the API key is an opaque bearer token, not a JWT; Basic auth (its user) only on the Segment door', () => {
+    const { bearer, basic, ...others } = doc.components.securitySchemes;
+    expect(others).toEqual({});
+    expect(bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
+    expect(bearer!.bearerFormat).toBeUndefined();
+    expect(String(bearer!.description)).toMatch(/opaque/);
+    expect(basic).toEqual(expect.objectContaining({ type: 'http', scheme: 'basic' }));
+    const withBasic = Object.entries(doc.paths).flatMap(([path, item]) => Object.values(item).filter((op) => JSON.stringify(op.security ?? []).includes('"basic"')).map(() => path));
+    expect(withBasic.sort()).toEqual(['/v1/segment/batch', '/v1/segment/identify', '/v1/segment/page', '/v1/segment/track']);
   });
 
   it.each(['/docs', '/docs/'])('%s serves the UI and every asset it links', async (path) => {

@@ -34,6 +34,15 @@ export function ApiJsonBody(name: SchemaName, required = true) {
   return ApiBody({ required, schema: ref(name) });
 }
 
+/**
+ * A POST that takes no body (an action on the resource its path names): described as an optional
+ * JSON body that is not read, which is what the server does with one (it must still be JSON within
+ * the size limit: 400 / 413 otherwise).
+ */
+export function ApiNoBody() {
+  return ApiBody({ required: false, description: 'None: a body sent is not read', schema: { type: 'object', additionalProperties: true } });
+}
+
 /** `?minPosition` / `?allowStale` of a read that can wait for its writes (409 CAIRN.STALE_READ is added from them). */
 export function ApiReadYourWrites() {
   return applyDecorators(
@@ -42,9 +51,14 @@ export function ApiReadYourWrites() {
   );
 }
 
+/** An error answer in Cairn's shape, where the operation says more than the generic description. */
+export function ApiError(status: number, description: string) {
+  return ApiResponse({ status, description, content: { 'application/json': { schema: ref('CairnError') } } });
+}
+
 /** The 409 codes an operation can answer besides a stale read. */
 export function ApiConflict(...codes: ErrorCode[]) {
-  return ApiResponse({ status: 409, description: codes.join(', '), content: { 'application/json': { schema: ref('CairnError') } } });
+  return ApiError(409, codes.join(', '));
 }
 
 const ERROR_SCHEMA = {
@@ -89,7 +103,8 @@ type Operation = {
 
 /**
  * Completes the document: the generated response schemas and CairnError as components, the API
- * key as an opaque bearer token, and on every operation the error responses it can give.
+ * key as an opaque bearer token (and, on the Segment door only, as the user of Basic auth), and on
+ * every operation the error responses it can give.
  */
 export function completeOpenApi(doc: OpenAPIObject): OpenAPIObject {
   doc.components ??= {};
@@ -100,6 +115,7 @@ export function completeOpenApi(doc: OpenAPIObject): OpenAPIObject {
   }
   doc.components.securitySchemes = {
     bearer: { type: 'http', scheme: 'bearer', description: 'A Cairn API key (cairn_…): an opaque secret, not a JWT. Authorization: Bearer <key>' },
+    basic: { type: 'http', scheme: 'basic', description: "The same Cairn API key as the user of Basic auth (empty password), as Segment's SDKs send their write key; only the /v1/segment routes take it" },
   };
   const error = (status: number) => ({
     description: `${codesOf(status).join(', ')}: ${WHY[status]}`,

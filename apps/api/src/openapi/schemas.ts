@@ -32,6 +32,13 @@ import type { GetRfmHistoryHttpController } from '../rfm/get-rfm-history/get-rfm
 import type { ListRfmSegmentCustomersHttpController } from '../rfm/list-rfm-segment-customers/list-rfm-segment-customers.http.controller';
 import type { RecomputeRfmHttpController } from '../rfm/recompute-rfm/recompute-rfm.http.controller';
 import type { DeleteSegmentHttpController } from '../segments/delete-segment/delete-segment.http.controller';
+import type { RecordSegmentCallsHttpController } from '../segment-ingest/record-segment-calls/record-segment-calls.http.controller';
+import type { ListWebhookDeliveriesHttpController } from '../webhooks/list-webhook-deliveries/list-webhook-deliveries.http.controller';
+import type { ManageWebhooksHttpController } from '../webhooks/manage-webhooks/manage-webhooks.http.controller';
+import type { RegisterWebhookHttpController } from '../webhooks/register-webhook/register-webhook.http.controller';
+import type { ResendWebhookDeliveriesHttpController } from '../webhooks/resend-webhook-deliveries/resend-webhook-deliveries.http.controller';
+import type { GetAutomationResultsHttpController } from '../automations/get-automation-results/get-automation-results.http.controller';
+import type { ManageAutomationsHttpController } from '../automations/manage-automations/manage-automations.http.controller';
 
 // What method M of controller C answers as JSON (a CSV string is described as text/csv).
 type Answer<C, M extends keyof C> = C[M] extends (...args: never[]) => infer R ? Exclude<Awaited<R>, string> : never;
@@ -132,6 +139,17 @@ export interface CairnSchemas {
   Retention: Answer<AnalyticsHttpController, 'retention'>;
   Kpis: Answer<AnalyticsHttpController, 'kpis'>;
   ClvReport: Answer<AnalyticsHttpController, 'clv'>;
+  /** Segment's `{ success: true }` with Cairn's outcome of each message (docs/segment-compatibility.md). */
+  SegmentCallsResult: Answer<RecordSegmentCallsHttpController, 'batch'>;
+  Webhook: Answer<ManageWebhooksHttpController, 'get'>;
+  WebhookList: Answer<ManageWebhooksHttpController, 'list'>;
+  RegisteredWebhook: Answer<RegisterWebhookHttpController, 'register'>;
+  DeliveryPage: Answer<ListWebhookDeliveriesHttpController, 'list'>;
+  Resent: Answer<ResendWebhookDeliveriesHttpController, 'range'>;
+  Automation: Answer<ManageAutomationsHttpController, 'get'>;
+  AutomationList: Answer<ManageAutomationsHttpController, 'list'>;
+  VoucherList: Answer<GetAutomationResultsHttpController, 'vouchers'>;
+  AutomationMetrics: Answer<GetAutomationResultsHttpController, 'metrics'>;
 }
 
 export type SchemaName = keyof CairnSchemas;

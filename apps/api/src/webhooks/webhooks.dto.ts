@@ -1,4 +1,4 @@
-/** The webhook routes' request and response bodies (OpenAPI), shared by their controllers. */
+/** The webhook routes' request bodies (OpenAPI; the answers are in openapi/schemas.ts) and their parsers. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, ID_PATTERN } from '@cairn/domain';
 import { WEBHOOK_KINDS, checkWebhookUrl, type WebhookKind, type WebhookUrlPolicy } from '@cairn/projections';
@@ -12,70 +12,9 @@ export class RegisterWebhookRequestDto {
   @ApiPropertyOptional({ description: 'Only changes of this segment (segment kinds; voucher.issued is not filtered)' }) segmentId?: string;
 }
 
-export class WebhookDto {
-  @ApiProperty({ example: 'wh_3f0c…' }) id!: string;
-  @ApiProperty() url!: string;
-  @ApiProperty({ enum: WEBHOOK_KINDS, isArray: true }) kinds!: string[];
-  @ApiPropertyOptional({ nullable: true }) segmentId!: string | null;
-  @ApiProperty({ enum: ['enabled', 'disabled'] }) status!: string;
-  @ApiPropertyOptional({ nullable: true, description: 'Why it was disabled (a 410 answer)' }) disabledReason!: string | null;
-  @ApiProperty() createdAt!: string;
-}
-
-export class RegisteredWebhookDto extends WebhookDto {
-  @ApiProperty({ description: 'The signing secret (Standard Webhooks, whsec_…): shown only in this answer' }) secret!: string;
-}
-
-export class WebhookListDto {
-  @ApiProperty({ type: [WebhookDto] }) items!: WebhookDto[];
-}
-
-class AttemptDto {
-  @ApiProperty() attempt!: number;
-  @ApiProperty() at!: string;
-  @ApiPropertyOptional({ nullable: true, description: 'HTTP status answered; null when no answer came' }) statusCode!: number | null;
-  @ApiProperty() latencyMs!: number;
-  @ApiPropertyOptional({ nullable: true }) error!: string | null;
-}
-
-export class DeliveryDto {
-  @ApiProperty({ description: 'The webhook-id header: the same on every attempt and re-send' }) id!: string;
-  @ApiProperty() kind!: string;
-  @ApiProperty() customerId!: string;
-  @ApiProperty() sourceEventId!: string;
-  @ApiProperty({ enum: ['pending', 'delivered', 'dead'] }) status!: string;
-  @ApiProperty() createdAt!: string;
-  @ApiPropertyOptional({ nullable: true }) deliveredAt!: string | null;
-  @ApiPropertyOptional({ nullable: true }) nextAttemptAt!: string | null;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The body sent' }) payload!: unknown;
-  @ApiProperty({ type: [AttemptDto] }) attempts!: AttemptDto[];
-}
-
-export class DeliveryPageDto {
-  @ApiProperty({ type: [DeliveryDto] }) items!: DeliveryDto[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
-}
-
 export class ResendRangeRequestDto {
   @ApiProperty({ description: 'Deliveries queued at or after this instant (ISO 8601)' }) from!: string;
   @ApiProperty({ description: 'and before this one' }) to!: string;
-}
-
-export class ResentDto {
-  @ApiProperty() resent!: number;
-}
-
-class FieldErrorDto {
-  @ApiProperty() field!: string;
-  @ApiProperty() message!: string;
-}
-class ErrorDetailDto {
-  @ApiProperty({ example: 'CAIRN.VALIDATION' }) code!: string;
-  @ApiProperty() message!: string;
-  @ApiPropertyOptional({ type: [FieldErrorDto] }) fields?: FieldErrorDto[];
-}
-export class WebhookErrorDto {
-  @ApiProperty({ type: ErrorDetailDto }) error!: ErrorDetailDto;
 }
 
 const invalid = (field: string, message: string) => new CairnError(ERROR_CODES.VALIDATION, `${field} ${message}`, { fields: [{ field, message }] });
@@ -100,10 +39,3 @@ export function parseWebhookId(value: unknown): string {
   if (typeof value !== 'string' || !/^wh_[0-9a-f]{32}$/.test(value)) throw invalid('id', 'must be a webhook id returned by POST /v1/webhooks');
   return value;
 }
-
-export const WEBHOOK_ERRORS = [
-  { status: 400, type: WebhookErrorDto, description: 'Invalid input: `fields` names the field' },
-  { status: 401, type: WebhookErrorDto, description: 'No valid API key' },
-  { status: 403, type: WebhookErrorDto, description: 'The key lacks the admin scope' },
-];
-export const NOT_FOUND = { status: 404, type: WebhookErrorDto, description: 'No such webhook (or delivery)' };

@@ -20,6 +20,7 @@ export interface AutomationRule {
   /** The trigger: the customer enters this segment (a segment on lifecycleStage = lapsed for win-back). */
   readonly segmentId: string;
   readonly voucher: VoucherValue;
+  /** Days the voucher is valid. */
   readonly validDays: number;
   /** At most one voucher (or hold-out) per customer and rule within this many days. */
   readonly oncePerDays: number;

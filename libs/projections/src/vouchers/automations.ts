@@ -55,8 +55,10 @@ const tables = (db: Kysely<ReadModelSchema> | Transaction<ReadModelSchema>): Db 
 
 const VOUCHER_EVENT_NAMESPACE = '0c7a2f61-93d4-5b8e-a1f0-6d2e9b4c8a15';
 
+/** A rule as the API shows it: its latest version. */
 export interface Automation extends AutomationRule {
   readonly id: string;
+  /** 1 when defined, +1 on each PUT. */
   readonly version: number;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -113,6 +115,7 @@ export interface VoucherView {
   readonly issuedAt: string;
   readonly expiresAt: string;
   readonly value: AutomationRule['voucher'];
+  /** The purchase that redeemed it (its couponCode); null while unused. */
   readonly redeemedBy: { orderId: string; eventId: string; occurredAt: string; totalMinor: number; currency: string } | null;
 }
 

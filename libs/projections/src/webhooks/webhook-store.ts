@@ -59,12 +59,16 @@ export type WebhookTables = {
 export type WebhookDb = Kysely<ReadModelSchema & WebhookTables>;
 export const webhookDb = (db: Kysely<ReadModelSchema> | Transaction<ReadModelSchema>): WebhookDb => db.withTables<WebhookTables>() as unknown as WebhookDb;
 
+/** A registered endpoint, as the API shows it (never its secret). */
 export interface Webhook {
+  /** wh_ and 32 hex digits. */
   readonly id: string;
   readonly url: string;
   readonly kinds: WebhookKind[];
+  /** Only changes of this segment (segment kinds); null: every segment. */
   readonly segmentId: string | null;
   readonly status: 'enabled' | 'disabled';
+  /** Why it was disabled (a 410 answer); null while enabled. */
   readonly disabledReason: string | null;
   readonly createdAt: string;
 }
@@ -130,6 +134,7 @@ export async function enableWebhook(db: Kysely<ReadModelSchema>, id: string): Pr
 }
 
 export interface DeliveryView {
+  /** The webhook-id header (msg_…): the same on every attempt and re-send. */
   readonly id: string;
   readonly kind: string;
   readonly customerId: string;
@@ -137,8 +142,11 @@ export interface DeliveryView {
   readonly status: 'pending' | 'delivered' | 'dead';
   readonly createdAt: string;
   readonly deliveredAt: string | null;
+  /** When the next attempt is due; null unless pending. */
   readonly nextAttemptAt: string | null;
+  /** The body sent. */
   readonly payload: unknown;
+  /** Every attempt; statusCode is null when no answer came. */
   readonly attempts: { attempt: number; at: string; statusCode: number | null; latencyMs: number; error: string | null }[];
 }
 

@@ -1,17 +1,15 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, parseAutomationBody, type AutomationRule } from '@cairn/domain';
 import { defineAutomation, type Automation } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { ApiAnswer, ApiConflict } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
-import { AUTOMATION_ERRORS, AutomationDto, DefineAutomationRequestDto, parseAutomationId } from '../automations.dto';
+import { DefineAutomationRequestDto, parseAutomationId } from '../automations.dto';
 
 @ApiTags('automations')
 @ApiBearerAuth()
 @Controller('v1/automations')
-@ApiResponse(AUTOMATION_ERRORS[0]!)
-@ApiResponse(AUTOMATION_ERRORS[1]!)
-@ApiResponse(AUTOMATION_ERRORS[2]!)
 export class DefineAutomationHttpController {
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
@@ -20,7 +18,7 @@ export class DefineAutomationHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Define a rule: when a customer enters a segment, issue a voucher (stored as an event, version 1)' })
   @ApiBody({ type: DefineAutomationRequestDto })
-  @ApiResponse({ status: 201, type: AutomationDto })
+  @ApiAnswer(201, 'Automation', { description: 'The rule, version 1' })
   async create(@Body() body: unknown): Promise<Automation> {
     return this.define(undefined, body);
   }
@@ -29,8 +27,8 @@ export class DefineAutomationHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Define the next version of a rule (applies to entries from now on)' })
   @ApiBody({ type: DefineAutomationRequestDto })
-  @ApiResponse({ status: 200, type: AutomationDto })
-  @ApiResponse(AUTOMATION_ERRORS[3]!)
+  @ApiAnswer(200, 'Automation', { description: 'The rule, its new version' })
+  @ApiConflict(ERROR_CODES.STREAM_CONFLICT)
   async update(@Param('id') id: string, @Body() body: unknown): Promise<Automation> {
     return this.define(parseAutomationId(id), body);
   }

@@ -1,33 +1,24 @@
 import { Body, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBasicAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { AllowBasicAuth, RequireScope } from '../../auth/auth.guard';
 import { MAX_EVENTS_PER_REQUEST } from '../../ingest/record-events/record-events.request.dto';
+import { ApiAnswer, ApiError } from '../../openapi/openapi';
 import type { SegmentCallType } from '../segment-mapping';
 import { RecordSegmentCallsCommand, type RecordSegmentCallsResult } from './record-segment-calls.command';
-import { SegmentBatchRequestDto, SegmentErrorResponseDto, SegmentMessageDto, SegmentResponseDto } from './record-segment-calls.request.dto';
-
-const ERRORS = [
-  ApiResponse({ status: 400, type: SegmentErrorResponseDto, description: 'Not a Segment payload: `fields` names each malformed field (batch[2].userId); nothing was recorded' }),
-  ApiResponse({ status: 401, type: SegmentErrorResponseDto, description: 'No, unknown, revoked or expired write key' }),
-  ApiResponse({ status: 403, type: SegmentErrorResponseDto, description: 'The key lacks the ingest scope' }),
-  ApiResponse({ status: 413, type: SegmentErrorResponseDto, description: 'More than 500 messages or 1 MB' }),
-  ApiResponse({ status: 503, type: SegmentErrorResponseDto, description: 'Event store unavailable (Retry-After); the SDKs retry' }),
-];
-const decorate = (...ds: MethodDecorator[]): MethodDecorator => (target, key, desc) => {
-  for (const d of ds) d(target, key, desc);
-};
+import { SegmentBatchRequestDto, SegmentMessageDto } from './record-segment-calls.request.dto';
 
 /**
  * Segment's HTTP Tracking API, so a shop's Segment or RudderStack SDK only needs Cairn's address as
  * its host (path /v1/segment/batch) and a Cairn ingest key as its write key (Basic auth user).
- * docs/segment-compatibility.md.
+ * Its errors are in Cairn's shape (the one exception filter), not Segment's. docs/segment-compatibility.md.
  */
 @ApiTags('segment')
 @ApiBasicAuth()
+@ApiBearerAuth()
 @Controller('v1/segment')
 export class RecordSegmentCallsHttpController {
   constructor(@Inject(CommandBus) private readonly commands: CommandBus) {}
@@ -38,8 +29,8 @@ export class RecordSegmentCallsHttpController {
   @AllowBasicAuth()
   @ApiOperation({ summary: 'Segment batch: up to 500 messages (track, identify, page, …); per-message outcomes beside Segment\'s { success: true }' })
   @ApiBody({ type: SegmentBatchRequestDto })
-  @ApiResponse({ status: 200, type: SegmentResponseDto })
-  @decorate(...ERRORS)
+  @ApiAnswer(200, 'SegmentCallsResult')
+  @ApiError(413, `${ERROR_CODES.PAYLOAD_TOO_LARGE}: more than ${MAX_EVENTS_PER_REQUEST} messages, or a body over the size limit`)
   batch(@Body() body: unknown, @Req() req: Request): Promise<RecordSegmentCallsResult> {
     if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray((body as { batch?: unknown }).batch)) {
       throw new CairnError(ERROR_CODES.VALIDATION, 'a Segment batch is { "batch": [messages] }', { fields: [{ field: 'batch', message: 'must be an array of messages' }] });
@@ -58,8 +49,7 @@ export class RecordSegmentCallsHttpController {
   @AllowBasicAuth()
   @ApiOperation({ summary: 'Segment track call: the e-commerce events are mapped (Product Viewed, Order Completed, Order Refunded, Product Reviewed)' })
   @ApiBody({ type: SegmentMessageDto })
-  @ApiResponse({ status: 200, type: SegmentResponseDto })
-  @decorate(...ERRORS)
+  @ApiAnswer(200, 'SegmentCallsResult')
   track(@Body() body: unknown, @Req() req: Request): Promise<RecordSegmentCallsResult> {
     return this.run([body], 'track', '', req);
   }
@@ -70,8 +60,7 @@ export class RecordSegmentCallsHttpController {
   @AllowBasicAuth()
   @ApiOperation({ summary: 'Segment identify call: links anonymousId to userId, with traits' })
   @ApiBody({ type: SegmentMessageDto })
-  @ApiResponse({ status: 200, type: SegmentResponseDto })
-  @decorate(...ERRORS)
+  @ApiAnswer(200, 'SegmentCallsResult')
   identify(@Body() body: unknown, @Req() req: Request): Promise<RecordSegmentCallsResult> {
     return this.run([body], 'identify', '', req);
   }
@@ -82,8 +71,7 @@ export class RecordSegmentCallsHttpController {
   @AllowBasicAuth()
   @ApiOperation({ summary: 'Segment page call: checked and counted; Cairn\'s catalogue has no page kind, so it answers "unmapped"' })
   @ApiBody({ type: SegmentMessageDto })
-  @ApiResponse({ status: 200, type: SegmentResponseDto })
-  @decorate(...ERRORS)
+  @ApiAnswer(200, 'SegmentCallsResult')
   page(@Body() body: unknown, @Req() req: Request): Promise<RecordSegmentCallsResult> {
     return this.run([body], 'page', '', req);
   }

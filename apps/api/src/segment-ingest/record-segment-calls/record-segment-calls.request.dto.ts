@@ -22,32 +22,3 @@ export class SegmentBatchRequestDto {
   @ApiPropertyOptional({ description: 'Sent by the SDKs; ignored (the write key is the Basic auth user)' }) writeKey?: string;
   @ApiPropertyOptional() sentAt?: string;
 }
-
-class FieldErrorDto {
-  @ApiProperty() field!: string;
-  @ApiProperty() message!: string;
-}
-
-export class SegmentMessageOutcomeDto {
-  @ApiProperty() index!: number;
-  @ApiPropertyOptional() messageId?: string;
-  @ApiPropertyOptional({ description: "Cairn's event id" }) id?: string;
-  @ApiProperty({ enum: ['accepted', 'duplicate', 'rejected', 'unmapped'] }) status!: string;
-  @ApiPropertyOptional({ type: [FieldErrorDto], description: 'rejected: the fields, named as in the Segment message' }) errors?: FieldErrorDto[];
-  @ApiPropertyOptional({ description: 'unmapped: why Cairn has no kind for it' }) reason?: string;
-}
-
-export class SegmentResponseDto {
-  @ApiProperty({ enum: [true], description: "Segment's answer: the request was taken (per-message outcomes are Cairn's, beside it)" }) success!: true;
-  @ApiProperty({ type: [SegmentMessageOutcomeDto] }) results!: SegmentMessageOutcomeDto[];
-  @ApiPropertyOptional({ nullable: true, description: 'Log position reached; pass as ?minPosition= to read your writes' }) position!: { commit: string; prepare: string } | null;
-}
-
-class ErrorDetailDto {
-  @ApiProperty({ example: 'CAIRN.VALIDATION' }) code!: string;
-  @ApiProperty() message!: string;
-  @ApiPropertyOptional({ type: [FieldErrorDto] }) fields?: FieldErrorDto[];
-}
-export class SegmentErrorResponseDto {
-  @ApiProperty({ type: ErrorDetailDto }) error!: ErrorDetailDto;
-}

@@ -1,11 +1,12 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
-import { getWebhook, listDeliveries } from '@cairn/projections';
+import { getWebhook, listDeliveries, type DeliveryView } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { badParam, parseCursor, parseLimit } from '../../http-params';
+import { ApiAnswer } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
-import { DeliveryPageDto, NOT_FOUND, WEBHOOK_ERRORS, parseWebhookId } from '../webhooks.dto';
+import { parseWebhookId } from '../webhooks.dto';
 
 @ApiTags('webhooks')
 @ApiBearerAuth()
@@ -19,12 +20,17 @@ export class ListWebhookDeliveriesHttpController {
   @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead'] })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–500, default 100' })
-  @ApiResponse({ status: 200, type: DeliveryPageDto })
-  @ApiResponse(WEBHOOK_ERRORS[0]!)
-  @ApiResponse(WEBHOOK_ERRORS[1]!)
-  @ApiResponse(WEBHOOK_ERRORS[2]!)
-  @ApiResponse(NOT_FOUND)
-  async list(@Param('id') id: string, @Query('status') status: unknown, @Query('cursor') cursor: unknown, @Query('limit') limit: unknown): Promise<DeliveryPageDto> {
+  @ApiAnswer(200, 'DeliveryPage')
+  async list(
+    @Param('id') id: string,
+    @Query('status') status: unknown,
+    @Query('cursor') cursor: unknown,
+    @Query('limit') limit: unknown,
+  ): Promise<{
+    items: DeliveryView[];
+    /** Pass as ?cursor= for the next page; null on the last one. */
+    nextCursor: string | null;
+  }> {
     const webhookId = parseWebhookId(id);
     if (status !== undefined && !['pending', 'delivered', 'dead'].includes(status as string)) throw badParam('status', 'must be pending, delivered or dead');
     const after = parseCursor(cursor);

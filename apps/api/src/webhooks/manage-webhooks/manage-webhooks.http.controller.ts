@@ -1,20 +1,18 @@
 import { Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
-import { deleteWebhook, enableWebhook, getWebhook, listWebhooks } from '@cairn/projections';
+import { deleteWebhook, enableWebhook, getWebhook, listWebhooks, type Webhook } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { ApiAnswer, ApiNoBody } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { WebhooksService } from '../webhooks.service';
-import { NOT_FOUND, WEBHOOK_ERRORS, WebhookDto, WebhookListDto, parseWebhookId } from '../webhooks.dto';
+import { parseWebhookId } from '../webhooks.dto';
 
 const notFound = (id: string) => new CairnError(ERROR_CODES.NOT_FOUND, `no webhook ${id}`);
 
 @ApiTags('webhooks')
 @ApiBearerAuth()
 @Controller('v1/webhooks')
-@ApiResponse(WEBHOOK_ERRORS[0]!)
-@ApiResponse(WEBHOOK_ERRORS[1]!)
-@ApiResponse(WEBHOOK_ERRORS[2]!)
 export class ManageWebhooksHttpController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: CairnRuntime,
@@ -24,17 +22,16 @@ export class ManageWebhooksHttpController {
   @Get()
   @RequireScope('admin')
   @ApiOperation({ summary: 'Every registered endpoint (never its secret)' })
-  @ApiResponse({ status: 200, type: WebhookListDto })
-  async list(): Promise<WebhookListDto> {
+  @ApiAnswer(200, 'WebhookList')
+  async list(): Promise<{ items: Webhook[] }> {
     return { items: await listWebhooks(this.runtime.readStore.db) };
   }
 
   @Get(':id')
   @RequireScope('admin')
   @ApiOperation({ summary: 'One endpoint: its kinds, filter and status (disabled after a 410, with the reason)' })
-  @ApiResponse({ status: 200, type: WebhookDto })
-  @ApiResponse(NOT_FOUND)
-  async get(@Param('id') id: string): Promise<WebhookDto> {
+  @ApiAnswer(200, 'Webhook')
+  async get(@Param('id') id: string): Promise<Webhook> {
     const w = await getWebhook(this.runtime.readStore.db, parseWebhookId(id));
     if (!w) throw notFound(id);
     return w;
@@ -44,9 +41,9 @@ export class ManageWebhooksHttpController {
   @HttpCode(200)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Enable an endpoint again (a 410 disabled it); its pending deliveries resume' })
-  @ApiResponse({ status: 200, type: WebhookDto })
-  @ApiResponse(NOT_FOUND)
-  async enable(@Param('id') id: string): Promise<WebhookDto> {
+  @ApiNoBody()
+  @ApiAnswer(200, 'Webhook')
+  async enable(@Param('id') id: string): Promise<Webhook> {
     const w = await enableWebhook(this.runtime.readStore.db, parseWebhookId(id));
     if (!w) throw notFound(id);
     this.webhooks.deliveries.nudge();
@@ -57,8 +54,7 @@ export class ManageWebhooksHttpController {
   @HttpCode(204)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Remove an endpoint with its deliveries' })
-  @ApiResponse({ status: 204, description: 'Removed' })
-  @ApiResponse(NOT_FOUND)
+  @ApiNoContentResponse({ description: 'Removed (no body)' })
   async remove(@Param('id') id: string): Promise<void> {
     if (!(await deleteWebhook(this.runtime.readStore, parseWebhookId(id)))) throw notFound(id);
   }

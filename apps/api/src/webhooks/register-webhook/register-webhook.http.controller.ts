@@ -1,10 +1,11 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
-import { createWebhook } from '@cairn/projections';
+import { createWebhook, type Webhook } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { ApiAnswer } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
-import { RegisterWebhookRequestDto, RegisteredWebhookDto, WEBHOOK_ERRORS, parseRegistration } from '../webhooks.dto';
+import { RegisterWebhookRequestDto, parseRegistration } from '../webhooks.dto';
 
 @ApiTags('webhooks')
 @ApiBearerAuth()
@@ -17,11 +18,13 @@ export class RegisterWebhookHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Register an endpoint for event kinds (optionally one segment); the signing secret is in this answer only' })
   @ApiBody({ type: RegisterWebhookRequestDto })
-  @ApiResponse({ status: 201, type: RegisteredWebhookDto })
-  @ApiResponse(WEBHOOK_ERRORS[0]!)
-  @ApiResponse(WEBHOOK_ERRORS[1]!)
-  @ApiResponse(WEBHOOK_ERRORS[2]!)
-  async register(@Body() body: unknown): Promise<RegisteredWebhookDto> {
+  @ApiAnswer(201, 'RegisteredWebhook', { description: 'The endpoint, with its signing secret shown only here' })
+  async register(@Body() body: unknown): Promise<
+    Webhook & {
+      /** The signing secret (Standard Webhooks, whsec_…): shown only in this answer. */
+      secret: string;
+    }
+  > {
     const def = await parseRegistration(body, this.runtime.config.webhookUrls);
     if (def.segmentId !== undefined) {
       const segment = await this.runtime.readStore.db.selectFrom('segments').select('segment_id').where('segment_id', '=', def.segmentId).where('deleted', '=', 0).executeTakeFirst();

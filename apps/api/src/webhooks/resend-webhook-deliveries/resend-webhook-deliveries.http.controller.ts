@@ -1,12 +1,18 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { getWebhook, resendDeliveries } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { badParam } from '../../http-params';
+import { ApiAnswer, ApiNoBody } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { WebhooksService } from '../webhooks.service';
-import { NOT_FOUND, ResendRangeRequestDto, ResentDto, WEBHOOK_ERRORS, parseWebhookId } from '../webhooks.dto';
+import { ResendRangeRequestDto, parseWebhookId } from '../webhooks.dto';
+
+interface Resent {
+  /** Deliveries queued again. */
+  resent: number;
+}
 
 const instant = (v: unknown, field: string): string => {
   if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(v) || Number.isNaN(Date.parse(v))) throw badParam(field, 'must be an ISO 8601 instant');
@@ -16,10 +22,6 @@ const instant = (v: unknown, field: string): string => {
 @ApiTags('webhooks')
 @ApiBearerAuth()
 @Controller('v1/webhooks')
-@ApiResponse(WEBHOOK_ERRORS[0]!)
-@ApiResponse(WEBHOOK_ERRORS[1]!)
-@ApiResponse(WEBHOOK_ERRORS[2]!)
-@ApiResponse(NOT_FOUND)
 export class ResendWebhookDeliveriesHttpController {
   constructor(
     @Inject(RUNTIME) private readonly runtime: CairnRuntime,
@@ -30,8 +32,9 @@ export class ResendWebhookDeliveriesHttpController {
   @HttpCode(202)
   @RequireScope('admin')
   @ApiOperation({ summary: 'Queue one delivery again (same webhook-id); its retry window starts again' })
-  @ApiResponse({ status: 202, type: ResentDto })
-  async one(@Param('id') id: string, @Param('deliveryId') deliveryId: string): Promise<ResentDto> {
+  @ApiNoBody()
+  @ApiAnswer(202, 'Resent')
+  async one(@Param('id') id: string, @Param('deliveryId') deliveryId: string): Promise<Resent> {
     const webhookId = await this.existing(id);
     if (!/^msg_[0-9a-f]{32}$/.test(deliveryId)) throw badParam('deliveryId', 'must be a delivery id (msg_…)');
     const resent = await resendDeliveries(this.runtime.readStore.db, webhookId, { deliveryId }, new Date());
@@ -45,8 +48,8 @@ export class ResendWebhookDeliveriesHttpController {
   @RequireScope('admin')
   @ApiOperation({ summary: 'Queue again every delivery queued in [from, to)' })
   @ApiBody({ type: ResendRangeRequestDto })
-  @ApiResponse({ status: 202, type: ResentDto })
-  async range(@Param('id') id: string, @Body() body: unknown): Promise<ResentDto> {
+  @ApiAnswer(202, 'Resent')
+  async range(@Param('id') id: string, @Body() body: unknown): Promise<Resent> {
     const webhookId = await this.existing(id);
     const b = (body ?? {}) as Record<string, unknown>;
     const from = instant(b.from, 'from');
