@@ -60,6 +60,23 @@ function toRun(r: RfmRunsTable): RfmRun {
   };
 }
 
+/**
+ * Refunds by orderId of the returns that occurred after `asOf` (from the analytics facts, which
+ * keep each return dated): the profile nets every return it has seen, so a run as of a past
+ * instant adds these back. Order ids are the shop's, one order per id.
+ */
+async function refundsAfterInstant(db: Kysely<ReadModelSchema>, asOf: Date): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('analytics_facts')
+    .select(['order_id', (eb) => eb.fn.sum<number | string>('amount_minor').as('refund')])
+    .where('kind', '=', 'return')
+    .where('occurred_ms', '>', asOf.getTime())
+    .where('order_id', 'is not', null)
+    .groupBy('order_id')
+    .execute();
+  return new Map(rows.map((r) => [r.order_id!, Number(r.refund)]));
+}
+
 /** Scores every customer with an order in the window; returns the finished run. */
 export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmRun> {
   const started = Date.now();
@@ -83,6 +100,7 @@ export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmR
       .execute(),
   );
   try {
+    const refundsAfter = await refundsAfterInstant(store.db, req.asOf);
     const inputs: RfmCustomerInput[] = [];
     let after: string | null = null;
     for (;;) {
@@ -90,7 +108,7 @@ export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmR
       if (after !== null) q = q.where('customer_id', '>', after);
       const rows = await q.execute();
       for (const r of rows) {
-        const input = rfmInputOf(JSON.parse(r.doc) as Profile, req);
+        const input = rfmInputOf(JSON.parse(r.doc) as Profile, req, refundsAfter);
         if (input) inputs.push(input);
       }
       if (rows.length < READ_PAGE) break;
