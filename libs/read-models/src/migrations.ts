@@ -365,9 +365,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 720,
+    name: 'rfm_run_position',
+    // The log position an RFM run reflects (the lower of the profiles' and the analytics facts'
+    // checkpoints when it started), so its answers say how fresh they are; null for older runs.
+    up: (db) => [db.schema.alterTable('rfm_runs').addColumn('position', 'text')],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
-  // 510–519 API keys; 520–529 read paths (customer lookup).
+  // 510–519 API keys; 520–529 read paths (customer lookup); 720–739 answer freshness.
 ];
 
 /** A raw statement as a migration step. */

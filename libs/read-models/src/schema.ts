@@ -205,6 +205,8 @@ export interface RfmRunsTable {
   finished_at: string | null;
   customers: number;
   duration_ms: number | null;
+  /** Log position the run reflects (decimal commit position), null for runs before migration 720. */
+  position: string | null;
 }
 
 /** RFM: each customer's scores per run. */

@@ -18,7 +18,7 @@ import {
   type RfmCustomerInput,
   type RfmSegment,
 } from '@cairn/domain';
-import { decodeCursor, encodeCursor, type ReadModelSchema, type ReadStore, type RfmRunsTable, type RfmScoresTable } from '@cairn/read-models';
+import { decodeCursor, encodeCursor, readCheckpoint, type ReadModelSchema, type ReadStore, type RfmRunsTable, type RfmScoresTable } from '@cairn/read-models';
 
 export interface RfmRunRequest {
   readonly asOf: Date;
@@ -39,6 +39,11 @@ export interface RfmRun {
   readonly finishedAt: string | null;
   readonly customers: number;
   readonly durationMs: number | null;
+  /**
+   * The log position the run reflects: the lower of the profiles' and the analytics facts'
+   * checkpoints when it started (null: nothing folded yet, or a run from before this was kept).
+   */
+  readonly position: string | null;
 }
 
 const READ_PAGE = 5000;
@@ -57,6 +62,7 @@ function toRun(r: RfmRunsTable): RfmRun {
     finishedAt: r.finished_at,
     customers: Number(r.customers),
     durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+    position: r.position ?? null,
   };
 }
 
@@ -82,6 +88,8 @@ export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmR
   const started = Date.now();
   const runId = randomUUID();
   const asOf = req.asOf.toISOString();
+  const checkpoints = await Promise.all(['profiles', 'analytics'].map((p) => readCheckpoint(store.db, p)));
+  const position = checkpoints.some((c) => c === null) ? null : checkpoints.reduce((a, c) => (c! < a! ? c : a))!.toString();
   await store.transaction((trx) =>
     trx
       .insertInto('rfm_runs')
@@ -96,6 +104,7 @@ export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmR
         finished_at: null,
         customers: 0,
         duration_ms: null,
+        position,
       })
       .execute(),
   );

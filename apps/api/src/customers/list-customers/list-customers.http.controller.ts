@@ -5,6 +5,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseCursor, parseLimit } from '../../http-params';
 import { ListCustomersQuery, type CustomerPage } from './list-customers.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 @ApiTags('customers')
 @ApiBearerAuth()
@@ -17,6 +18,7 @@ export class ListCustomersHttpController {
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–500, default 50' })
   @ApiAnswer(200, 'CustomerPage')
+  @ReadAnswer()
   async list(@Query('cursor') cursor: unknown, @Query('limit') limit: unknown): Promise<CustomerPage> {
     return this.queries.execute(new ListCustomersQuery(parseCursor(cursor), parseLimit(limit, 500, 50)));
   }

@@ -6,6 +6,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseRunId } from '../rfm.params';
 import { GetRfmDistributionQuery } from './get-rfm-distribution.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -18,6 +19,7 @@ export class GetRfmDistributionHttpController {
   @ApiOperation({ summary: 'RFM distribution: grid[r-1][f-1] customer counts and the named segments of the latest (or given) run' })
   @ApiQuery({ name: 'runId', required: false })
   @ApiAnswer(200, 'RfmDistribution')
+  @ReadAnswer()
   get(@Query('runId') runId: unknown): Promise<RfmDistribution> {
     return this.queries.execute(new GetRfmDistributionQuery(parseRunId(runId)));
   }
