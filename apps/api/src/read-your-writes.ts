@@ -10,6 +10,10 @@
  *   X-Cairn-Lag-Events / X-Cairn-Lag-Seconds: Cairn events after the position (counted up to
  *                     1,000, then `1000+`) and the age of the oldest of them (0 when caught up)
  *
+ * `?minPosition=lastImport` waits for the position the last bulk import reached (recorded by
+ * POST /v1/events/import); with no import recorded it does not wait and says
+ * `X-Cairn-Min-Position: none`, else that header is the position it waited for.
+ *
  * An answer computed from a snapshot of its own (an RFM run) says the position of that snapshot
  * instead: the body's `run.position`, which is also where a JSON body carries it.
  */
@@ -17,6 +21,7 @@ import { CallHandler, ExecutionContext, Inject, Injectable, NestInterceptor, Use
 import type { Request, Response } from 'express';
 import { from, mergeMap, switchMap, type Observable } from 'rxjs';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
+import { lastImportPosition } from '@cairn/read-models';
 import { ApiReadYourWrites } from './openapi/openapi';
 import { RUNTIME, type CairnRuntime } from './runtime';
 
@@ -61,6 +66,9 @@ export interface Freshness {
 
 const LAG_CAP = 1000;
 
+/** `?minPosition=lastImport`: the highest position a recorded bulk import reached (POST /v1/events/import). */
+export const LAST_IMPORT = 'lastImport';
+
 /** The snapshot position an answer declares itself (RFM: `run.position`), if any. */
 function declaredPosition(body: unknown): bigint | null | undefined {
   const run = body !== null && typeof body === 'object' ? (body as { run?: { position?: unknown } }).run : undefined;
@@ -101,7 +109,12 @@ export class FreshnessInterceptor implements NestInterceptor {
   }
 
   private async before(query: unknown, allowStale: boolean, res: Response): Promise<bigint | undefined> {
-    const minPosition = parseMinPosition(query);
+    let minPosition: bigint | undefined;
+    if (query === LAST_IMPORT) {
+      // The position the last recorded bulk import reached; none recorded: nothing to wait for, and the answer says so.
+      minPosition = (await lastImportPosition(this.runtime.readStore.db)) ?? undefined;
+      res.setHeader('X-Cairn-Min-Position', minPosition === undefined ? 'none' : minPosition.toString());
+    } else minPosition = parseMinPosition(query);
     if (await awaitPosition(this.runtime, minPosition, allowStale)) res.setHeader('X-Cairn-Stale', 'true');
     const statuses = await this.runtime.projections.statuses();
     let position: bigint | null = statuses.length === 0 ? null : statuses[0]!.checkpoint;

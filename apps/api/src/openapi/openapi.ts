@@ -37,7 +37,7 @@ export function ApiJsonBody(name: SchemaName, required = true) {
 /** `?minPosition` / `?allowStale` of a read that can wait for its writes (409 CAIRN.STALE_READ is added from them). */
 export function ApiReadYourWrites() {
   return applyDecorators(
-    ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (the commit of an ingest response)' }),
+    ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (the commit of an ingest response), or lastImport: the position the last bulk import reached' }),
     ApiQuery({ name: 'allowStale', required: false, description: 'true: answer after the wait even if not caught up, with X-Cairn-Stale: true' }),
   );
 }
@@ -86,6 +86,7 @@ const FRESHNESS_HEADERS = {
   'X-Cairn-Head': { description: "The last Cairn event's log position; none in an empty log", schema: { type: 'string' } },
   'X-Cairn-Lag-Events': { description: 'Cairn events after X-Cairn-Position (counted up to 1000, then 1000+)', schema: { type: 'string' } },
   'X-Cairn-Lag-Seconds': { description: 'Age of the oldest event not yet reflected (0 when caught up)', schema: { type: 'string' } },
+  'X-Cairn-Min-Position': { description: 'With minPosition=lastImport: the position waited for, none when no import is recorded (nothing waited for)', schema: { type: 'string' } },
   'X-Cairn-Stale': { description: 'true: minPosition was not reached and allowStale=true was given', schema: { type: 'string' } },
 };
 
