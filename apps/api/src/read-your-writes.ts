@@ -9,6 +9,8 @@
  *   X-Cairn-Head:     the last Cairn event in the log (`none` in an empty log)
  *   X-Cairn-Lag-Events / X-Cairn-Lag-Seconds: Cairn events after the position (counted up to
  *                     1,000, then `1000+`) and the age of the oldest of them (0 when caught up)
+ *   (head and lag are `unknown` when the event store does not answer within HEAD_TIMEOUT_MS: the
+ *   answer itself comes from the read store and is given all the same)
  *
  * `?minPosition=lastImport` waits for the position the last bulk import reached (recorded by
  * POST /v1/events/import); with no import recorded it does not wait and says
@@ -56,15 +58,18 @@ function staleRead(minPosition: bigint, message: string): CairnError {
 export interface Freshness {
   /** Log position the answer reflects (commit), null before anything was folded. */
   readonly position: string | null;
-  /** The last Cairn event's position in the log, null in an empty log. */
+  /** The last Cairn event's position in the log, null in an empty log, 'unknown' when the event store did not answer. */
   readonly head: string | null;
-  readonly lagEvents: number;
+  /** null: unknown (the event store did not answer). */
+  readonly lagEvents: number | null;
   /** More than `lagEvents` (the count stops at LAG_CAP). */
   readonly lagCapped: boolean;
-  readonly lagSeconds: number;
+  readonly lagSeconds: number | null;
 }
 
 const LAG_CAP = 1000;
+/** How long an answer waits for the event store to say where the head is before saying `unknown`. */
+const HEAD_TIMEOUT_MS = 500;
 
 /** `?minPosition=lastImport`: the highest position a recorded bulk import reached (POST /v1/events/import). */
 export const LAST_IMPORT = 'lastImport';
@@ -130,22 +135,37 @@ export class FreshnessInterceptor implements NestInterceptor {
     return this.head;
   }
 
-  /** Where `position` stands against the head of the log. */
+  /**
+   * Where `position` stands against the head of the log. The answer comes from the read store, so
+   * an event store that fails or is slow (past HEAD_TIMEOUT_MS) does not fail it: head and lag are
+   * then `unknown`.
+   */
   async freshness(position: bigint | null): Promise<Freshness> {
-    const head = await this.readHead();
-    const base = { position: position === null ? null : position.toString(), head: head === null ? null : head.position.toString() };
+    const p = position === null ? null : position.toString();
+    const unknown: Freshness = { position: p, head: 'unknown', lagEvents: null, lagCapped: false, lagSeconds: null };
+    const bounded = <T>(work: Promise<T>) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), HEAD_TIMEOUT_MS);
+      });
+      return Promise.race([work.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
+    };
+    const head = await bounded(this.readHead());
+    if (head === undefined) return unknown;
+    const base = { position: p, head: head === null ? null : head.position.toString() };
     if (head === null || (position !== null && position >= head.position)) return { ...base, lagEvents: 0, lagCapped: false, lagSeconds: 0 };
-    const [lag] = await this.runtime.events.lagAfter([position], LAG_CAP);
-    const seconds = lag!.oldestCreated ? Math.max(0, (Date.now() - lag!.oldestCreated.getTime()) / 1000) : 0;
-    return { ...base, lagEvents: lag!.count, lagCapped: lag!.capped, lagSeconds: seconds };
+    const lag = (await bounded(this.runtime.events.lagAfter([position], LAG_CAP)))?.[0];
+    if (lag === undefined) return { ...unknown, head: base.head };
+    const seconds = lag.oldestCreated ? Math.max(0, (Date.now() - lag.oldestCreated.getTime()) / 1000) : 0;
+    return { ...base, lagEvents: lag.count, lagCapped: lag.capped, lagSeconds: seconds };
   }
 }
 
 function setFreshnessHeaders(res: Response, f: Freshness): void {
   res.setHeader('X-Cairn-Position', f.position ?? 'none');
   res.setHeader('X-Cairn-Head', f.head ?? 'none');
-  res.setHeader('X-Cairn-Lag-Events', f.lagCapped ? `${f.lagEvents}+` : String(f.lagEvents));
-  res.setHeader('X-Cairn-Lag-Seconds', f.lagSeconds.toFixed(3));
+  res.setHeader('X-Cairn-Lag-Events', f.lagEvents === null ? 'unknown' : f.lagCapped ? `${f.lagEvents}+` : String(f.lagEvents));
+  res.setHeader('X-Cairn-Lag-Seconds', f.lagSeconds === null ? 'unknown' : f.lagSeconds.toFixed(3));
 }
 
 /**
