@@ -14,7 +14,7 @@
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { isoToDay, LocalCalendar, parseCdnow, type CdnowRow } from '@cairn/domain';
-import { importNdjson } from './import-ndjson';
+import { importNdjson, positionNote } from './import-ndjson';
 import type { MainIo } from './main';
 import { progressReporter, type Connection } from './ops-commands';
 
@@ -97,6 +97,7 @@ export async function importCdnowCommand(file: string, timezone: string, conn: C
     },
   });
   bar.stop();
+  io.err.write(positionNote(summary.position));
   io.out.write(`${JSON.stringify(summary)}\n`);
   if (summary.rejected > 0) process.exitCode = 1;
 }

@@ -257,6 +257,13 @@ export async function importNdjson(source: AsyncIterable<Buffer | string> | Iter
 
 const NEWLINE = Buffer.from('\n');
 
+/** What `cairn import` says on stderr about the log position it reached (the JSON summary has it too). */
+export function positionNote(position: string | null): string {
+  return position === null
+    ? 'nothing appended (every line a duplicate or rejected): no new log position\n'
+    : `reached log position ${position}: cairn clv fit waits for it by default (--min-position ${position}; reads: ?minPosition=${position})\n`;
+}
+
 /** `cairn import <file | ->` (options parsed in main.ts): the key needs the import (or admin) scope. */
 export async function importNdjsonCommand(
   file: string,
@@ -286,6 +293,7 @@ export async function importNdjsonCommand(
     onRetry: (reason, delay, from) => io.err.write(`${tty ? '\n' : ''}${reason}; resending from line ${from} in ${(delay / 1000).toFixed(1)} s\n`),
   });
   if (tty) io.err.write('\n');
+  io.err.write(positionNote(result.position));
   io.out.write(`${JSON.stringify(result)}\n`);
   if (result.rejected > 0) process.exitCode = 1;
 }

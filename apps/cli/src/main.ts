@@ -123,7 +123,7 @@ export function program(io: MainIo): Command {
     .addOption(new Option('--unit <unit>', 'time unit of the models').choices(['week', 'day']).default('week'))
     .option('--json', 'print JSON')
     .option('--tz <zone>', "timezone of the calendar (default: the server's CAIRN_TIMEZONE)")
-    .option('--min-position <commit>', 'read your writes: wait until the read models include this position')
+    .option('--min-position <commit>', 'wait until the read models include this log position (409 CAIRN.STALE_READ after CAIRN_READ_WAIT_MS); default: the position the last import reached (lastImport), and a plain warning on stderr when no import is recorded')
     .option('--file <cdnow>', 'fit this CDNOW file without a server')
     .action(async (opts: { url?: string; key?: string; calibrationEnd: string; unit: 'week' | 'day'; json?: boolean; tz?: string; minPosition?: string; file?: string }) => {
       const { clvCommand } = await import('./clv');

@@ -134,20 +134,21 @@ export class CairnEventStore {
    * no checkpoint passes: the log is read backwards a page at a time until a folded event.
    */
   async lastCairnEvent(): Promise<{ position: bigint; created: Date } | null> {
+    // Usually the last event is one: read one, then pages growing to SCAN_PAGE (every read answer asks).
     let from: Position | typeof END = END;
-    for (;;) {
-      const page = await this.readPage(BACKWARDS, from);
+    for (let size = 1; ; size = Math.min(SCAN_PAGE, size * 16)) {
+      const page = await this.readPage(BACKWARDS, from, size);
       for (const e of page) if (isFoldedEventType(e.type)) return { position: e.position.commit, created: e.created };
-      if (page.length < SCAN_PAGE) return null;
+      if (page.length < size) return null;
       from = page[page.length - 1]!.position;
     }
   }
 
   /** One page of `$all` (read to its end, never abandoned half-way), events with a position only. */
-  private async readPage(direction: typeof FORWARDS | typeof BACKWARDS, fromPosition: Position | typeof START | typeof END): Promise<{ type: string; position: Position; created: Date }[]> {
+  private async readPage(direction: typeof FORWARDS | typeof BACKWARDS, fromPosition: Position | typeof START | typeof END, maxCount = SCAN_PAGE): Promise<{ type: string; position: Position; created: Date }[]> {
     // Every event of `$all` has a position (only a stream read's unresolved links lack one).
     const out: { type: string; position: Position; created: Date }[] = [];
-    const read: AsyncIterable<AllStreamResolvedEvent> = this.client.readAll({ direction, fromPosition, maxCount: SCAN_PAGE });
+    const read: AsyncIterable<AllStreamResolvedEvent> = this.client.readAll({ direction, fromPosition, maxCount });
     for await (const r of read) if (r.event?.position) out.push({ type: r.event.type, position: r.event.position, created: r.event.created });
     return out;
   }

@@ -2,7 +2,7 @@
  * Projection checkpoints: one row per projection. Write a checkpoint in the SAME transaction as the
  * rows it covers, so a crash at any instant neither loses nor double-counts events.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import type { ReadModelSchema } from './schema';
 
@@ -50,4 +50,20 @@ export async function listCheckpoints(db: Kysely<ReadModelSchema>): Promise<Chec
     eventsProcessed: Number(r.events_processed),
     updatedAt: r.updated_at,
   }));
+}
+
+/** Records a finished bulk import that appended events (`position`: the highest commit it reached). */
+export async function recordImport(db: Kysely<ReadModelSchema>, i: { importId: string; finishedAt: Date; lines: number; accepted: number; position: bigint }): Promise<void> {
+  await db
+    .insertInto('imports')
+    .values({ import_id: i.importId, finished_at: i.finishedAt.toISOString(), lines: i.lines, accepted: i.accepted, position: i.position.toString() })
+    .onConflict((oc) => oc.column('import_id').doNothing())
+    .execute();
+}
+
+/** The highest position any recorded import reached, null when none is recorded. */
+export async function lastImportPosition(db: Kysely<ReadModelSchema>): Promise<bigint | null> {
+  // Decimal strings without leading zeros: longer is larger, and equal lengths compare as text.
+  const row = await db.selectFrom('imports').select('position').orderBy(sql`length(position)`, 'desc').orderBy('position', 'desc').limit(1).executeTakeFirst();
+  return row === undefined ? null : BigInt(row.position);
 }

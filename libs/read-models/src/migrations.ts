@@ -473,9 +473,33 @@ export const MIGRATIONS: readonly Migration[] = [
       db.schema.createIndex('voucher_uses_code').ifNotExists().on('voucher_uses').column('code'),
     ],
   },
+  {
+    version: 720,
+    name: 'rfm_run_position',
+    // The log position an RFM run reflects (the lower of the profiles' and the analytics facts'
+    // checkpoints when it started), so its answers say how fresh they are; null for older runs.
+    up: (db) => [db.schema.alterTable('rfm_runs').addColumn('position', 'text')],
+  },
+  {
+    version: 721,
+    name: 'imports',
+    // The position each bulk import reached, so `cairn clv fit` and the analytics reads after an
+    // import can wait for every imported row (?minPosition=lastImport).
+    up: (db) => [
+      db.schema
+        .createTable('imports')
+        .ifNotExists()
+        .addColumn('import_id', 'text', (c) => c.primaryKey())
+        .addColumn('finished_at', 'text', (c) => c.notNull())
+        .addColumn('lines', 'integer', (c) => c.notNull())
+        .addColumn('accepted', 'integer', (c) => c.notNull())
+        .addColumn('position', 'text', (c) => c.notNull()),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
-  // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations.
+  // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations;
+  // 700–719 the CLI; 720–739 answer freshness.
 ];
 
 /** A raw statement as a migration step. */

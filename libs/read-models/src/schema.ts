@@ -205,6 +205,8 @@ export interface RfmRunsTable {
   finished_at: string | null;
   customers: number;
   duration_ms: number | null;
+  /** Log position the run reflects (decimal commit position), null for runs before migration 720. */
+  position: string | null;
 }
 
 /** RFM: each customer's scores per run. */
@@ -297,6 +299,17 @@ export interface ReadModelSchema {
   loyalty_links: LoyaltyLinksTable;
   analytics_facts: AnalyticsFactsTable;
   api_keys: ApiKeysTable;
+  imports: ImportsTable;
+}
+
+/** One row per bulk import that appended something: analytics callers wait for the last one's position. */
+export interface ImportsTable {
+  import_id: string;
+  finished_at: string;
+  lines: number;
+  accepted: number;
+  /** Highest commit position the import reached (decimal, no leading zeros). */
+  position: string;
 }
 
 export type StoreKind = 'sqlite' | 'postgres';

@@ -30,7 +30,7 @@ describe('analytics e2e on the CDNOW sample', () => {
 
   it('fits the published BG/NBD and Gamma-Gamma parameters over the API', async () => {
     const started = Date.now();
-    const fit = await clvFitViaApi({ url: cairn.url, key: cairn.adminKey, calibrationEnd: '1997-09-30', unit: 'week', minPosition: position });
+    const { fit } = await clvFitViaApi({ url: cairn.url, key: cairn.adminKey, calibrationEnd: '1997-09-30', unit: 'week', minPosition: position });
     console.log(`clv fit: ${Date.now() - started} ms`, JSON.stringify(fit));
     expect(fit.customers).toBe(2357);
     expect(fit.bgnbd.r).toBeCloseTo(0.243, 3);
@@ -46,7 +46,9 @@ describe('analytics e2e on the CDNOW sample', () => {
   it('re-import is idempotent: every row duplicate, the fit unchanged', async () => {
     const again = await importCdnow(SAMPLE, { url: cairn.url, key: cairn.adminKey, timezone: 'America/New_York' });
     expect(again).toMatchObject({ rows: 6919, accepted: 0, duplicate: 6919, rejected: 0 });
-    const fit = await clvFitViaApi({ url: cairn.url, key: cairn.adminKey, calibrationEnd: '1997-09-30', unit: 'week' });
+    // No --min-position: the fit waits for the position the last import that appended reached.
+    const { fit, freshness } = await clvFitViaApi({ url: cairn.url, key: cairn.adminKey, calibrationEnd: '1997-09-30', unit: 'week' });
+    expect(freshness.waitedFor).toBe(position);
     expect(fit.customers).toBe(2357);
     expect(fit.bgnbd.logLikelihood).toBeCloseTo(-9582.4, 1);
   });

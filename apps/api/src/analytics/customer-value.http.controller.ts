@@ -2,12 +2,12 @@ import { Controller, Get, Headers, Inject, Param, Query, Res } from '@nestjs/com
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { RequireScope } from '../auth/auth.guard';
-import { awaitPosition, parseMinPosition } from '../customers/read-your-writes';
+import { ReadAnswer } from '../read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 import { AnalyticsReader } from './analytics.reader';
 import { toCsv, wantsCsv } from './analytics.params';
 import { ApiClvQuery, clvParams } from './metrics.http.controller';
-import { ApiAnswer, ApiReadYourWrites } from '../openapi/openapi';
+import { ApiAnswer } from '../openapi/openapi';
 
 /** `GET /v1/customers/:id/value` — a route of its own: `:id` never spans a `/`, so GET /v1/customers/:id does not catch it. */
 @ApiTags('analytics')
@@ -23,11 +23,10 @@ export class CustomerValueHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: "A customer's historic value (net revenue to date) and predicted value (P(alive), churn risk, expected purchases and spend, CLV)" })
   @ApiAnswer(200, 'CustomerValue', { csv: true })
-  @ApiReadYourWrites()
+  @ReadAnswer()
   @ApiClvQuery()
   async value(@Param('id') id: string, @Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const p = clvParams(q, this.runtime.config.timezone);
-    if (await awaitPosition(this.runtime, parseMinPosition(q.minPosition), q.allowStale === 'true')) res.setHeader('X-Cairn-Stale', 'true');
     const v = await this.reader.customer(id, p);
     if (wantsCsv(accept)) {
       res.type('text/csv');

@@ -3,12 +3,12 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger'
 import type { Response } from 'express';
 import { dayToIso, PERIOD_UNITS } from '@cairn/domain';
 import { RequireScope } from '../auth/auth.guard';
-import { awaitPosition, parseMinPosition } from '../customers/read-your-writes';
+import { ReadAnswer } from '../read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 import { AnalyticsReader, customerValueView, type ClvParams } from './analytics.reader';
 import { displayRate, retentionGrid, retentionGridCsvRows } from './retention-grid';
 import { bad, calendarParam, dayParam, numberParam, oneOf, toCsv, wantsCsv } from './analytics.params';
-import { ApiAnswer, ApiReadYourWrites } from '../openapi/openapi';
+import { ApiAnswer } from '../openapi/openapi';
 
 /** Parses the CLV model parameters shared by /v1/metrics/clv and /v1/customers/:id/value. */
 /** The query parameters clvParams reads, for the OpenAPI document (GET /v1/metrics/clv and /v1/customers/{id}/value). */
@@ -44,10 +44,6 @@ export class MetricsHttpController {
     @Inject(RUNTIME) private readonly runtime: CairnRuntime,
   ) {}
 
-  private async wait(q: Record<string, unknown>, res: Response): Promise<void> {
-    if (await awaitPosition(this.runtime, parseMinPosition(q.minPosition), q.allowStale === 'true')) res.setHeader('X-Cairn-Stale', 'true');
-  }
-
   @Get('retention')
   @RequireScope('read')
   @ApiOperation({ summary: 'Cohort retention: share of each cohort coming back k periods later; not-yet-observable cells are null' })
@@ -58,7 +54,7 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'tz', required: false, description: 'IANA timezone (default: the shop timezone)' })
   @ApiQuery({ name: 'asOf', required: false, description: 'YYYY-MM-DD, last local day included (default today)' })
   @ApiAnswer(200, 'Retention', { csv: true })
-  @ApiReadYourWrites()
+  @ReadAnswer()
   @ApiQuery({ name: 'shape', required: false, enum: ['rows', 'grid'], description: 'grid: cohorts × period offsets (JSON and CSV); rows (default): a cell list per cohort' })
   async retention(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const calendar = calendarParam(q.tz, this.runtime.config.timezone);
@@ -71,7 +67,6 @@ export class MetricsHttpController {
       asOfDay: dayParam('asOf', q.asOf, calendar),
     };
     const shape = oneOf('shape', q.shape, ['rows', 'grid'] as const, 'rows');
-    await this.wait(q, res);
     const rows = await this.reader.retention(p);
     const grid = shape === 'grid' ? retentionGrid(rows) : undefined;
     if (wantsCsv(accept)) {
@@ -94,7 +89,7 @@ export class MetricsHttpController {
   @ApiQuery({ name: 'period', required: false, enum: ['day', 'week', 'month'], description: 'lifecycle periods (default month)' })
   @ApiQuery({ name: 'tz', required: false })
   @ApiAnswer(200, 'Kpis', { csv: true })
-  @ApiReadYourWrites()
+  @ReadAnswer()
   async kpis(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const calendar = calendarParam(q.tz, this.runtime.config.timezone);
     const toDay = dayParam('to', q.to, calendar);
@@ -103,7 +98,6 @@ export class MetricsHttpController {
     if (toDay - fromDay > 3660) throw bad('from', 'the window is at most 10 years');
     const period = oneOf('period', q.period, PERIOD_UNITS, 'month');
     if (period === 'day' && toDay - fromDay > 366) throw bad('period', 'day periods need a window of at most 366 days');
-    await this.wait(q, res);
     const k = await this.reader.kpis(calendar, fromDay, toDay, period);
     if (wantsCsv(accept)) {
       res.type('text/csv');
@@ -123,10 +117,9 @@ export class MetricsHttpController {
   @ApiOperation({ summary: 'BG/NBD + Gamma-Gamma fitted up to calibrationEnd; CSV (Accept: text/csv) lists every customer' })
   @ApiClvQuery()
   @ApiAnswer(200, 'ClvReport', { csv: true })
-  @ApiReadYourWrites()
+  @ReadAnswer()
   async clv(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
     const p = clvParams(q, this.runtime.config.timezone);
-    await this.wait(q, res);
     const report = await this.reader.clv(p);
     const values = this.reader.values(report, p).map(customerValueView);
     if (wantsCsv(accept)) {

@@ -46,7 +46,7 @@ export function ApiNoBody() {
 /** `?minPosition` / `?allowStale` of a read that can wait for its writes (409 CAIRN.STALE_READ is added from them). */
 export function ApiReadYourWrites() {
   return applyDecorators(
-    ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (the commit of an ingest response)' }),
+    ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position (the commit of an ingest response), or lastImport: the position the last bulk import reached' }),
     ApiQuery({ name: 'allowStale', required: false, description: 'true: answer after the wait even if not caught up, with X-Cairn-Stale: true' }),
   );
 }
@@ -94,11 +94,21 @@ const WHY: Record<number, string> = {
   503: 'the event store or read store is unavailable (with Retry-After)',
 };
 
+/** The headers of every read answer (apps/api/src/read-your-writes.ts). */
+const FRESHNESS_HEADERS = {
+  'X-Cairn-Position': { description: 'Log position the answer reflects (at least every event up to it); none before anything was folded', schema: { type: 'string' } },
+  'X-Cairn-Head': { description: "The last Cairn event's log position; none in an empty log", schema: { type: 'string' } },
+  'X-Cairn-Lag-Events': { description: 'Cairn events after X-Cairn-Position (counted up to 1000, then 1000+)', schema: { type: 'string' } },
+  'X-Cairn-Lag-Seconds': { description: 'Age of the oldest event not yet reflected (0 when caught up)', schema: { type: 'string' } },
+  'X-Cairn-Min-Position': { description: 'With minPosition=lastImport: the position waited for, none when no import is recorded (nothing waited for)', schema: { type: 'string' } },
+  'X-Cairn-Stale': { description: 'true: minPosition was not reached and allowStale=true was given', schema: { type: 'string' } },
+};
+
 type Operation = {
   parameters?: { name?: string; in?: string }[];
   requestBody?: unknown;
   security?: unknown[];
-  responses: Record<string, { description?: string; content?: Record<string, { schema?: unknown }> }>;
+  responses: Record<string, { description?: string; content?: Record<string, { schema?: unknown }>; headers?: unknown }>;
 };
 
 /**
@@ -136,6 +146,7 @@ export function completeOpenApi(doc: OpenAPIObject): OpenAPIObject {
       }
       if (path.includes('{')) add(404);
       if (params.some((p) => p.name === 'minPosition')) {
+        for (const [status, answer] of Object.entries(r)) if (status.startsWith('2')) (answer as { headers?: unknown }).headers = FRESHNESS_HEADERS;
         const stale = `${ERROR_CODES.STALE_READ}: ${WHY[409]}`;
         r[409] = { ...error(409), description: r[409] ? `${r[409].description}; ${stale}` : stale };
       }

@@ -74,10 +74,11 @@ const DAY_MS = 86_400_000;
 
 /**
  * The customer's RFM input from their profile, or null without a base-currency order in
- * (asOf − window, asOf]. Returns are netted against their order (a return recorded after `asOf`
- * still nets its order: the profile keeps refunds per order, not per date).
+ * (asOf − window, asOf]. Returns are netted against their order as of `asOf`: the profile keeps
+ * refunds per order, not per date, so `refundsAfter` (refunds by orderId of the returns that
+ * occurred after `asOf`) is added back — a return after the instant does not change the answer.
  */
-export function rfmInputOf(p: Profile, opts: RfmOptions): RfmCustomerInput | null {
+export function rfmInputOf(p: Profile, opts: RfmOptions, refundsAfter: ReadonlyMap<string, number> = new Map()): RfmCustomerInput | null {
   const end = opts.asOf.getTime();
   const start = end - opts.windowDays * DAY_MS;
   let orders = 0;
@@ -88,7 +89,7 @@ export function rfmInputOf(p: Profile, opts: RfmOptions): RfmCustomerInput | nul
     const t = Date.parse(o.occurredAt);
     if (t <= start || t > end) continue;
     orders += 1;
-    net += o.totalMinor - (p.state.orderRefunds?.[o.orderId] ?? 0);
+    net += o.totalMinor - ((p.state.orderRefunds?.[o.orderId] ?? 0) - (refundsAfter.get(o.orderId) ?? 0));
     if (last === null || o.occurredAt > last) last = o.occurredAt;
   }
   return last === null ? null : { customerId: p.customerId, lastOrderAt: last, orders, netMinor: net };

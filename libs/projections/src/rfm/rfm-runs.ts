@@ -18,7 +18,7 @@ import {
   type RfmCustomerInput,
   type RfmSegment,
 } from '@cairn/domain';
-import { decodeCursor, encodeCursor, type ReadModelSchema, type ReadStore, type RfmRunsTable, type RfmScoresTable } from '@cairn/read-models';
+import { decodeCursor, encodeCursor, readCheckpoint, type ReadModelSchema, type ReadStore, type RfmRunsTable, type RfmScoresTable } from '@cairn/read-models';
 
 export interface RfmRunRequest {
   readonly asOf: Date;
@@ -39,6 +39,11 @@ export interface RfmRun {
   readonly finishedAt: string | null;
   readonly customers: number;
   readonly durationMs: number | null;
+  /**
+   * The log position the run reflects: the lower of the profiles' and the analytics facts'
+   * checkpoints when it started (null: nothing folded yet, or a run from before this was kept).
+   */
+  readonly position: string | null;
 }
 
 const READ_PAGE = 5000;
@@ -57,7 +62,25 @@ function toRun(r: RfmRunsTable): RfmRun {
     finishedAt: r.finished_at,
     customers: Number(r.customers),
     durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+    position: r.position ?? null,
   };
+}
+
+/**
+ * Refunds by orderId of the returns that occurred after `asOf` (from the analytics facts, which
+ * keep each return dated): the profile nets every return it has seen, so a run as of a past
+ * instant adds these back. Order ids are the shop's, one order per id.
+ */
+async function refundsAfterInstant(db: Kysely<ReadModelSchema>, asOf: Date): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('analytics_facts')
+    .select(['order_id', (eb) => eb.fn.sum<number | string>('amount_minor').as('refund')])
+    .where('kind', '=', 'return')
+    .where('occurred_ms', '>', asOf.getTime())
+    .where('order_id', 'is not', null)
+    .groupBy('order_id')
+    .execute();
+  return new Map(rows.map((r) => [r.order_id!, Number(r.refund)]));
 }
 
 /** Scores every customer with an order in the window; returns the finished run. */
@@ -65,6 +88,8 @@ export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmR
   const started = Date.now();
   const runId = randomUUID();
   const asOf = req.asOf.toISOString();
+  const checkpoints = await Promise.all(['profiles', 'analytics'].map((p) => readCheckpoint(store.db, p)));
+  const position = checkpoints.some((c) => c === null) ? null : checkpoints.reduce((a, c) => (c! < a! ? c : a))!.toString();
   await store.transaction((trx) =>
     trx
       .insertInto('rfm_runs')
@@ -79,10 +104,12 @@ export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmR
         finished_at: null,
         customers: 0,
         duration_ms: null,
+        position,
       })
       .execute(),
   );
   try {
+    const refundsAfter = await refundsAfterInstant(store.db, req.asOf);
     const inputs: RfmCustomerInput[] = [];
     let after: string | null = null;
     for (;;) {
@@ -90,7 +117,7 @@ export async function runRfm(store: ReadStore, req: RfmRunRequest): Promise<RfmR
       if (after !== null) q = q.where('customer_id', '>', after);
       const rows = await q.execute();
       for (const r of rows) {
-        const input = rfmInputOf(JSON.parse(r.doc) as Profile, req);
+        const input = rfmInputOf(JSON.parse(r.doc) as Profile, req, refundsAfter);
         if (input) inputs.push(input);
       }
       if (rows.length < READ_PAGE) break;

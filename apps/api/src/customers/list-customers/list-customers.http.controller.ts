@@ -7,6 +7,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { badParam, parseCursor, parseLimit } from '../../http-params';
 import { ListCustomersQuery, type CustomerFilters, type CustomerPage } from './list-customers.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 const STAGES = ['new', 'active', 'at_risk', 'lapsed'] as const;
 const CSV_COLUMNS = ['customerId', 'orders', 'grossMinor', 'refundedMinor', 'netMinor', 'aovMinor', 'currency', 'firstSeenAt', 'lastSeenAt'] as const;
@@ -48,6 +49,7 @@ export class ListCustomersHttpController {
   @ApiQuery({ name: 'minNetMinor', required: false, description: 'net revenue at least this (minor units)' })
   @ApiQuery({ name: 'stage', required: false, enum: STAGES, description: 'lifecycle stage as of now' })
   @ApiAnswer(200, 'CustomerPage', { csv: true, description: 'A page of profiles (JSON), or every match as CSV (Accept: text/csv)' })
+  @ReadAnswer()
   async list(@Query() q: Record<string, unknown>, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response): Promise<CustomerPage | undefined> {
     const filters = parseCustomerFilters(q);
     if (!wantsCsv(accept)) return this.queries.execute(new ListCustomersQuery(parseCursor(q.cursor), parseLimit(q.limit, 500, 50), filters));

@@ -2,7 +2,8 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { CairnError, ERROR_CODES, streamFor, toStoredEvent, type FieldError } from '@cairn/domain';
 import type { EventToAppend } from '@cairn/event-store';
-import { storeUnavailableReason } from '@cairn/read-models';
+import { randomUUID } from 'crypto';
+import { recordImport, storeUnavailableReason } from '@cairn/read-models';
 import { MAX_BODY_BYTES, MAX_BODY_DEPTH, jsonDepth } from '../../body-limits';
 import { Metrics } from '../../metrics/metrics';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
@@ -156,6 +157,13 @@ export class ImportEventsHandler implements ICommandHandler<ImportEventsCommand,
       if (flushing) await flushing;
     }
     if (failure) rethrow(failure);
+    const reached = position as ImportSummary['position']; // assigned in the group callbacks
+    if (reached !== null) {
+      // Analytics reads and `cairn clv fit` default to waiting for the last import (?minPosition=lastImport).
+      await recordImport(this.runtime.readStore.db, { importId: randomUUID(), finishedAt: new Date(), lines: counts.lines, accepted: counts.accepted, position: BigInt(reached.commit) }).catch((err: unknown) =>
+        this.runtime.logger.warn({ err }, 'import: could not record the position it reached (analytics callers will not wait for it)'),
+      );
+    }
     return { ...counts, position };
   }
 

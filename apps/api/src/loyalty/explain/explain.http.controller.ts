@@ -1,10 +1,9 @@
-import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
 import type { Explanation } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
-import { parseMinPosition } from '../../customers/read-your-writes';
+import { ReadAnswer } from '../../read-your-writes';
 import { parseAsOf } from '../loyalty.reader';
 import { ExplainQuery } from './explain.query';
 import { ApiAnswer } from '../../openapi/openapi';
@@ -19,18 +18,12 @@ export class ExplainHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Why this tier and this balance: each contributing event and rule' })
   @ApiQuery({ name: 'asOf', required: false, description: 'ISO-8601 instant: the ledger as of then (default now); time passing needs no new events' })
-  @ApiQuery({ name: 'minPosition', required: false, description: 'Wait until the read models include this log position' })
-  @ApiQuery({ name: 'allowStale', required: false })
   @ApiAnswer(200, 'LoyaltyExplanation')
-  async explain(
+  @ReadAnswer()
+  explain(
     @Param('customerId') customerId: string,
     @Query('asOf') asOf: unknown,
-    @Query('minPosition') minPosition: unknown,
-    @Query('allowStale') allowStale: unknown,
-    @Res({ passthrough: true }) res: Response,
   ): Promise<Explanation> {
-    const { result, stale } = await this.queries.execute(new ExplainQuery(customerId, parseAsOf(asOf), parseMinPosition(minPosition), allowStale === 'true'));
-    if (stale) res.setHeader('X-Cairn-Stale', 'true');
-    return result;
+    return this.queries.execute(new ExplainQuery(customerId, parseAsOf(asOf)));
   }
 }

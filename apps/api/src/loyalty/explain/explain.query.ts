@@ -1,12 +1,10 @@
 import { Query } from '@nestjs/cqrs';
 import type { Explanation } from '@cairn/domain';
 
-export class ExplainQuery extends Query<{ result: Explanation; stale: boolean }> {
+export class ExplainQuery extends Query<Explanation> {
   constructor(
     readonly customerId: string,
     readonly asOf: string,
-    readonly minPosition: bigint | undefined,
-    readonly allowStale: boolean,
   ) {
     super();
   }

@@ -1,12 +1,10 @@
 import { Query } from '@nestjs/cqrs';
 import type { LoyaltyLedgerView } from '@cairn/domain';
 
-export class GetLedgerQuery extends Query<{ result: LoyaltyLedgerView; stale: boolean }> {
+export class GetLedgerQuery extends Query<LoyaltyLedgerView> {
   constructor(
     readonly customerId: string,
     readonly asOf: string,
-    readonly minPosition: bigint | undefined,
-    readonly allowStale: boolean,
   ) {
     super();
   }

@@ -4,7 +4,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
 import { CairnError, ERROR_CODES, REDEEMED_TYPE, loyaltyStreamFor, type RedeemedV1 } from '@cairn/domain';
 import { eventStoreUnavailable } from '@cairn/event-store';
-import { awaitPosition } from '../../customers/read-your-writes';
+import { awaitPosition } from '../../read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { LoyaltyReader } from '../loyalty.reader';
 import { RedeemCommand, type Redeemed } from './redeem.command';

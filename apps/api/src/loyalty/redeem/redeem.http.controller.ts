@@ -4,7 +4,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, type FieldError } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
-import { parseMinPosition } from '../../customers/read-your-writes';
+import { parseMinPosition } from '../../read-your-writes';
 import { RedeemCommand, type Redeemed } from './redeem.command';
 import { ApiAnswer, ApiConflict, ApiJsonBody } from '../../openapi/openapi';
 

@@ -9,6 +9,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseRunId } from '../rfm.params';
 import { GetRfmDistributionQuery } from './get-rfm-distribution.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -22,6 +23,7 @@ export class GetRfmDistributionHttpController {
   @ApiProduces('application/json', 'text/csv')
   @ApiQuery({ name: 'runId', required: false })
   @ApiAnswer(200, 'RfmDistribution', { csv: true })
+  @ReadAnswer()
   async get(@Query('runId') runId: unknown, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response): Promise<RfmDistribution | string> {
     const d: RfmDistribution = await this.queries.execute(new GetRfmDistributionQuery(parseRunId(runId)));
     if (!wantsCsv(accept)) return d;

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { GetRfmHistoryQuery, type RfmHistory } from './get-rfm-history.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -15,6 +16,7 @@ export class GetRfmHistoryHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: "A customer's RFM scores and segment in every finished run, oldest first" })
   @ApiAnswer(200, 'RfmHistory')
+  @ReadAnswer()
   get(@Param('customerId') customerId: string): Promise<RfmHistory> {
     return this.queries.execute(new GetRfmHistoryQuery(customerId));
   }

@@ -5,6 +5,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseCursor, parseLimit, parseRunId, parseSegment } from '../rfm.params';
 import { ListRfmSegmentCustomersQuery, type RfmSegmentPage } from './list-rfm-segment-customers.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 @ApiTags('rfm')
 @ApiBearerAuth()
@@ -19,6 +20,7 @@ export class ListRfmSegmentCustomersHttpController {
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100' })
   @ApiQuery({ name: 'runId', required: false })
   @ApiAnswer(200, 'RfmSegmentPage')
+  @ReadAnswer()
   list(@Param('segment') segment: string, @Query('cursor') cursor: unknown, @Query('limit') limit: unknown, @Query('runId') runId: unknown): Promise<RfmSegmentPage> {
     return this.queries.execute(new ListRfmSegmentCustomersQuery(parseSegment(segment), parseCursor(cursor), parseLimit(limit), parseRunId(runId)));
   }

@@ -5,6 +5,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseSegmentId } from '../segments.params';
 import { GetSegmentsQuery } from './get-segments.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 @ApiTags('segments')
 @ApiBearerAuth()
@@ -16,6 +17,7 @@ export class GetSegmentsHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: 'Every segment with its definition, version and member count' })
   @ApiAnswer(200, 'SegmentList')
+  @ReadAnswer()
   list(): Promise<unknown> {
     return this.queries.execute(new GetSegmentsQuery(undefined));
   }
@@ -24,6 +26,7 @@ export class GetSegmentsHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: 'One segment with its definition, version and member count' })
   @ApiAnswer(200, 'SegmentWithMembers')
+  @ReadAnswer()
   get(@Param('id') id: string): Promise<unknown> {
     return this.queries.execute(new GetSegmentsQuery(parseSegmentId(id)));
   }

@@ -7,6 +7,7 @@ import { RequireScope } from '../../auth/auth.guard';
 import { parseCursor, parseLimit, parseSegmentId } from '../segments.params';
 import { ListSegmentMembersQuery } from './list-segment-members.query';
 import { ApiAnswer } from '../../openapi/openapi';
+import { ReadAnswer } from '../../read-your-writes';
 
 const CSV_PAGE = 1000;
 
@@ -23,6 +24,7 @@ export class ListSegmentMembersHttpController {
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 100 (JSON only)' })
   @ApiAnswer(200, 'SegmentMembers', { csv: true })
+  @ReadAnswer()
   async members(
     @Param('id') id: string,
     @Query('cursor') cursor: unknown,
