@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiNotFoundResponse, ApiUnauthorizedResponse, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { badParam, parseLimit } from '../../http-params';
 import { ListCustomerEventsQuery } from './list-customer-events.query';
@@ -24,9 +24,6 @@ export class ListCustomerEventsHttpController {
   @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
   @ApiQuery({ name: 'limit', required: false, description: '1–200, default 50' })
   @ApiOkResponse({ type: CustomerEventsPage })
-  @ApiBadRequestResponse({ description: 'CAIRN.VALIDATION: cursor or limit malformed (fields name it)' })
-  @ApiUnauthorizedResponse({ description: 'CAIRN.UNAUTHENTICATED' })
-  @ApiNotFoundResponse({ description: 'CAIRN.NOT_FOUND: no such customer' })
   list(@Param('id') id: string, @Query('cursor') cursor: unknown, @Query('limit') limit: unknown): Promise<CustomerEventsPage> {
     return this.queries.execute(new ListCustomerEventsQuery(id, parseBefore(cursor), parseLimit(limit, 200, 50)));
   }

@@ -1,6 +1,6 @@
 import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiUnauthorizedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RequireScope } from '../../auth/auth.guard';
 import { ListCustomerSegmentsQuery } from './list-customer-segments.query';
 import { CustomerSegments } from './list-customer-segments.response.dto';
@@ -15,8 +15,6 @@ export class ListCustomerSegmentsHttpController {
   @RequireScope('read')
   @ApiOperation({ summary: 'The rule-based segments the customer (the person the id resolves to) is a member of now' })
   @ApiOkResponse({ type: CustomerSegments })
-  @ApiUnauthorizedResponse({ description: 'CAIRN.UNAUTHENTICATED' })
-  @ApiNotFoundResponse({ description: 'CAIRN.NOT_FOUND: no such customer' })
   list(@Param('id') id: string): Promise<CustomerSegments> {
     return this.queries.execute(new ListCustomerSegmentsQuery(id));
   }
