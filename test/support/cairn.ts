@@ -22,7 +22,7 @@ export async function startCairn(opts: { dataDir?: string; readModel?: string; e
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'cairn-e2e-'));
   const adminKey = `test_${randomBytes(16).toString('hex')}`;
   const config = loadConfig(
-    { CAIRN_LOG_LEVEL: 'warn', CAIRN_READ_WAIT_MS: '5000', ...opts.env },
+    { CAIRN_LOG_LEVEL: 'warn', CAIRN_READ_WAIT_MS: '60000', ...opts.env },
     { port: 0, esdbPort: 0, dataDir, adminKey, ...(opts.readModel ? { readModel: opts.readModel } : {}) },
   );
   config.host = '127.0.0.1';

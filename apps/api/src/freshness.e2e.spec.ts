@@ -69,7 +69,7 @@ describe('freshness on every read answer', () => {
   });
 
   it('an analytics call right after an import waits and answers for every imported row, or says it is stale (409)', async () => {
-    console.log(`analytics right after an import (CAIRN_READ_WAIT_MS 5000): ${(await importThenRead(cairn)).join(', ')}`);
+    console.log(`analytics right after an import (CAIRN_READ_WAIT_MS 60000): ${(await importThenRead(cairn)).join(', ')}`);
   }, 120_000);
 
   it('every read endpoint takes minPosition and answers with its position and lag', async () => {
