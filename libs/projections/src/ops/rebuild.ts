@@ -556,7 +556,7 @@ async function pgSecondaryIndexes(store: ReadStore, schema: string, tables: read
 }
 
 /** SQLite: the indexes of these tables other than their primary keys, with the SQL that made them. */
-async function secondaryIndexes(store: ReadStore, tables: readonly string[]): Promise<{ name: string; table: string; sql: string }[]> {
+export async function secondaryIndexes(store: ReadStore, tables: readonly string[]): Promise<{ name: string; table: string; sql: string }[]> {
   if (store.kind !== 'sqlite' || tables.length === 0) return [];
   const { rows } = await sql<{ name: string; table: string; sql: string }>`select name, tbl_name as "table", sql from sqlite_master where type = 'index' and sql is not null and tbl_name in (${sql.join([...tables])}) order by name`.execute(store.db);
   return rows;

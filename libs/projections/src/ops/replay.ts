@@ -22,6 +22,7 @@ import { Progress, headPosition, readHistory } from './history';
 import { errorMessage } from './parked';
 import { diffRows, dumpTable, stableJson, tableShape, toCsv, type TableDiff } from './tables';
 import { Folder } from '../engine/folder';
+import { secondaryIndexes } from './rebuild';
 
 /** What a replay hook is told: the instants and the rules each scratch store was built under. */
 export interface ReplayHookContext {
@@ -84,7 +85,7 @@ export interface ReplaySummary {
   readonly whatIf: { tables: Record<string, Omit<TableDiff, 'addedKeys' | 'removedKeys' | 'changedRows'>>; areas: Record<string, unknown> } | null;
 }
 
-const BATCH = 1000;
+const BATCH = 5000;
 
 function instant(name: string, value: string | undefined): number | null {
   if (value === undefined) return null;
@@ -123,21 +124,36 @@ interface Scratch {
   readonly projections: Projection[];
   readonly folder: Folder;
   readonly parked: { projection: string; id: string; position: string; type: string; error: string }[];
+  readonly indexes: readonly { name: string; sql: string }[];
 }
 
 const BUDGET = 160 * 1024 * 1024;
 
+/** A projection's fact rows waiting for the write are written past this size, as a rebuild's are. */
+const STAGING = 16 * 1024 * 1024;
+
 async function openScratch(projections: Projection[]): Promise<Scratch> {
   const store = await openReadStore(':memory:');
   for (const p of projections) await p.setup?.(store.db);
+  // Built without secondary indexes (the folds read by primary key), which are made again at the
+  // end, one sort each, before the output and the areas' summaries read the tables.
+  const indexes = await secondaryIndexes(store, tablesOf(projections));
+  for (const i of indexes) await store.onWriter?.(`drop index if exists "${i.name.replace(/"/g, '""')}"`);
   const parked: Scratch['parked'] = [];
   const folder = new Folder(store, projections, { onPoison: 'park', onParked: (projection, e, error) => parked.push({ projection, id: e.id, position: e.position, type: e.type, error }) });
-  return { store, projections, folder, parked };
+  return { store, projections, folder, parked, indexes };
 }
 
 async function applyScratch(s: Scratch, batch: readonly LogEvent[]): Promise<void> {
   await s.folder.fold(batch);
+  await s.folder.flushStaged(STAGING);
   if (s.folder.memory() > BUDGET) await s.folder.relieve(BUDGET);
+}
+
+/** The last write, then the secondary indexes the scratch store was built without. */
+async function finishScratch(s: Scratch): Promise<void> {
+  await s.folder.flush();
+  for (const i of s.indexes) await s.store.onWriter?.(i.sql);
 }
 
 function tablesOf(projections: readonly Projection[]): string[] {
@@ -194,8 +210,8 @@ export async function runReplay<R>(
       await new Promise((r) => setImmediate(r));
     }
     onProgress({ phase: 'writing', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });
-    await baseline.folder.flush();
-    if (whatIf) await whatIf.folder.flush();
+    await finishScratch(baseline);
+    if (whatIf) await finishScratch(whatIf);
 
     const files = new Map<string, string>();
     const tables: ReplaySummary['tables'] = {};
