@@ -125,3 +125,18 @@ export function Section({ title, children, testid }: { title: string; children: 
     </section>
   );
 }
+
+/** Previous/next over keyset pages: `cursors` is the stack of page cursors (the first is the first page's). */
+export function Pager({ cursors, setCursors, next, children }: { cursors: (string | undefined)[]; setCursors: (c: (string | undefined)[]) => void; next: string | null; children?: ComponentChildren }) {
+  return (
+    <div class="pager">
+      <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+        Previous page
+      </button>
+      <button type="button" disabled={next === null} onClick={() => setCursors([...cursors, next!])}>
+        Next page
+      </button>
+      {children}
+    </div>
+  );
+}

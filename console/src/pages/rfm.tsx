@@ -3,7 +3,7 @@ import { download, getCsv, getJson, qs, shopCurrency } from '../api';
 import { formatCount, formatInstant, formatMoney } from '../format';
 import { rfmRows, SEGMENT_HUES } from '../grid';
 import type { Page, Rfm as RfmAnswer } from '../types';
-import { ErrorBox, Freshness, Loading, Section, useLoad } from '../ui';
+import { ErrorBox, Freshness, Loading, Pager, Section, useLoad } from '../ui';
 
 interface RfmMember {
   customerId: string;
@@ -56,14 +56,7 @@ function Members({ segment, label, runId }: { segment: string; label: string; ru
               ))}
             </tbody>
           </table>
-          <div class="pager">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous page
-            </button>
-            <button type="button" disabled={data.nextCursor === null} onClick={() => setCursors([...cursors, data.nextCursor!])}>
-              Next page
-            </button>
-          </div>
+          <Pager cursors={cursors} setCursors={setCursors} next={data.nextCursor} />
         </>
       )}
     </Section>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { download, getCsv, getJson, qs } from '../api';
 import { formatCount, formatInstant } from '../format';
 import type { Page, Segment } from '../types';
-import { ErrorBox, Freshness, Loading, Section, useLoad } from '../ui';
+import { ErrorBox, Freshness, Loading, Pager, Section, useLoad } from '../ui';
 
 function Members({ segment }: { segment: Segment }) {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
@@ -41,17 +41,11 @@ function Members({ segment }: { segment: Segment }) {
               ))}
             </tbody>
           </table>
-          <div class="pager">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous page
-            </button>
-            <button type="button" disabled={data.nextCursor === null} onClick={() => setCursors([...cursors, data.nextCursor!])}>
-              Next page
-            </button>
+          <Pager cursors={cursors} setCursors={setCursors} next={data.nextCursor}>
             <button type="button" onClick={exportCsv} data-testid="segment-csv">
               Download CSV of every member
             </button>
-          </div>
+          </Pager>
         </>
       )}
     </Section>
