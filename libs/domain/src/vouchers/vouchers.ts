@@ -66,6 +66,13 @@ export function parseAutomationBody(body: unknown): AutomationRule {
 
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I
 
+const CODE_SHAPE = new RegExp(`^WB-[${CODE_ALPHABET}]{4}-[${CODE_ALPHABET}]{4}-[${CODE_ALPHABET}]{4}$`);
+
+/** Whether a coupon code can be one of Cairn's voucher codes (what `voucherCode` makes). */
+export function isVoucherCode(code: string): boolean {
+  return CODE_SHAPE.test(code);
+}
+
 /** The voucher code of a trigger: derived from (rule, source event), so a re-processed trigger gets the same code. 12 characters of 32: 60 bits. */
 export function voucherCode(automationId: string, sourceEventId: string): string {
   const h = createHash('sha256').update(`${automationId}:${sourceEventId}`).digest();
