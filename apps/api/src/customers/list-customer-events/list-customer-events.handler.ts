@@ -1,11 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { BACKWARDS, END, StreamNotFoundError } from '@eventstore/db-client';
-import { CairnError, ERROR_CODES, isCairnEventType, streamFor } from '@cairn/domain';
+import { isCairnEventType, streamFor } from '@cairn/domain';
 import { eventStoreUnavailable } from '@cairn/event-store';
-import { resolveCustomer } from '@cairn/projections';
-import { getProfile } from '@cairn/read-models';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { knownCustomer } from '../known-customer';
 import { ListCustomerEventsQuery } from './list-customer-events.query';
 import type { CustomerEventsPage, CustomerEventView } from './list-customer-events.response.dto';
 
@@ -17,10 +16,7 @@ export class ListCustomerEventsHandler implements IQueryHandler<ListCustomerEven
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
   async execute(q: ListCustomerEventsQuery): Promise<CustomerEventsPage> {
-    const { readStore, config } = this.runtime;
-    const identity = await resolveCustomer(readStore.db, q.customerId, config.identitySharedDeviceLimit);
-    const customerId = identity?.customerId ?? q.customerId;
-    if (!identity && !(await getProfile(readStore.db, customerId))) throw new CairnError(ERROR_CODES.NOT_FOUND, `no customer '${q.customerId}'`, { customerId: q.customerId });
+    const { customerId, identity } = await knownCustomer(this.runtime, q.customerId);
     const streams = [
       ...(identity?.customerIds ?? [customerId]).map((id) => streamFor({ customerId: id })),
       ...(identity?.anonymousIds ?? []).map((id) => streamFor({ anonymousId: id })),

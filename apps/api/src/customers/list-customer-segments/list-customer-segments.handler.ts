@@ -1,9 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { CairnError, ERROR_CODES } from '@cairn/domain';
-import { resolveCustomer } from '@cairn/projections';
-import { getProfile } from '@cairn/read-models';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
+import { knownCustomer } from '../known-customer';
 import { ListCustomerSegmentsQuery } from './list-customer-segments.query';
 import type { CustomerSegments } from './list-customer-segments.response.dto';
 
@@ -12,10 +10,8 @@ export class ListCustomerSegmentsHandler implements IQueryHandler<ListCustomerSe
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
   async execute(q: ListCustomerSegmentsQuery): Promise<CustomerSegments> {
-    const { readStore, config } = this.runtime;
-    const identity = await resolveCustomer(readStore.db, q.customerId, config.identitySharedDeviceLimit);
-    const customerId = identity?.customerId ?? q.customerId;
-    if (!identity && !(await getProfile(readStore.db, customerId))) throw new CairnError(ERROR_CODES.NOT_FOUND, `no customer '${q.customerId}'`, { customerId: q.customerId });
+    const { readStore } = this.runtime;
+    const { customerId } = await knownCustomer(this.runtime, q.customerId);
     const rows = await readStore.db
       .selectFrom('segment_members as m')
       .innerJoin('segments as s', 's.segment_id', 'm.segment_id')
