@@ -9,7 +9,7 @@
  *   X-Cairn-Head:     the last Cairn event in the log (`none` in an empty log)
  *   X-Cairn-Lag-Events / X-Cairn-Lag-Seconds: Cairn events after the position (counted up to
  *                     1,000, then `1000+`) and the age of the oldest of them (0 when caught up)
- *   (head and lag are `unknown` when the event store does not answer within HEAD_TIMEOUT_MS: the
+ *   (head and lag are `unknown` when the event store does not answer within CAIRN_HEAD_WAIT_MS: the
  *   answer itself comes from the read store and is given all the same)
  *
  * `?minPosition=lastImport` waits for the position the last bulk import reached (recorded by
@@ -68,8 +68,6 @@ export interface Freshness {
 }
 
 const LAG_CAP = 1000;
-/** How long an answer waits for the event store to say where the head is before saying `unknown`. */
-const HEAD_TIMEOUT_MS = 500;
 
 /** `?minPosition=lastImport`: the highest position a recorded bulk import reached (POST /v1/events/import). */
 export const LAST_IMPORT = 'lastImport';
@@ -137,7 +135,7 @@ export class FreshnessInterceptor implements NestInterceptor {
 
   /**
    * Where `position` stands against the head of the log. The answer comes from the read store, so
-   * an event store that fails or is slow (past HEAD_TIMEOUT_MS) does not fail it: head and lag are
+   * an event store that fails or is slow (past CAIRN_HEAD_WAIT_MS) does not fail it: head and lag are
    * then `unknown`.
    */
   async freshness(position: bigint | null): Promise<Freshness> {
@@ -146,7 +144,7 @@ export class FreshnessInterceptor implements NestInterceptor {
     const bounded = <T>(work: Promise<T>) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => resolve(undefined), HEAD_TIMEOUT_MS);
+        timer = setTimeout(() => resolve(undefined), this.runtime.config.headWaitMs);
       });
       return Promise.race([work.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
     };

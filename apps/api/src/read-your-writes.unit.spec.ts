@@ -2,7 +2,7 @@ import { FreshnessInterceptor } from './read-your-writes';
 
 /** The interceptor with an event store that answers `head` and `lag` (or fails, or never answers). */
 function interceptor(events: { lastCairnEvent: () => Promise<unknown>; lagAfter?: () => Promise<unknown> }) {
-  return new FreshnessInterceptor({ events } as never);
+  return new FreshnessInterceptor({ events, config: { headWaitMs: 200 } } as never);
 }
 
 describe('FreshnessInterceptor.freshness', () => {
@@ -28,6 +28,6 @@ describe('FreshnessInterceptor.freshness', () => {
   it('an event store that fails or never answers: head and lag unknown, the answer is not held up', async () => {
     const down = { position: '5', head: 'unknown', lagEvents: null, lagCapped: false, lagSeconds: null };
     expect(await interceptor({ lastCairnEvent: () => Promise.reject(new Error('UNAVAILABLE')) }).freshness(5n)).toEqual(down);
-    expect(await interceptor({ lastCairnEvent: () => new Promise(() => {}) }).freshness(5n)).toEqual(down); // resolves after HEAD_TIMEOUT_MS
+    expect(await interceptor({ lastCairnEvent: () => new Promise(() => {}) }).freshness(5n)).toEqual(down); // resolves after headWaitMs
   });
 });

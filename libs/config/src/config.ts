@@ -129,6 +129,16 @@ export class CairnConfig {
   @Max(60_000)
   readWaitMs = 2000;
 
+  /**
+   * CAIRN_HEAD_WAIT_MS: how long a read answer waits for the event store to say where the head of
+   * the log is (its X-Cairn-Head and lag headers) before it says `unknown`; the answer itself comes
+   * from the read store and is never held up longer than this by a slow or absent event store.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  headWaitMs = 1000;
+
   /** CAIRN_SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight work. */
   @IsInt()
   @Min(0)
@@ -260,6 +270,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   projectorThread: 'CAIRN_PROJECTOR_THREAD',
   importGroupEvents: 'CAIRN_IMPORT_GROUP_EVENTS',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
+  headWaitMs: 'CAIRN_HEAD_WAIT_MS',
   shutdownTimeoutMs: 'CAIRN_SHUTDOWN_TIMEOUT_MS',
   startupTimeoutMs: 'CAIRN_STARTUP_TIMEOUT_MS',
   diskMinFreeMb: 'CAIRN_DISK_MIN_FREE_MB',
@@ -277,7 +288,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   webhookTimeoutMs: 'CAIRN_WEBHOOK_TIMEOUT_MS',
   webhookPollMs: 'CAIRN_WEBHOOK_POLL_MS',
 };
-const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'readWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
+const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /**
  * Builds the config from the environment and flags (flags win), then validates it.
