@@ -9,9 +9,10 @@ import { AutomationsModule } from './automations/automations.module';
 import { ConsoleModule } from './console/console.module';
 import { LoyaltyModule } from './loyalty/loyalty.module';
 import { IdentityModule } from './identity/identity.module';
+import { PrivacyModule } from './privacy/privacy.module';
 import { RfmModule } from './rfm/rfm.module';
 import { SegmentIngestModule } from './segment-ingest/segment-ingest.module';
 import { SegmentsModule } from './segments/segments.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
-export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, SegmentIngestModule, WebhooksModule, AutomationsModule, ConsoleModule];
+export const FEATURE_MODULES: Type<unknown>[] = [IdentityModule, RfmModule, SegmentsModule, LoyaltyModule, AdminModule, AnalyticsModule, SegmentIngestModule, WebhooksModule, AutomationsModule, ConsoleModule, PrivacyModule];

@@ -6,7 +6,7 @@ import type { CairnConfig } from '@cairn/config';
 import type { CairnEventStore, IngestIndex } from '@cairn/event-store';
 import type { CairnOperations, ProjectionRules, ProjectorStatus } from '@cairn/projections';
 import type { ReadStore } from '@cairn/read-models';
-import type { KeyStore, Logger } from '@cairn/runtime';
+import type { KeyStore, Logger, PersonalDataVault } from '@cairn/runtime';
 
 /** Projection progress as the API sees it: projectors in this process, or checkpoints in the read store. */
 export interface ProjectionMonitor {
@@ -22,6 +22,8 @@ export interface CairnRuntime {
   /** Which event ids are already stored (libs/event-store ingest-index.ts: its own file beside a SQLite read store). */
   readonly ingestIndex: IngestIndex;
   readonly keys: KeyStore;
+  /** Personal values sealed on ingest and opened for readers; erasures (docs/privacy.md). */
+  readonly vault: PersonalDataVault;
   readonly logger: Logger;
   readonly projections: ProjectionMonitor;
   /** What /health/ready checks beyond a read on each store. */

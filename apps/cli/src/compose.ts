@@ -14,7 +14,7 @@ import { CairnOperations, ProjectionEngine, cairnProjections, type LiveProjector
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { ingestIndexPath, openSqliteIngestIndex, readStoreIngestIndex, type IngestIndex } from '@cairn/event-store';
 import { listCheckpoints, openReadStore, parseReadStoreUrl, readCheckpoint, redact, type ReadStore } from '@cairn/read-models';
-import { KeyStore, createLogger, openEventStore, waitForComponent, type Logger, type OpenedEventStore } from '@cairn/runtime';
+import { KeyStore, PersonalDataVault, createLogger, loadKeyEncryptionKey, openEventStore, waitForComponent, type Logger, type OpenedEventStore } from '@cairn/runtime';
 import { ProjectorThread } from './projector-thread';
 
 export interface CairnProcess {
@@ -106,6 +106,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
         : readStoreIngestIndex(readStore.db);
     closers.push(() => ingestIndex.close());
 
+    const vault = await PersonalDataVault.open(readStore, loadKeyEncryptionKey(config, logger), logger);
     const { keys, created } = await KeyStore.open(readStore, { dataDir: config.dataDir, adminKey: config.adminKey, logger, createFirst: options.api });
 
     const projectionRules: ProjectionRules = { currency: config.currency, timezone: config.timezone, sharedDeviceLimit: config.identitySharedDeviceLimit };
@@ -165,6 +166,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
     closers.push(() => operations.close());
 
     const runtime: CairnRuntime = {
+      vault,
       operations,
       config,
       events: store.events,

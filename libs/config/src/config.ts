@@ -59,6 +59,28 @@ export class CairnConfig {
   @MaxLength(200)
   adminKey?: string;
 
+  /**
+   * CAIRN_KEK: the key-encryption key that wraps every person's data key (docs/privacy.md): 32
+   * bytes, base64 (`openssl rand -base64 32`). Or CAIRN_KEK_FILE: a file holding it (mode 0600).
+   * Neither: one is generated at first start into `<dataDir>/kek` (mode 0600).
+   */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes in base64 (44 characters, as `openssl rand -base64 32` prints)' })
+  kek?: string;
+
+  /** CAIRN_KEK_FILE: path of a file holding the key-encryption key (base64 of 32 bytes). */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  kekFile?: string;
+
+  /**
+   * CAIRN_ALLOW_EMAIL_IDS: `true` accepts ids that look like email addresses. Off by default: ids
+   * are pseudonyms kept forever in the log, where an erasure cannot reach them (docs/privacy.md).
+   */
+  @IsIn(['true', 'false'])
+  allowEmailIds: 'true' | 'false' = 'false';
+
   /** CAIRN_CURRENCY: the shop's base currency (ISO 4217). */
   @Matches(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code such as USD' })
   currency = 'USD';
@@ -259,6 +281,9 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   esdbPort: 'CAIRN_ESDB_PORT',
   readModel: 'CAIRN_READ_MODEL',
   adminKey: 'CAIRN_ADMIN_KEY',
+  kek: 'CAIRN_KEK',
+  kekFile: 'CAIRN_KEK_FILE',
+  allowEmailIds: 'CAIRN_ALLOW_EMAIL_IDS',
   currency: 'CAIRN_CURRENCY',
   logLevel: 'CAIRN_LOG_LEVEL',
   timezone: 'CAIRN_TIMEZONE',
@@ -290,6 +315,9 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
 };
 const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
+/** Settings whose values an error message never repeats. */
+const SECRETS = new Set(['adminKey', 'kek']);
+
 /**
  * Builds the config from the environment and flags (flags win), then validates it.
  * A wrong value throws CAIRN.CONFIG naming the setting and the reason.
@@ -309,7 +337,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, overrides: Partial<Record<key
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const setting = ENV[e.property as keyof typeof ENV] ?? e.property;
-      return `${setting}: ${Object.values(e.constraints ?? {}).join('; ')} (got ${JSON.stringify(e.value)})`;
+      // Secrets are named, never echoed.
+      const got = SECRETS.has(e.property) ? 'a value of that form was not given' : `got ${JSON.stringify(e.value)}`;
+      return `${setting}: ${Object.values(e.constraints ?? {}).join('; ')} (${got})`;
     });
     throw new CairnError(ERROR_CODES.CONFIG, `invalid configuration:\n  ${lines.join('\n  ')}`, { settings: errors.map((e) => ENV[e.property as keyof typeof ENV]) });
   }

@@ -9,3 +9,4 @@ export * from './rfm/rfm';
 export * from './segments/condition';
 export * from './vouchers/vouchers';
 export * from './uuid';
+export * from './privacy/personal-data';

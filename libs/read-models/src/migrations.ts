@@ -496,10 +496,47 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('position', 'text', (c) => c.notNull()),
     ],
   },
+  {
+    version: 800,
+    name: 'privacy_keys',
+    // Crypto-shredding (docs/privacy.md): one data key per person's stream, wrapped by the
+    // key-encryption key; an erasure clears `wrapped` for good. Never in the append-only log.
+    up: (db, kind) => {
+      const key = (c: import('kysely').ColumnDefinitionBuilder) => (kind === 'postgres' ? c.modifyFront(sql`collate "C"`) : c);
+      return [
+        db.schema
+          .createTable('privacy_keys')
+          .ifNotExists()
+          .addColumn('subject', 'text', (c) => key(c).primaryKey())
+          .addColumn('key_id', 'text', (c) => key(c).notNull().unique())
+          .addColumn('wrapped', 'text')
+          .addColumn('kek_id', 'text', (c) => c.notNull())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('erased_at', 'text')
+          .addColumn('erasure_id', 'text'),
+        db.schema
+          .createTable('privacy_erasures')
+          .ifNotExists()
+          .addColumn('erasure_id', 'text', (c) => c.primaryKey())
+          .addColumn('requested_id', 'text', (c) => c.notNull())
+          .addColumn('requested_kind', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('reference', 'text')
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('erased_at', 'text', (c) => c.notNull())
+          .addColumn('subjects', 'text', (c) => c.notNull())
+          .addColumn('fingerprints', 'text', (c) => c.notNull())
+          .addColumn('position', 'text'),
+        db.schema.createIndex('privacy_erasures_requested').ifNotExists().on('privacy_erasures').column('requested_id'),
+      ];
+    },
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
   // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations;
-  // 700–719 the CLI; 720–739 answer freshness.
+  // 700–719 the CLI; 720–739 answer freshness; 800–809 privacy keys and erasures; 810–819
+  // consent; 820–829 audit; 830–839 the console.
 ];
 
 /** A raw statement as a migration step. */

@@ -300,6 +300,42 @@ export interface ReadModelSchema {
   analytics_facts: AnalyticsFactsTable;
   api_keys: ApiKeysTable;
   imports: ImportsTable;
+  privacy_keys: PrivacyKeysTable;
+  privacy_erasures: PrivacyErasuresTable;
+}
+
+/** A person's data key (800), per stream subject (`customer-<id>`, `visitor-<id>`). */
+export interface PrivacyKeysTable {
+  subject: string;
+  key_id: string;
+  /** base64url of iv ‖ AES-256-GCM(KEK, data key) ‖ tag; null once erased (or erased before any key existed). */
+  wrapped: string | null;
+  /** Which key-encryption key wrapped it (its id, derived from the KEK: never the KEK). */
+  kek_id: string;
+  /** SHA-256 of the data key, 16 hex digits: what an erasure record names. */
+  fingerprint: string;
+  created_at: string;
+  erased_at: string | null;
+  erasure_id: string | null;
+}
+
+/** One erasure (800): PII-free, what `GET /v1/privacy/erasures/:id` answers. */
+export interface PrivacyErasuresTable {
+  erasure_id: string;
+  requested_id: string;
+  /** `customer` or `visitor`: which kind of id was asked for. */
+  requested_kind: string;
+  reason: string;
+  reference: string | null;
+  /** The API key's name that asked. */
+  actor: string;
+  erased_at: string;
+  /** JSON array of the stream subjects whose keys were destroyed. */
+  subjects: string;
+  /** JSON array of the destroyed keys' fingerprints. */
+  fingerprints: string;
+  /** Log position of the `cairn.privacy.erased.v1` event. */
+  position: string | null;
 }
 
 /** One row per bulk import that appended something: analytics callers wait for the last one's position. */

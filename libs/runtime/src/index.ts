@@ -3,3 +3,4 @@ export * from './api-keys';
 export * from './event-store';
 export * from './startup';
 export * from './csv';
+export * from './personal-data-vault';

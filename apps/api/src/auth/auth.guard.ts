@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
-import { KeyStore, type Scope } from '@cairn/runtime';
+import { KeyStore, type AuthenticatedKey, type Scope } from '@cairn/runtime';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
 export const SCOPE_KEY = 'cairn:scope';
@@ -14,6 +14,15 @@ export const RequireScope = (scope: Scope) => SetMetadata(SCOPE_KEY, scope);
 export const BASIC_AUTH_KEY = 'cairn:basic-auth';
 /** The route also takes the key as the user of `Authorization: Basic` (Segment's write key, as its SDKs send it). */
 export const AllowBasicAuth = () => SetMetadata(BASIC_AUTH_KEY, true);
+
+const CALLER = Symbol('cairn:caller');
+
+/** The API key that made a request (set by the guard on every route with a scope). */
+export function callerOf(req: Request): AuthenticatedKey {
+  const key = (req as Request & { [CALLER]?: AuthenticatedKey })[CALLER];
+  if (!key) throw new Error('callerOf: the route has no RequireScope, so no key was checked');
+  return key;
+}
 
 /** The key of a Basic credential: its user part (`base64(key:)`), as Segment and RudderStack SDKs send their write key. */
 function basicUser(header: string): string | null {
@@ -42,6 +51,7 @@ export class AuthGuard implements CanActivate {
     const key = await this.runtime.keys.find(match ? match[1] : basic!);
     if (!key) throw new CairnError(ERROR_CODES.UNAUTHENTICATED, 'unknown, revoked or expired API key');
     if (!KeyStore.allows(key, scope)) throw new CairnError(ERROR_CODES.FORBIDDEN, `this key lacks the '${scope}' scope`);
+    (req as Request & { [CALLER]?: AuthenticatedKey })[CALLER] = key;
     return true;
   }
 }

@@ -14,6 +14,8 @@ import type { ListProjectionHealthHttpController } from '../admin/list-projectio
 import type { CustomerValueHttpController } from '../analytics/customer-value.http.controller';
 import type { MetricsHttpController as AnalyticsHttpController } from '../analytics/metrics.http.controller';
 import type { ProfileView } from '../customers/profile.view';
+import type { ErasureRecord } from '../privacy/erasures';
+import type { CustomerDataExport } from '../privacy/export-customer-data/export-customer-data';
 import type { ListCustomersHttpController } from '../customers/list-customers/list-customers.http.controller';
 import type { HealthHttpController } from '../health/health.http.controller';
 import type { MergeCustomersHttpController } from '../identity/merge-customers/merge-customers.http.controller';
@@ -149,6 +151,8 @@ export interface CairnSchemas {
   Automation: Answer<ManageAutomationsHttpController, 'get'>;
   AutomationList: Answer<ManageAutomationsHttpController, 'list'>;
   VoucherList: Answer<GetAutomationResultsHttpController, 'vouchers'>;
+  ErasureRecord: ErasureRecord;
+  CustomerDataExport: CustomerDataExport;
   AutomationMetrics: Answer<GetAutomationResultsHttpController, 'metrics'>;
 }
 

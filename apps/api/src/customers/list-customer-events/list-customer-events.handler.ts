@@ -24,7 +24,9 @@ export class ListCustomerEventsHandler implements IQueryHandler<ListCustomerEven
     // Each stream's newest `limit + 1` events before the cursor, then the newest of all of them.
     const found = (await Promise.all(streams.map((s) => this.newest(s, q.before, q.limit + 1)))).flat();
     found.sort((a, b) => (BigInt(b.position) > BigInt(a.position) ? 1 : -1));
-    const items = found.slice(0, q.limit);
+    // Personal values are sealed in the log: opened here with the person's keys (erased ones as null).
+    const opened = await this.runtime.vault.open(found.slice(0, q.limit));
+    const items = found.slice(0, q.limit).map((e, i) => ({ ...e, data: opened[i]!.data, ...(opened[i]!.erased.length > 0 ? { erasedFields: [...opened[i]!.erased] } : {}) }));
     return { customerId, streams, items, nextCursor: found.length > q.limit ? items[items.length - 1].position : null };
   }
 

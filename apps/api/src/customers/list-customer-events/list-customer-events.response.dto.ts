@@ -8,7 +8,8 @@ export class CustomerEventView {
   @ApiProperty({ description: 'Commit position in the log (decimal)' }) position!: string;
   @ApiProperty({ description: 'Business time of the event' }) occurredAt!: string;
   @ApiProperty({ description: 'When Cairn received it' }) receivedAt!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The event as stored' }) data!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'The event as stored, its personal values opened (docs/privacy.md); an erased one is null' }) data!: Record<string, unknown>;
+  @ApiProperty({ type: [String], required: false, example: ['traits.email'], description: 'Paths of personal values that were erased (null in data); absent when none' }) erasedFields?: string[];
 }
 
 export class CustomerEventsPage {

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { CairnError, ERROR_CODES, streamFor, toStoredEvent, type FieldError } from '@cairn/domain';
+import { CairnError, ERROR_CODES, emailIdErrors, streamFor, toStoredEvent, type FieldError } from '@cairn/domain';
 import type { EventToAppend } from '@cairn/event-store';
 import { randomUUID } from 'crypto';
 import { recordImport, storeUnavailableReason } from '@cairn/read-models';
@@ -181,6 +181,8 @@ export class ImportEventsHandler implements ICommandHandler<ImportEventsCommand,
     const idError: FieldError = { field: 'id', message: 'id is required for an import: a re-sent import is deduplicated by id (a UUID per event, the same on every send)' };
     if (!parsed.ok) return { ok: false, errors: missingId ? [idError, ...parsed.errors] : parsed.errors, ...(parsed.id !== undefined ? { id: parsed.id } : {}) };
     if (missingId || parsed.input.id === undefined) return { ok: false, errors: [idError] };
+    const emailIds = emailIdErrors(parsed.input, this.runtime.config.allowEmailIds === 'true');
+    if (emailIds.length > 0) return { ok: false, errors: emailIds, id: parsed.input.id };
     return { ok: true, append: { id: parsed.input.id.toLowerCase(), streamId: streamFor(parsed.input), event: toStoredEvent(parsed.input) } };
   }
 
@@ -206,12 +208,22 @@ export class ImportEventsHandler implements ICommandHandler<ImportEventsCommand,
     }
     const fresh = stored.size === 0 ? g.candidates : g.candidates.filter((c) => !stored.has(c.append.id));
     const duplicates = g.candidates.length - fresh.length;
+    let appends: EventToAppend[];
+    try {
+      // Personal values sealed with their person's data key (docs/privacy.md), kept in the read store.
+      appends = await this.runtime.vault.seal(fresh.map((c) => c.append));
+    } catch (err) {
+      const reason = storeUnavailableReason(err);
+      if (reason === undefined) throw err;
+      this.runtime.logger.warn({ reason }, 'import: personal data keys unavailable');
+      throw unavailable('readStore', `read store unavailable (${reason}) for the personal data keys`);
+    }
     for (let i = 0; i < duplicates; i++) this.metrics.ingested.inc({ outcome: 'duplicate' });
     if (fresh.length === 0) return { accepted: 0, duplicates, position: null };
     const release = this.ledger.claim(fresh.map((c) => c.append.id));
     const started = process.hrtime.bigint();
     try {
-      const outcomes = await this.runtime.events.appendEach(fresh.map((c) => c.append));
+      const outcomes = await this.runtime.events.appendEach(appends);
       const appended = new Set(outcomes.flatMap((o) => (o.ok ? o.ids : [])));
       await this.ledger.index(fresh.filter((c) => appended.has(c.append.id)).map((c) => ({ id: c.append.id, streamId: c.append.streamId })), at);
       const failed = outcomes.find((o) => !o.ok);

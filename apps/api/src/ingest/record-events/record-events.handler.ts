@@ -1,7 +1,8 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'crypto';
-import { CairnError, ERROR_CODES, streamFor, toStoredEvent } from '@cairn/domain';
+import { CairnError, ERROR_CODES, emailIdErrors, streamFor, toStoredEvent } from '@cairn/domain';
+import { storeUnavailableReason } from '@cairn/read-models';
 import type { EventToAppend } from '@cairn/event-store';
 import { Metrics } from '../../metrics/metrics';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
@@ -41,11 +42,17 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     const candidates: { index: number; append: EventToAppend }[] = [];
     const seen = new Set<string>();
     const metadata = { receivedAt: command.receivedAt.toISOString(), correlationId: command.correlationId };
+    const allowEmailIds = this.runtime.config.allowEmailIds === 'true';
 
     command.events.forEach((raw, index) => {
       const parsed = parseEvent(raw, command.receivedAt);
       if (!parsed.ok) {
         results[index] = { index, ...(parsed.id !== undefined ? { id: parsed.id } : {}), status: 'rejected', errors: parsed.errors };
+        return;
+      }
+      const emailIds = emailIdErrors(parsed.input, allowEmailIds);
+      if (emailIds.length > 0) {
+        results[index] = { index, ...(parsed.input.id !== undefined ? { id: parsed.input.id } : {}), status: 'rejected', errors: emailIds };
         return;
       }
       const id = parsed.input.id?.toLowerCase() ?? randomUUID();
@@ -71,7 +78,7 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
       const release = this.ledger.claim(fresh.map((c) => c.append.id));
       const started = process.hrtime.bigint();
       try {
-        const outcomes = await this.runtime.events.appendEach(fresh.map((c) => c.append));
+        const outcomes = await this.runtime.events.appendEach(await this.sealed(fresh.map((c) => c.append), fresh.map((c) => ({ index: c.index, id: c.append.id })), results));
         const appended = new Set(outcomes.flatMap((o) => (o.ok ? o.ids : [])));
         const failure = outcomes.find((o) => !o.ok);
         await this.ledger.index(fresh.filter((c) => appended.has(c.append.id)).map((c) => ({ id: c.append.id, streamId: c.append.streamId })), command.receivedAt);
@@ -98,5 +105,24 @@ export class RecordEventsHandler implements ICommandHandler<RecordEventsCommand,
     }
     for (const r of results) this.metrics.ingested.inc({ outcome: r.status });
     return { results, position };
+  }
+
+  /**
+   * The events with their personal values sealed (docs/privacy.md). The data keys live in the read
+   * store: when it is down, nothing is appended and every new event is answered `retry` (503).
+   */
+  private async sealed(appends: EventToAppend[], fresh: { index: number; id: string }[], results: EventOutcome[]): Promise<EventToAppend[]> {
+    try {
+      return await this.runtime.vault.seal(appends);
+    } catch (err) {
+      const reason = storeUnavailableReason(err);
+      if (reason === undefined) throw err;
+      this.runtime.logger.warn({ reason }, 'personal data keys unavailable: nothing appended');
+      const events = [
+        ...results.filter((r) => r !== undefined).map((r) => ({ index: r.index, ...(r.id !== undefined ? { id: r.id } : {}), status: r.status })),
+        ...fresh.map((c) => ({ index: c.index, id: c.id, status: 'retry' })),
+      ].sort((a, b) => a.index - b.index);
+      throw new CairnError(ERROR_CODES.UNAVAILABLE, `read store unavailable (${reason}): the personal data keys are there; nothing was appended, send the events marked "retry" again with the same ids`, { component: 'readStore', events });
+    }
   }
 }
