@@ -94,14 +94,14 @@ export function Sparkline({ values, label }: { values: (number | null)[]; label:
 }
 
 /** A bar chart (uPlot bars) of labelled counts, e.g. a distribution. */
-export function Bars({ labels, values, label, height = 160 }: { labels: string[]; values: number[]; label: string; height?: number }) {
+export function Bars({ labels, values, label, height = 160, slot = 60 }: { labels: string[]; values: number[]; label: string; height?: number; slot?: number }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!el.current || values.length === 0) return;
     const xs = values.map((_, i) => i);
     const plot = new uPlot(
       {
-        width: Math.max(240, labels.length * 60 + 70),
+        width: Math.max(240, labels.length * slot + 70),
         height,
         legend: { show: false },
         cursor: { show: false },

@@ -49,6 +49,9 @@ export function shortValue(v: unknown, max = 80): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** Changed rows shown per read model (the diff file has every one). */
+export const SHOWN_ROWS = 10;
+
 const keyText = (k: unknown) => (Array.isArray(k) ? k.join(' / ') : String(k));
 
 function Progress({ job }: { job: ReplayStatus }) {
@@ -111,19 +114,19 @@ function ChangedRows({ id, tables }: { id: string; tables: string[] }) {
                     </tr>
                   </thead>
                   <tbody>
-                    {d.changedRows.slice(0, 100).flatMap((r) =>
+                    {d.changedRows.slice(0, SHOWN_ROWS).flatMap((r) =>
                       Object.entries(r.columns).map(([col, v], i) => (
                         <tr key={`${keyText(r.key)}/${col}`} data-key={keyText(r.key)} data-column={col}>
                           <td>{i === 0 ? keyText(r.key) : ''}</td>
                           <td>{col}</td>
-                          <td class="mono">{shortValue(v.baseline)}</td>
-                          <td class="mono">{shortValue(v.whatIf)}</td>
+                          <td class="mono">{shortValue(v.baseline, 60)}</td>
+                          <td class="mono">{shortValue(v.whatIf, 60)}</td>
                         </tr>
                       )),
                     )}
                   </tbody>
                 </table>
-                {d.changedRows.length > 100 && <p class="note">The first 100 of {formatCount(d.changedRows.length)} changed rows; every one is in diff/{table}.json.</p>}
+                {d.changedRows.length > SHOWN_ROWS && <p class="note">The first {SHOWN_ROWS} of {formatCount(d.changedRows.length)} changed rows; every one is in diff/{table}.json.</p>}
               </div>
             )}
           </div>
@@ -193,7 +196,7 @@ function Summary({ job }: { job: ReplayStatus }) {
       {s.whatIf && (
         <>
           <h3>Rows that differ under the what-if rules, per read model</h3>
-          <Bars label="rows added, removed or changed per read model" labels={diffTables.map(([t]) => t)} values={diffTables.map(([, d]) => d.added + d.removed + d.changed)} height={150} />
+          <Bars label="rows added, removed or changed per read model" labels={diffTables.map(([t]) => t)} values={diffTables.map(([, d]) => d.added + d.removed + d.changed)} height={150} slot={120} />
           {[...Object.entries(s.areas), ...Object.entries(s.whatIf.areas)].length > 0 && <pre class="mono">{JSON.stringify({ areas: s.areas, whatIf: s.whatIf.areas }, null, 2)}</pre>}
           <ChangedRows id={job.id} tables={diffTables.filter(([, d]) => d.added + d.removed + d.changed > 0).map(([t]) => t)} />
         </>

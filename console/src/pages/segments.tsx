@@ -2,12 +2,8 @@ import { useState } from 'preact/hooks';
 import { download, getCsv, getJson, qs } from '../api';
 import { formatCount, formatInstant } from '../format';
 import type { Page, Segment, SegmentSizes } from '../types';
+import { changedPeriods } from '../sizes';
 import { ErrorBox, Freshness, Lines, Loading, Pager, Section, useLoad } from '../ui';
-
-/** The rows of the sizes table: the periods with a change, newest first (a quiet period only carries the size over). */
-export function changedPeriods(points: SegmentSizes['points']): SegmentSizes['points'] {
-  return points.filter((p) => p.entries > 0 || p.exits > 0).reverse();
-}
 
 /** Size over time with entries and exits per period (GET /v1/segments/:id/sizes). */
 function Sizes({ segment }: { segment: Segment }) {
