@@ -14,6 +14,8 @@ import { startCairn, type TestCairn } from '../test/support/cairn';
 import { parse } from 'csv-parse/sync';
 import { consoleFixture } from './fixture';
 import { topByValue, valueRows } from './src/clv';
+import { describeProgram, loyaltyOverview, type LoyaltySummary } from './src/loyalty';
+import { changedPeriods } from './src/sizes';
 import { addDays, formatChange, formatCount, formatDecimal, formatInstant, formatMoney, formatPercent, previousWindow } from './src/format';
 import { OVERVIEW_KPIS } from './src/kpis';
 import type { Kpis } from './src/types';
@@ -114,7 +116,11 @@ beforeAll(async () => {
   expect(summary).toMatchObject({ rejected: 0 });
   position = summary.position.commit;
   await api(`/v1/customers/c-001?minPosition=${position}`);
-  await api('/v1/loyalty/program', { method: 'PUT', body: { effectiveFrom: '2020-01-01T00:00:00Z', program: { currency: 'USD', earn: { pointsPerUnit: 1 }, pendingDays: 14, tiers: { levels: [{ name: 'Bronze', threshold: 0 }, { name: 'Silver', threshold: 150 }] } } } });
+  await api('/v1/loyalty/program', { method: 'PUT', body: { effectiveFrom: '2020-01-01T00:00:00Z', program: { currency: 'USD', earn: { pointsPerUnit: 1 }, pendingDays: 14, expiry: { mode: 'fixed', days: 180 }, tiers: { levels: [{ name: 'Bronze', threshold: 0 }, { name: 'Silver', threshold: 150 }] } } } });
+  // A redemption, for the Loyalty page's redemptions figure.
+  const c002 = await api('/v1/loyalty/c-002');
+  expect(c002.balance.available).toBeGreaterThanOrEqual(10);
+  await api('/v1/loyalty/c-002/redemptions', { method: 'POST', body: { points: 10, reference: 'console-e2e' } });
   const segment = await api<{ id: string }>('/v1/segments', { method: 'POST', body: { name: 'Repeat buyers', condition: { field: 'orders', op: '>=', value: 2 } } });
   await until('the segment to be evaluated', async () => ((await api(`/v1/segments/${segment.id}`)).evaluated ? true : undefined));
   await api('/v1/rfm/runs', { method: 'POST', body: {} });
@@ -143,7 +149,7 @@ it('a read key signs in without the Operations page', async () => {
   await page.fill('[data-testid=signin-key]', readKey);
   await page.click('[data-testid=signin-submit]');
   await page.waitForSelector('[data-testid=nav-overview]', WAIT);
-  expect(await texts('nav a')).toEqual(['Overview', 'Customer 360', 'Segments', 'RFM', 'Retention', 'Customer value']);
+  expect(await texts('nav a')).toEqual(['Overview', 'Customer 360', 'Segments', 'RFM', 'Retention', 'Customer value', 'Loyalty']);
   await page.click('text=Sign out');
   await page.waitForSelector('[data-testid=signin-key]', WAIT);
   expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
@@ -236,6 +242,18 @@ it('Segments: sizes and members as the API says, CSV of every member', async () 
   expect(await texts('[data-testid=segment-members] tbody tr td:first-child')).toEqual(members.items.map((m: { customerId: string }) => m.customerId));
   const [download] = await Promise.all([page.waitForEvent('download', WAIT), page.click('[data-testid=segment-csv]')]);
   expect(readFileSync((await download.path())!, 'utf8')).toBe(await api(`/v1/segments/${items[0].id}/members`, { accept: 'text/csv' }));
+  // Size over time: the periods with an entry or exit, newest first, as GET /v1/segments/:id/sizes says; a chart of every period.
+  await page.waitForSelector('[data-testid=segment-sizes-table] tbody tr', WAIT);
+  const sizes = await api(`/v1/segments/${items[0].id}/sizes?period=day`);
+  expect(sizes.points[sizes.points.length - 1].size).toBe(items[0].members);
+  const sizeRows = () => page.$$eval('[data-testid=segment-sizes-table] tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => (c.textContent ?? '').trim())));
+  expect(await sizeRows()).toEqual(changedPeriods(sizes.points).map((p: { period: string; entries: number; exits: number; size: number }) => [p.period, formatCount(p.entries), formatCount(p.exits), formatCount(p.size)]));
+  expect(await page.textContent('[data-field=sizes-members]')).toBe(formatCount(items[0].members));
+  expect(await page.$$eval('[data-testid=segment-sizes] canvas', (c) => c.length)).toBe(1);
+  await page.selectOption('[data-testid=segment-sizes-period]', 'month');
+  const monthly = await api(`/v1/segments/${items[0].id}/sizes?period=month`);
+  await page.waitForFunction((first) => document.querySelector('[data-testid=segment-sizes-table] tbody tr')?.getAttribute('data-period') === first, changedPeriods(monthly.points)[0].period, WAIT);
+  expect(await sizeRows()).toEqual(changedPeriods(monthly.points).map((p: { period: string; entries: number; exits: number; size: number }) => [p.period, formatCount(p.entries), formatCount(p.exits), formatCount(p.size)]));
   await expectFreshness();
   await shot('segments');
   await expectTabReachesEveryControl();
@@ -256,6 +274,41 @@ it('Customer value: the fit’s parameters, churn bands and top customers equal 
   expect(await page.$$eval('[data-testid=value-palive] canvas, [data-testid=value-clv] canvas, [data-testid=value-bands] canvas', (c) => c.length)).toBe(3);
   await expectFreshness();
   await shot('customer-value');
+  await expectTabReachesEveryControl();
+});
+
+it('Loyalty: members per tier, liability, expiring soon and redemptions equal the members’ ledgers; the program versions', async () => {
+  await open('#/loyalty', '[data-testid=loyalty-kpis]');
+  const { versions } = await api('/v1/loyalty/program');
+  const customers = await api('/v1/customers?limit=500');
+  expect(customers.nextCursor).toBeNull();
+  // What the page aggregates, asked of the API here: each customer's ledger at the page's instant and 30 days on (404: no loyalty activity).
+  const now = Date.parse((await page.getAttribute('[data-testid=loyalty-kpis]', 'data-as-of'))!);
+  expect(Number.isFinite(now)).toBe(true);
+  const summary = async (id: string, at: number): Promise<LoyaltySummary | null> => {
+    const res = await fetch(`${cairn.url}/v1/loyalty/${id}?asOf=${new Date(at).toISOString()}`, { headers: { authorization: `Bearer ${cairn.adminKey}` } });
+    return res.status === 404 ? null : res.json();
+  };
+  const members: LoyaltySummary[] = [];
+  const later = new Map<string, LoyaltySummary>();
+  for (const c of customers.items as { customerId: string }[]) {
+    const s = await summary(c.customerId, now);
+    if (!s) continue;
+    members.push(s);
+    later.set(c.customerId, (await summary(c.customerId, now + 30 * 86_400_000))!);
+  }
+  const expected = loyaltyOverview(members, later, versions[versions.length - 1].program.tiers.levels);
+  expect(expected.members).toBe(41);
+  expect(expected.redeemed).toBe(10);
+  expect(expected.tiers.map((t) => t.name)).toEqual(['Bronze', 'Silver']);
+  for (const f of ['members', 'available', 'pending', 'redeemed', 'expiringSoon'] as const) expect([f, await page.textContent(`[data-testid=loyalty-kpis] [data-field=${f}]`)]).toEqual([f, formatCount(expected[f])]);
+  expect(expected.expiringSoon).toBeGreaterThan(0);
+  expect(await page.$$eval('[data-testid=loyalty-tiers] tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-tier'), tr.children[1]!.textContent]))).toEqual(expected.tiers.map((t) => [t.name, formatCount(t.members)]));
+  expect(await texts('[data-testid=loyalty-top] tbody tr td:first-child')).toEqual(expected.topBalances.map((s) => s.customerId));
+  expect(await page.$$eval('[data-testid=loyalty-tiers] canvas', (c) => c.length)).toBe(1);
+  expect(await texts('[data-testid=loyalty-versions] [data-field=rules]')).toEqual([...versions].reverse().map((v: { program: Parameters<typeof describeProgram>[0] }) => describeProgram(v.program)));
+  await expectFreshness();
+  await shot('loyalty');
   await expectTabReachesEveryControl();
 });
 
@@ -307,3 +360,31 @@ it('Operations (admin): projections with their state, lag and parked counts; a r
   expect(await page.textContent('[data-testid=rebuild-progress]')).toContain(`switched: ${formatCount(job.done)}`);
   await shot('operations');
 });
+
+it('Operations (admin): a what-if replay started from the page shows its progress, its summary and the rows that differ, as the API says', async () => {
+  await open('#/operations', '[data-testid=replay-form]');
+  await page.check('[data-testid=replay-projection-profiles]');
+  await page.fill('[data-testid=replay-rules]', '{"currency": "EUR"}');
+  await page.click('[data-testid=replay-start]');
+  await page.waitForSelector('[data-testid=replay-progress]', WAIT);
+  await page.waitForSelector('[data-testid=replay-summary]', { timeout: 60_000 });
+  const job = await api(`/v1/admin/replays/${await page.getAttribute('[data-testid=replay-progress]', 'data-replay-id')}`);
+  expect(job).toMatchObject({ state: 'done', request: { projections: ['profiles'], rules: { currency: 'EUR' } } });
+  const s = job.summary;
+  for (const f of ['read', 'included', 'afterAsOf', 'unknownAtKnownAt']) expect([f, await page.textContent(`[data-testid=replay-summary] [data-field="events.${f}"]`)]).toEqual([f, formatCount(s.events[f])]);
+  const rows = await page.$$eval('[data-testid=replay-tables] tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-table'), ...['rows', 'added', 'removed', 'changed', 'unchanged'].map((f) => tr.querySelector(`[data-field=${f}]`)!.textContent)]));
+  expect(rows).toEqual(Object.entries(s.tables as Record<string, { rows: number }>).map(([t, v]) => [t, formatCount(v.rows), ...['added', 'removed', 'changed', 'unchanged'].map((f) => formatCount(s.whatIf.tables[t][f]))]));
+  // In EUR, the USD purchases no longer count in the base-currency totals: every buyer's profile changes.
+  expect(s.whatIf.tables.profiles.changed).toBeGreaterThanOrEqual(40);
+  expect(await page.$$eval('[data-testid=replay-summary] .bars canvas', (c) => c.length)).toBe(1);
+  await page.click('[data-testid=replay-show-rows]');
+  await page.waitForSelector('[data-testid=replay-rows] [data-table=profiles] tbody tr', WAIT);
+  const { files } = await api(`/v1/admin/replays/${job.id}/files`);
+  const diff = JSON.parse(files['diff/profiles.json']);
+  const shownKeys = await page.$$eval('[data-testid=replay-rows] [data-table=profiles] tbody tr', (trs) => [...new Set(trs.map((tr) => tr.getAttribute('data-key')))]);
+  expect(shownKeys).toEqual(diff.changedRows.slice(0, 10).map((r: { key: unknown }) => String(r.key)));
+  const cols = await page.$$eval('[data-testid=replay-rows] [data-table=profiles] tbody tr[data-key="c-001"]', (trs) => trs.map((tr) => tr.getAttribute('data-column')));
+  expect(cols).toEqual(Object.keys(diff.changedRows.find((r: { key: unknown }) => r.key === 'c-001').columns));
+  await shot('operations-replay');
+  await expectTabReachesEveryControl();
+}, 90_000);

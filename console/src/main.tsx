@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getJson, session, signInMessage } from './api';
 import { Customer } from './pages/customer';
+import { Loyalty } from './pages/loyalty';
 import { Operations } from './pages/operations';
 import { Overview } from './pages/overview';
 import { Retention } from './pages/retention';
@@ -27,6 +28,7 @@ const PAGES: { id: string; label: string; admin?: boolean }[] = [
   { id: 'rfm', label: 'RFM' },
   { id: 'retention', label: 'Retention' },
   { id: 'value', label: 'Customer value' },
+  { id: 'loyalty', label: 'Loyalty' },
   { id: 'operations', label: 'Operations', admin: true },
 ];
 
@@ -133,6 +135,7 @@ function App() {
         {page === 'rfm' && <Rfm />}
         {page === 'retention' && <Retention />}
         {page === 'value' && <Value />}
+        {page === 'loyalty' && <Loyalty />}
         {page === 'operations' && <Operations />}
       </main>
     </>

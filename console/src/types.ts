@@ -97,3 +97,13 @@ export interface CustomerEvents {
   items: CustomerEvent[];
   nextCursor: string | null;
 }
+export interface SegmentSizes {
+  segmentId: string;
+  name: string;
+  version: number;
+  period: 'day' | 'week' | 'month';
+  timezone: string;
+  until: string;
+  members: number;
+  points: { period: string; start: string; entries: number; exits: number; size: number }[];
+}

@@ -94,14 +94,14 @@ export function Sparkline({ values, label }: { values: (number | null)[]; label:
 }
 
 /** A bar chart (uPlot bars) of labelled counts, e.g. a distribution. */
-export function Bars({ labels, values, label, height = 160 }: { labels: string[]; values: number[]; label: string; height?: number }) {
+export function Bars({ labels, values, label, height = 160, slot = 60 }: { labels: string[]; values: number[]; label: string; height?: number; slot?: number }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (!el.current || values.length === 0) return;
     const xs = values.map((_, i) => i);
     const plot = new uPlot(
       {
-        width: Math.max(240, labels.length * 60 + 70),
+        width: Math.max(240, labels.length * slot + 70),
         height,
         legend: { show: false },
         cursor: { show: false },
@@ -115,6 +115,38 @@ export function Bars({ labels, values, label, height = 160 }: { labels: string[]
     return () => plot.destroy();
   }, [JSON.stringify(labels), JSON.stringify(values)]);
   return <div class="bars" ref={el} role="img" aria-label={label} />;
+}
+
+/** A line chart (uPlot) of labelled points: one or more series over the same labels (periods). */
+export function Lines({ labels, series, label, height = 180 }: { labels: string[]; series: { name: string; values: (number | null)[]; color: string; bars?: boolean }[]; label: string; height?: number }) {
+  const el = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!el.current || labels.length === 0) return;
+    const xs = labels.map((_, i) => i);
+    const every = Math.max(1, Math.ceil(labels.length / 8));
+    const plot = new uPlot(
+      {
+        width: Math.min(900, Math.max(320, labels.length * 24 + 90)),
+        height,
+        legend: { show: true },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max : 1] } },
+        axes: [{ values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) && t % every === 0 ? (labels[t] ?? '') : '')), splits: () => xs }, { size: 60 }],
+        series: [
+          { label: 'period', value: (_u, i) => (i === null ? '' : (labels[i] ?? '')) },
+          ...series.map((s) =>
+            s.bars
+              ? { label: s.name, fill: s.color, stroke: s.color, paths: uPlot.paths.bars!({ size: [0.35, 24], align: s.name === series.filter((x) => x.bars)[0]?.name ? -1 : 1 }), points: { show: false } }
+              : { label: s.name, stroke: s.color, width: 2, points: { show: labels.length < 40 } },
+          ),
+        ],
+      },
+      [xs, ...series.map((s) => s.values)] as uPlot.AlignedData,
+      el.current,
+    );
+    return () => plot.destroy();
+  }, [JSON.stringify(labels), JSON.stringify(series)]);
+  return <div class="lines" ref={el} role="img" aria-label={label} data-points={labels.length} />;
 }
 
 export function Section({ title, children, testid }: { title: string; children: ComponentChildren; testid?: string }) {

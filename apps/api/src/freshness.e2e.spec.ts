@@ -102,7 +102,7 @@ describe('freshness on every read answer', () => {
     expect(reads).toEqual([
       '/v1/customers', '/v1/customers/{id}', '/v1/customers/{id}/segments', '/v1/customers/{id}/value', '/v1/loyalty/{customerId}', '/v1/loyalty/{customerId}/explain', '/v1/loyalty/{customerId}/ledger',
       '/v1/metrics/clv', '/v1/metrics/kpis', '/v1/metrics/retention', '/v1/rfm', '/v1/rfm/history/{customerId}', '/v1/rfm/{segment}/customers',
-      '/v1/segments', '/v1/segments/{id}', '/v1/segments/{id}/members',
+      '/v1/segments', '/v1/segments/{id}', '/v1/segments/{id}/members', '/v1/segments/{id}/sizes',
     ]);
     const values: Record<string, string> = { id: customer, customerId: customer, segment: 'new_customers' };
     for (const path of reads) {

@@ -3,6 +3,7 @@ import { getJson, postJson } from '../api';
 import { formatCount, formatInstant, formatLag } from '../format';
 import type { AdminProjection } from '../types';
 import { ErrorBox, Freshness, Loading, Section, useLoad } from '../ui';
+import { Replays } from './replays';
 
 interface Parked {
   projection: string;
@@ -191,6 +192,7 @@ export function Operations() {
           </>
         )}
       </Section>
+      <Replays projections={projections.data?.projections.map((p) => p.name) ?? []} />
     </div>
   );
 }

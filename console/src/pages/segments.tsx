@@ -1,8 +1,71 @@
 import { useState } from 'preact/hooks';
 import { download, getCsv, getJson, qs } from '../api';
 import { formatCount, formatInstant } from '../format';
-import type { Page, Segment } from '../types';
-import { ErrorBox, Freshness, Loading, Pager, Section, useLoad } from '../ui';
+import type { Page, Segment, SegmentSizes } from '../types';
+import { changedPeriods } from '../sizes';
+import { ErrorBox, Freshness, Lines, Loading, Pager, Section, useLoad } from '../ui';
+
+/** Size over time with entries and exits per period (GET /v1/segments/:id/sizes). */
+function Sizes({ segment }: { segment: Segment }) {
+  const [period, setPeriod] = useState<'day' | 'week' | 'month'>('day');
+  const { data, error, loading } = useLoad(() => getJson<SegmentSizes>(`/v1/segments/${segment.id}/sizes${qs({ period })}`), [segment.id, period]);
+  const rows = data ? changedPeriods(data.points) : [];
+  return (
+    <Section title={`${segment.name}: size over time`} testid="segment-sizes">
+      <div class="controls">
+        <label>
+          Period
+          <select value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value as typeof period)} data-testid="segment-sizes-period">
+            <option value="day">Day</option>
+            <option value="week">Week</option>
+            <option value="month">Month</option>
+          </select>
+        </label>
+      </div>
+      <ErrorBox error={error} />
+      <Loading when={loading} />
+      {data && data.points.length === 0 && <p>No member has entered this segment yet.</p>}
+      {data && data.points.length > 0 && (
+        <>
+          <p class="note">
+            Members at the end of each {data.period} (UTC), with the entries and exits that made it, from the segment&apos;s membership history; now{' '}
+            <strong data-field="sizes-members">{formatCount(data.members)}</strong>.
+          </p>
+          <Lines
+            label={`${segment.name}: members per ${data.period}`}
+            labels={data.points.map((p) => p.period)}
+            series={[
+              { name: 'members', values: data.points.map((p) => p.size), color: '#1f6feb' },
+              { name: 'entries', values: data.points.map((p) => p.entries), color: 'rgba(22,101,52,0.7)', bars: true },
+              { name: 'exits', values: data.points.map((p) => p.exits), color: 'rgba(166,27,27,0.7)', bars: true },
+            ]}
+          />
+          <table class="table" data-testid="segment-sizes-table">
+            <thead>
+              <tr>
+                <th scope="col">{data.period === 'day' ? 'Day' : data.period === 'week' ? 'Week of' : 'Month'}</th>
+                <th scope="col" class="num">Entries</th>
+                <th scope="col" class="num">Exits</th>
+                <th scope="col" class="num">Members at the end</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((p) => (
+                <tr key={p.period} data-period={p.period}>
+                  <td>{p.period}</td>
+                  <td class="num">{formatCount(p.entries)}</td>
+                  <td class="num">{formatCount(p.exits)}</td>
+                  <td class="num">{formatCount(p.size)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <p class="note">Periods without an entry or exit are left out of the table (the chart shows them).</p>
+        </>
+      )}
+    </Section>
+  );
+}
 
 function Members({ segment }: { segment: Segment }) {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
@@ -96,6 +159,7 @@ export function Segments() {
           </tbody>
         </table>
       )}
+      {open && <Sizes segment={open} key={`sizes-${open.id}`} />}
       {open && <Members segment={open} key={open.id} />}
     </div>
   );

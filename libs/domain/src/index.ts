@@ -7,6 +7,7 @@ export * from './identity/identity';
 export * from './analytics';
 export * from './rfm/rfm';
 export * from './segments/condition';
+export * from './segments/sizes';
 export * from './vouchers/vouchers';
 export * from './uuid';
 export * from './privacy/personal-data';

@@ -34,6 +34,7 @@ import type { GetRfmHistoryHttpController } from '../rfm/get-rfm-history/get-rfm
 import type { ListRfmSegmentCustomersHttpController } from '../rfm/list-rfm-segment-customers/list-rfm-segment-customers.http.controller';
 import type { RecomputeRfmHttpController } from '../rfm/recompute-rfm/recompute-rfm.http.controller';
 import type { DeleteSegmentHttpController } from '../segments/delete-segment/delete-segment.http.controller';
+import type { SegmentSizes } from '../segments/get-segment-sizes/get-segment-sizes.query';
 import type { RecordSegmentCallsHttpController } from '../segment-ingest/record-segment-calls/record-segment-calls.http.controller';
 import type { ListWebhookDeliveriesHttpController } from '../webhooks/list-webhook-deliveries/list-webhook-deliveries.http.controller';
 import type { ManageWebhooksHttpController } from '../webhooks/manage-webhooks/manage-webhooks.http.controller';
@@ -121,6 +122,7 @@ export interface CairnSchemas {
   SegmentWithMembers: SegmentWithMembers;
   SegmentList: { items: SegmentWithMembers[] };
   SegmentMembers: SegmentMembersPage & { segmentId: string; version: number };
+  SegmentSizes: SegmentSizes;
   DeletedSegment: Answer<DeleteSegmentHttpController, 'remove'>;
   ProgramDefined: Answer<PutProgramHttpController, 'put'>;
   ProgramVersions: Answer<PutProgramHttpController, 'get'>;

@@ -84,6 +84,24 @@ describe.each([['in the API', false], ['in the projector thread', true]])('rule-
     });
     expect(await until(() => members(id), (m) => m.length === 1)).toEqual([browser]);
 
+    // Sizes over time, from the membership history (published or still in the outbox): 3 entries, 2 exits, 1 member.
+    const sizes = await call('GET', `/v1/segments/${id}/sizes?period=day`);
+    expect(sizes.status).toBe(200);
+    expect(sizes.body).toMatchObject({ segmentId: id, period: 'day', timezone: 'UTC', members: 1 });
+    const points = sizes.body.points as { period: string; entries: number; exits: number; size: number }[];
+    expect(points.length).toBeGreaterThanOrEqual(1);
+    expect(points.reduce((n, p) => n + p.entries, 0)).toBe(3);
+    expect(points.reduce((n, p) => n + p.exits, 0)).toBe(2);
+    expect(points[points.length - 1]!.size).toBe(1);
+    expect(points[points.length - 1]!.period).toBe(new Date().toISOString().slice(0, 10));
+    const monthly = await call('GET', `/v1/segments/${id}/sizes?period=month&from=2026-01-01`);
+    expect(monthly.body.points[0]).toMatchObject({ period: '2026-01', entries: 0, exits: 0, size: 0 });
+    expect(monthly.body.points[monthly.body.points.length - 1].size).toBe(1);
+    expect((await call('GET', `/v1/segments/${id}/sizes?period=year`)).body.error.fields).toEqual([{ field: 'period', message: 'must be one of day, week, month' }]);
+    expect((await call('GET', `/v1/segments/${id}/sizes?from=2026-02-30`)).body.error.fields[0].field).toBe('from');
+    expect((await call('GET', `/v1/segments/${id}/sizes?from=2000-01-01`)).body.error.fields[0].field).toBe('period');
+    expect((await call('GET', `/v1/segments/${randomUUID()}/sizes`)).status).toBe(404);
+
     const csv = await call('GET', `/v1/segments/${id}/members`, undefined, { accept: 'text/csv' });
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);

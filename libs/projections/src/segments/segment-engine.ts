@@ -13,9 +13,9 @@
  * at least once, with stable event ids so a retried append is a no-op.
  */
 import { randomUUID } from 'crypto';
-import { jsonEvent } from '@eventstore/db-client';
+import { FORWARDS, START, StreamNotFoundError, jsonEvent } from '@eventstore/db-client';
 import type { Kysely } from 'kysely';
-import { evaluateCondition, type Condition, type LifecycleRules, type Profile } from '@cairn/domain';
+import { CairnError, ERROR_CODES, evaluateCondition, type Condition, type LifecycleRules, type MembershipChange, type Profile } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import { decodeCursor, encodeCursor, loadProfiles, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
 
@@ -200,6 +200,33 @@ export async function publishOutbox(store: ReadStore, events: CairnEventStore, l
     for (const part of chunks(rows.map((r) => r.seq))) await trx.deleteFrom('segment_outbox').where('seq', 'in', part).execute();
   });
   return rows.length;
+}
+
+/**
+ * Every membership change of a segment, oldest first: the segment's stream in EventStoreDB plus the
+ * changes still in the outbox (not yet published). The outbox is read first, then the stream, and
+ * the two are merged by event id: a change published in between is in both and counted once, so
+ * the history always holds every change the membership rows reflect.
+ */
+export async function segmentMembershipHistory(store: ReadStore, events: CairnEventStore, segmentId: string): Promise<MembershipChange[]> {
+  const pending = await store.db.selectFrom('segment_outbox').select(['event_id', 'type', 'data', 'seq']).where('segment_id', '=', segmentId).orderBy('seq').execute();
+  const seen = new Set<string>();
+  const out: MembershipChange[] = [];
+  const add = (id: string, type: string, data: unknown) => {
+    if (seen.has(id) || (type !== SEGMENT_ENTERED && type !== SEGMENT_EXITED)) return;
+    seen.add(id);
+    const d = data as { customerId: string; at: string };
+    out.push({ kind: type === SEGMENT_ENTERED ? 'entered' : 'exited', customerId: d.customerId, at: d.at });
+  };
+  try {
+    for await (const r of events.client.readStream(segmentMembersStream(segmentId), { direction: FORWARDS, fromRevision: START })) {
+      if (r.event) add(r.event.id, r.event.type, r.event.data);
+    }
+  } catch (err) {
+    if (!(err instanceof StreamNotFoundError)) throw new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  for (const r of pending) add(r.event_id, r.type, JSON.parse(r.data));
+  return out;
 }
 
 /** Removes every member of a deleted segment (each one exits), in short transactions. */
