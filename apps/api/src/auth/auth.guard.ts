@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
-import { KeyStore, type Scope } from '@cairn/runtime';
+import { KeyStore, type AuthenticatedKey, type Scope } from '@cairn/runtime';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
 export const SCOPE_KEY = 'cairn:scope';
@@ -14,6 +14,12 @@ export const RequireScope = (scope: Scope) => SetMetadata(SCOPE_KEY, scope);
 export const BASIC_AUTH_KEY = 'cairn:basic-auth';
 /** The route also takes the key as the user of `Authorization: Basic` (Segment's write key, as its SDKs send it). */
 export const AllowBasicAuth = () => SetMetadata(BASIC_AUTH_KEY, true);
+
+const REQUEST_KEY = Symbol('cairn:key');
+/** The key that authenticated this request (set by AuthGuard on routes with a scope), if any. */
+export function requestKey(req: object): AuthenticatedKey | undefined {
+  return (req as { [REQUEST_KEY]?: AuthenticatedKey })[REQUEST_KEY];
+}
 
 /** The key of a Basic credential: its user part (`base64(key:)`), as Segment and RudderStack SDKs send their write key. */
 function basicUser(header: string): string | null {
@@ -42,6 +48,8 @@ export class AuthGuard implements CanActivate {
     const key = await this.runtime.keys.find(match ? match[1] : basic!);
     if (!key) throw new CairnError(ERROR_CODES.UNAUTHENTICATED, 'unknown, revoked or expired API key');
     if (!KeyStore.allows(key, scope)) throw new CairnError(ERROR_CODES.FORBIDDEN, `this key lacks the '${scope}' scope`);
+    // Who did it, for the audit log (apps/api/src/audit) and any handler that records the actor.
+    (req as unknown as { [REQUEST_KEY]: AuthenticatedKey })[REQUEST_KEY] = key;
     return true;
   }
 }
