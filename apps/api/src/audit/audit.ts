@@ -60,7 +60,6 @@ export const AUDIT_ACTIONS = [
   'identity.unmerged',
   'loyalty.program.changed',
   'loyalty.adjusted',
-  'loyalty.redeemed',
   'segment.defined',
   'segment.deleted',
   'automation.defined',
@@ -68,6 +67,7 @@ export const AUDIT_ACTIONS = [
   'automation.deleted',
   'webhook.registered',
   'webhook.changed',
+  'webhook.enabled',
   'webhook.deleted',
   'webhook.resent',
   'rebuild.started',
@@ -231,6 +231,21 @@ export interface AuditOptions {
   readonly targets?: (req: Request) => Record<string, unknown> | undefined;
   /** Target ids from the handler's answer (e.g. the id of what it created). */
   readonly resultTargets?: (result: never) => Record<string, unknown> | undefined;
+}
+
+/** `targets` of @Audited: these fields of the JSON body (only id-shaped values are kept). */
+export function bodyIds(...fields: string[]): (req: Request) => Record<string, unknown> {
+  return (req) => {
+    const b = req.body as Record<string, unknown> | undefined;
+    const out: Record<string, unknown> = {};
+    if (b && typeof b === 'object' && !Array.isArray(b)) for (const f of fields) if (Object.prototype.hasOwnProperty.call(b, f)) out[f] = b[f];
+    return out;
+  };
+}
+
+/** `resultTargets` of @Audited: the answer's `field` (default `id`) recorded as `as`. */
+export function resultId(as: string, field = 'id'): (result: never) => Record<string, unknown> {
+  return (result) => ({ [as]: (result as Record<string, unknown> | null)?.[field] });
 }
 
 /** Records the route's calls in the audit log as `action` (AuditInterceptor, registered for every route). */
