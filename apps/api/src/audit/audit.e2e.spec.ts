@@ -5,6 +5,7 @@
  * events are not lag; and what happens when the audit log cannot be appended.
  */
 import { randomUUID } from 'crypto';
+import { Client } from 'pg';
 import { isFoldedEventType } from '@cairn/event-store';
 import { toLogEvent } from '@cairn/projections';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
@@ -19,6 +20,28 @@ const PROGRAM = {
   tiers: { basis: 'points', window: { kind: 'rolling', days: 365 }, downgrade: 'end-of-period', levels: [{ name: 'Bronze', threshold: 0, multiplier: 1 }] },
 };
 
+const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+async function pg(query: string): Promise<void> {
+  const c = new Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(query);
+  await c.end();
+}
+
+/** SQLite (the default read store), and PostgreSQL in a schema of its own. */
+const STORES: [string, () => Promise<{ readModel?: string; cleanup: () => Promise<void> }>][] = [
+  ['SQLite', async () => ({ cleanup: async () => undefined })],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = `t_audit_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+      await pg(`create schema ${schema}`);
+      const sep = PG_URL.includes('?') ? '&' : '?';
+      return { readModel: `${PG_URL}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`, cleanup: () => pg(`drop schema if exists ${schema} cascade`) };
+    },
+  ],
+];
+
 interface Entry {
   id: string;
   action: string;
@@ -32,8 +55,9 @@ interface Entry {
   errorCode: string | null;
 }
 
-describe('audit log over HTTP', () => {
+describe.each(STORES)('audit log over HTTP (%s read store)', (_name, openStore) => {
   let cairn: TestCairn;
+  let store: { readModel?: string; cleanup: () => Promise<void> } | undefined;
   let alice = '';
   let aliceId = '';
   const call = async (method: string, path: string, body?: unknown, key = alice, contentType = 'application/json') => {
@@ -81,7 +105,8 @@ describe('audit log over HTTP', () => {
   const done: Record<string, { status: number; targets?: Record<string, unknown> }> = {};
 
   beforeAll(async () => {
-    cairn = await startCairn({ env: { CAIRN_WEBHOOK_URLS: 'dev' } });
+    store = await openStore();
+    cairn = await startCairn({ env: { CAIRN_WEBHOOK_URLS: 'dev' }, ...(store.readModel ? { readModel: store.readModel } : {}) });
     const created = await call('POST', '/v1/admin/keys', { name: 'ops-alice', scopes: ['admin'] }, cairn.adminKey);
     expect(created.status).toBe(201);
     alice = created.body.key;
@@ -97,6 +122,7 @@ describe('audit log over HTTP', () => {
   }, 60_000);
   afterAll(async () => {
     await cairn?.close();
+    await store?.cleanup();
   });
 
   it('records every kind of admin action with the key name that did it', async () => {
@@ -208,6 +234,16 @@ describe('audit log over HTTP', () => {
     const since = await all(`?from=${encodeURIComponent(mid)}`);
     expect(before.every((e) => e.at < mid) && since.every((e) => e.at >= mid)).toBe(true);
     expect(before.length + since.length).toBe(everything.length);
+
+    // Concurrent actions and concurrent readers copying the stream at once: each action once, in order.
+    const made = await Promise.all(Array.from({ length: 6 }, (_, i) => call('POST', '/v1/admin/keys', { name: `batch-${i}`, scopes: ['read'] })));
+    expect(made.map((r) => r.status)).toEqual(Array(6).fill(201));
+    const reads = await Promise.all(Array.from({ length: 4 }, () => all('?action=api-key.created')));
+    for (const r of reads) {
+      expect(r.map((e) => e.id)).toEqual(reads[0]!.map((e) => e.id));
+      expect(new Set(r.map((e) => e.id)).size).toBe(r.length);
+      expect(r.filter((e) => e.targets.keyId !== undefined && made.some((m) => m.body.id === e.targets.keyId))).toHaveLength(6);
+    }
   });
 
   it('needs the admin scope, and names the parameter it cannot read', async () => {
