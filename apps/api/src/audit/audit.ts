@@ -125,6 +125,7 @@ export function actorOfKey(key: AuthenticatedKey): AuditActor {
 export const Actor = createParamDecorator((_: unknown, ctx: ExecutionContext): AuditActor => actorOf(ctx.switchToHttp().getRequest<Request>()));
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$/;
+const EMAIL_LIKE = /[^@]@[^@]+\.[^@]+$/;
 const MAX_VALUES = 100;
 
 /** Keeps only id-shaped strings (and integers as strings): an audit event never carries free text. */
@@ -133,7 +134,8 @@ export function cleanTargets(raw: Record<string, unknown> | undefined | null): A
   if (!raw || typeof raw !== 'object') return out;
   const one = (v: unknown): string | null => {
     if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
-    return typeof v === 'string' && ID.test(v) ? v : null;
+    // An id that looks like an email address is personal data: left out (docs/audit.md).
+    return typeof v === 'string' && ID.test(v) && !EMAIL_LIKE.test(v) ? v : null;
   };
   for (const [k, v] of Object.entries(raw)) {
     if (!/^[A-Za-z][A-Za-z0-9]{0,63}$/.test(k)) continue;
