@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ApiKeysHttpController } from './admin/api-keys/api-keys.http.controller';
+import { AuditInterceptor } from './audit/audit';
 import { AuthGuard } from './auth/auth.guard';
 import { GetCustomerHandler } from './customers/get-customer/get-customer.handler';
 import { GetCustomerHttpController } from './customers/get-customer/get-customer.http.controller';
@@ -55,6 +56,8 @@ export class AppModule {
       providers: [
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: CairnExceptionFilter },
+        // Records every @Audited route in the audit log (apps/api/src/audit/audit.ts).
+        { provide: APP_INTERCEPTOR, useClass: AuditInterceptor },
         IngestLedger,
         ...commandHandlers,
         ...queryHandlers,

@@ -180,6 +180,19 @@ export function program(io: MainIo): Command {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { url?: string; key?: string; grace?: number; expiresAt?: string; json?: boolean }) => (await ops()).keysCommand(io).rotate(id, opts, connect(opts, 'admin')));
 
+  client(command(root, 'audit', 'the audit log: admin and privacy actions, newest first, with the key that did each (admin key)'))
+    .option('--action <name>', 'only this action, e.g. api-key.created, identity.merged, privacy.erased')
+    .option('--actor <key>', 'only actions of this key (its name or id)')
+    .option('--from <time>', 'only actions at or after this ISO 8601 instant')
+    .option('--to <time>', 'only actions before this ISO 8601 instant')
+    .option('--limit <n>', 'entries per page', integer(1, 500))
+    .option('--after <cursor>', 'the page after this cursor (printed after a page)')
+    .option('--all', 'follow the pages to the end')
+    .option('--json', 'print JSON')
+    .action(async (opts: { url?: string; key?: string; action?: string; actor?: string; from?: string; to?: string; limit?: number; after?: string; all?: boolean; json?: boolean }) =>
+      (await ops()).auditCommand(io)(opts, connect(opts, 'admin')),
+    );
+
   return root;
 }
 

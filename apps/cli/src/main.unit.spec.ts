@@ -33,7 +33,7 @@ describe('cairn command line', () => {
 
   it('has the commands the README documents', () => {
     const names = all.map((p) => p.path.join(' '));
-    for (const n of ['start', 'api', 'projector', 'esdb', 'import', 'import cdnow', 'clv fit', 'projections status', 'projections parked', 'projections retry-parked', 'rebuild', 'replay', 'keys list', 'keys create', 'keys revoke', 'keys rotate']) {
+    for (const n of ['start', 'api', 'projector', 'esdb', 'import', 'import cdnow', 'clv fit', 'projections status', 'projections parked', 'projections retry-parked', 'rebuild', 'replay', 'keys list', 'keys create', 'keys revoke', 'keys rotate', 'audit']) {
       expect(names).toContain(n);
     }
   });

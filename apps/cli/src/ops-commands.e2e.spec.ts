@@ -1,5 +1,5 @@
 /**
- * `cairn projections | rebuild | replay | keys` against an in-process Cairn over HTTP: tables and plain
+ * `cairn projections | rebuild | replay | keys | audit` against an in-process Cairn over HTTP: tables and plain
  * progress lines when not a TTY, a progress bar on a TTY, replay files written byte-identically.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
@@ -92,6 +92,26 @@ describe('cairn operations commands', () => {
     expect(await ping(next!)).toBe(401);
     await expect(cairnCli(capture(), 'keys', 'revoke', 'nope', ...conn())).rejects.toThrow(/404 CAIRN.NOT_FOUND/);
     await expect(cairnCli(capture(), 'keys', 'create', '--name', 'x', '--scopes', 'root', ...conn())).rejects.toThrow(/400 CAIRN.VALIDATION/);
+  });
+
+  it('audit: the key actions above, newest first, with the key that did them; pages and filters', async () => {
+    const all = capture();
+    await cairnCli(all, 'audit', '--all', '--actor', 'CAIRN_ADMIN_KEY', ...conn());
+    const lines = all.text().trim().split('\n');
+    expect(lines[0]).toMatch(/^at\s+action\s+key\s+outcome\s+targets$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[1])).toEqual(expect.arrayContaining(['api-key.created', 'api-key.rotated', 'api-key.revoked']));
+    expect(lines.slice(1).every((l) => l.includes('CAIRN_ADMIN_KEY (config-admin)'))).toBe(true);
+    expect(all.text()).toMatch(/api-key\.revoked\s+CAIRN_ADMIN_KEY \(config-admin\)\s+failed 404 CAIRN.NOT_FOUND\s+id=nope/);
+    const page = capture();
+    await cairnCli(page, 'audit', '--action', 'api-key.revoked', '--limit', '1', ...conn());
+    const more = /more: cairn audit --after (\S+)/.exec(page.text());
+    expect(more).not.toBeNull();
+    const json = capture();
+    await cairnCli(json, 'audit', '--action', 'api-key.revoked', '--limit', '1', '--after', more![1]!, '--json', ...conn());
+    const parsed = JSON.parse(json.text());
+    expect(parsed.entries).toHaveLength(1);
+    expect(parsed.entries[0]).toMatchObject({ action: 'api-key.revoked', outcome: 'succeeded', statusCode: 200 });
+    await expect(cairnCli(capture(), 'audit', '--action', 'nope', ...conn())).rejects.toThrow(/400 CAIRN.VALIDATION[\s\S]*action:/);
   });
 
   it('projections status | parked | retry-parked', async () => {

@@ -1,7 +1,7 @@
 /**
  * Operations commands, talking to a running Cairn over HTTP with an admin key (their options are
  * declared and parsed in main.ts): `cairn projections status|parked|retry-parked`, `cairn rebuild`,
- * `cairn replay`, `cairn keys list|create|revoke|rotate`.
+ * `cairn replay`, `cairn keys list|create|revoke|rotate`, `cairn audit`.
  *
  * Long jobs show a progress bar on a terminal (done / total, rate, ETA) and plain log lines otherwise.
  */
@@ -287,5 +287,42 @@ export function keysCommand(io: CliIo = { out: process.stdout }) {
       showSecret(k, flags.json);
       if (!flags.json && k.previous) write(io, k.previous.revokedAt ? `old key ${k.previous.id} revoked` : `old key ${k.previous.id} stays valid until ${k.previous.expiresAt}`);
     },
+  };
+}
+
+interface AuditEntryView {
+  id: string;
+  action: string;
+  actor: { keyId: string; keyName: string };
+  at: string;
+  targets: Record<string, string | string[]>;
+  outcome: string;
+  statusCode: number | null;
+  errorCode: string | null;
+}
+
+/** `cairn audit`: the audit log, newest first (--all follows the pages; otherwise one page and its cursor). */
+export function auditCommand(io: CliIo = { out: process.stdout }) {
+  return async (flags: { action?: string; actor?: string; from?: string; to?: string; limit?: number; after?: string; all?: boolean; json?: boolean }, conn: Connection): Promise<void> => {
+    const entries: AuditEntryView[] = [];
+    let after = flags.after;
+    let next: string | null = null;
+    for (;;) {
+      const q = new URLSearchParams();
+      for (const k of ['action', 'actor', 'from', 'to'] as const) if (flags[k] !== undefined) q.set(k, flags[k]!);
+      q.set('limit', String(flags.limit ?? 50));
+      if (after) q.set('after', after);
+      const page = (await client(conn).get(`/v1/admin/audit?${q}`)) as unknown as { entries: AuditEntryView[]; nextCursor: string | null };
+      entries.push(...page.entries);
+      next = page.nextCursor;
+      if (!flags.all || next === null) break;
+      after = next;
+    }
+    if (flags.json) return void write(io, JSON.stringify(flags.all ? { entries } : { entries, nextCursor: next }, null, 2));
+    const targets = (t: Record<string, string | string[]>) => Object.entries(t).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : v}`).join(' ') || '-';
+    const rows = [['at', 'action', 'key', 'outcome', 'targets']];
+    for (const e of entries) rows.push([e.at, e.action, `${e.actor.keyName} (${e.actor.keyId})`, e.statusCode === null ? e.outcome : `${e.outcome} ${e.statusCode}${e.errorCode ? ` ${e.errorCode}` : ''}`, targets(e.targets)]);
+    write(io, entries.length === 0 ? 'no audited actions' : table(rows));
+    if (!flags.all && next !== null) write(io, `more: cairn audit --after ${next}`);
   };
 }

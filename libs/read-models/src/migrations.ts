@@ -532,11 +532,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 820,
+    name: 'audit_log',
+    // The audit log's read model: the `cairn-audit` stream is the record, copied here (on each
+    // read of GET /v1/admin/audit, from the checkpoint on) so that pages and filters are indexed.
+    up: (db) => [
+      db.schema
+        .createTable('audit_log')
+        .ifNotExists()
+        .addColumn('audit_id', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull().unique())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('actor_key_id', 'text', (c) => c.notNull())
+        .addColumn('actor_key_name', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('targets', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text')
+        .addColumn('status_code', 'integer')
+        .addColumn('error_code', 'text')
+        .addColumn('completed_at', 'text'),
+      db.schema.createIndex('audit_log_action').ifNotExists().on('audit_log').columns(['action', 'seq']),
+      db.schema.createIndex('audit_log_actor').ifNotExists().on('audit_log').columns(['actor_key_name', 'seq']),
+      db.schema.createIndex('audit_log_at').ifNotExists().on('audit_log').columns(['at']),
+      db.schema.createTable('audit_checkpoint').ifNotExists().addColumn('name', 'text', (c) => c.primaryKey()).addColumn('revision', 'bigint', (c) => c.notNull()),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
   // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations;
   // 700–719 the CLI; 720–739 answer freshness; 800–809 privacy keys and erasures; 810–819
-  // consent; 820–829 audit; 830–839 the console.
+  // consent; 820–829 the audit log; 830–839 the console.
 ];
 
 /** A raw statement as a migration step. */

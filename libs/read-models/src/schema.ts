@@ -302,6 +302,8 @@ export interface ReadModelSchema {
   imports: ImportsTable;
   privacy_keys: PrivacyKeysTable;
   privacy_erasures: PrivacyErasuresTable;
+  audit_log: AuditLogTable;
+  audit_checkpoint: AuditCheckpointTable;
 }
 
 /** A person's data key (800), per stream subject (`customer-<id>`, `visitor-<id>`). */
@@ -336,6 +338,36 @@ export interface PrivacyErasuresTable {
   fingerprints: string;
   /** Log position of the `cairn.privacy.erased.v1` event. */
   position: string | null;
+}
+
+/**
+ * The audit log's read model (820): one row per audited action, from the `cairn-audit` stream
+ * (apps/api/src/audit). Ids and key names only, never a request body.
+ */
+export interface AuditLogTable {
+  audit_id: string;
+  /** Revision of the action's first event in the audit stream: the keyset order (newest first). */
+  seq: number;
+  action: string;
+  actor_key_id: string;
+  actor_key_name: string;
+  /** When the action was requested (ISO-8601 UTC). */
+  at: string;
+  method: string;
+  route: string;
+  /** JSON object of target ids (route parameters, ids named by the body or the answer). */
+  targets: string;
+  /** `succeeded`, `failed`, or null while unknown (the completion was not recorded). */
+  outcome: string | null;
+  status_code: number | null;
+  error_code: string | null;
+  completed_at: string | null;
+}
+
+/** How far the audit stream has been copied into `audit_log` (one row, name 'audit'). */
+export interface AuditCheckpointTable {
+  name: string;
+  revision: number;
 }
 
 /** One row per bulk import that appended something: analytics callers wait for the last one's position. */

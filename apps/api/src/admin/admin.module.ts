@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ListAuditHttpController } from '../audit/list-audit.http.controller';
 import { GetRebuildHandler } from './get-rebuild/get-rebuild.handler';
 import { GetRebuildHttpController } from './get-rebuild/get-rebuild.http.controller';
 import { GetReplayHandler } from './get-replay/get-replay.handler';
@@ -14,7 +15,7 @@ import { StartRebuildHttpController } from './start-rebuild/start-rebuild.http.c
 import { StartReplayHandler } from './start-replay/start-replay.handler';
 import { StartReplayHttpController } from './start-replay/start-replay.http.controller';
 
-/** Operations for admins and analysts: projection health, parked events, rebuilds, replays (all scope `admin`). */
+/** Operations for admins and analysts: projection health, parked events, rebuilds, replays, the audit log (all scope `admin`). */
 @Module({
   controllers: [
     ListProjectionHealthHttpController,
@@ -24,6 +25,7 @@ import { StartReplayHttpController } from './start-replay/start-replay.http.cont
     GetRebuildHttpController,
     StartReplayHttpController,
     GetReplayHttpController,
+    ListAuditHttpController,
   ],
   providers: [
     ListProjectionHealthHandler,

@@ -15,13 +15,10 @@ export const BASIC_AUTH_KEY = 'cairn:basic-auth';
 /** The route also takes the key as the user of `Authorization: Basic` (Segment's write key, as its SDKs send it). */
 export const AllowBasicAuth = () => SetMetadata(BASIC_AUTH_KEY, true);
 
-const CALLER = Symbol('cairn:caller');
-
-/** The API key that made a request (set by the guard on every route with a scope). */
-export function callerOf(req: Request): AuthenticatedKey {
-  const key = (req as Request & { [CALLER]?: AuthenticatedKey })[CALLER];
-  if (!key) throw new Error('callerOf: the route has no RequireScope, so no key was checked');
-  return key;
+const REQUEST_KEY = Symbol('cairn:key');
+/** The key that authenticated this request (set by AuthGuard on routes with a scope), if any. */
+export function requestKey(req: object): AuthenticatedKey | undefined {
+  return (req as { [REQUEST_KEY]?: AuthenticatedKey })[REQUEST_KEY];
 }
 
 /** The key of a Basic credential: its user part (`base64(key:)`), as Segment and RudderStack SDKs send their write key. */
@@ -51,7 +48,8 @@ export class AuthGuard implements CanActivate {
     const key = await this.runtime.keys.find(match ? match[1] : basic!);
     if (!key) throw new CairnError(ERROR_CODES.UNAUTHENTICATED, 'unknown, revoked or expired API key');
     if (!KeyStore.allows(key, scope)) throw new CairnError(ERROR_CODES.FORBIDDEN, `this key lacks the '${scope}' scope`);
-    (req as Request & { [CALLER]?: AuthenticatedKey })[CALLER] = key;
+    // Who did it, for the audit log (apps/api/src/audit) and any handler that records the actor.
+    (req as unknown as { [REQUEST_KEY]: AuthenticatedKey })[REQUEST_KEY] = key;
     return true;
   }
 }

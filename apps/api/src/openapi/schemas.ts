@@ -10,6 +10,7 @@
 import type { LoyaltyProgram } from '@cairn/domain';
 import type { ParkedEvent, RebuildStatus, ReplayJobStatus, RetryResult, SegmentDefinition, SegmentMembersPage } from '@cairn/projections';
 import type { ApiKeysHttpController } from '../admin/api-keys/api-keys.http.controller';
+import type { ListAuditHttpController } from '../audit/list-audit.http.controller';
 import type { ListProjectionHealthHttpController } from '../admin/list-projection-health/list-projection-health.http.controller';
 import type { CustomerValueHttpController } from '../analytics/customer-value.http.controller';
 import type { MetricsHttpController as AnalyticsHttpController } from '../analytics/metrics.http.controller';
@@ -110,6 +111,7 @@ export interface CairnSchemas {
   CreatedApiKey: Answer<ApiKeysHttpController, 'create'>;
   ApiKey: Answer<ApiKeysHttpController, 'revoke'>;
   RotatedApiKey: Answer<ApiKeysHttpController, 'rotate'>;
+  AuditPage: Answer<ListAuditHttpController, 'list'>;
   Live: Answer<HealthHttpController, 'live'>;
   Ready: Answer<HealthHttpController, 'ready'>;
   MergeResult: Answer<MergeCustomersHttpController, 'merge'>;

@@ -4,6 +4,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsISO8601, IsOptional
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { MAX_ROTATION_GRACE_SECONDS, SCOPES, type ApiKeyInfo, type Scope } from '@cairn/runtime';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, resultId } from '../../audit/audit';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { validBody } from '../operations';
 import { ApiAnswer, ApiConflict } from '../../openapi/openapi';
@@ -70,6 +71,7 @@ export class ApiKeysHttpController {
   @Post()
   @HttpCode(201)
   @RequireScope('admin')
+  @Audited('api-key.created', { resultTargets: resultId('keyId') })
   @ApiOperation({ summary: 'Creates a key; its secret (`key`) is in this answer only' })
   @ApiAnswer(201, 'CreatedApiKey', { description: 'The key, with its secret (`key`) shown only here' })
   @ApiBody({ type: CreateApiKeyRequestDto })
@@ -81,6 +83,7 @@ export class ApiKeysHttpController {
 
   @Delete(':id')
   @RequireScope('admin')
+  @Audited('api-key.revoked')
   @ApiOperation({ summary: 'Revokes a key at once (every API process on the store refuses it within 1 s); idempotent' })
   @ApiAnswer(200, 'ApiKey')
   revoke(@Param('id') id: string): Promise<ApiKeyInfo> {
@@ -90,6 +93,7 @@ export class ApiKeysHttpController {
   @Post(':id/rotate')
   @HttpCode(201)
   @RequireScope('admin')
+  @Audited('api-key.rotated', { resultTargets: resultId('newKeyId') })
   @ApiOperation({ summary: 'A new secret for the same name and scopes; the old one is revoked at once or stays valid for graceSeconds' })
   @ApiAnswer(201, 'RotatedApiKey', { description: 'The new key with its secret, and the previous one' })
   @ApiBody({ type: RotateApiKeyRequestDto, required: false })

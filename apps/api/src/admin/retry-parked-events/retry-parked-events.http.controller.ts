@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, Length } from 'class-validator';
 import type { RetryResult } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, bodyIds } from '../../audit/audit';
 import { validBody } from '../operations';
 import { RetryParkedEventsCommand } from './retry-parked-events.command';
 import { ApiAnswer } from '../../openapi/openapi';
@@ -28,6 +29,7 @@ export class RetryParkedEventsHttpController {
   @Post()
   @HttpCode(200)
   @RequireScope('admin')
+  @Audited('parked.retried', { targets: bodyIds('projection', 'eventIds') })
   @ApiAnswer(200, 'RetryResults')
   @ApiBody({ type: RetryParkedEventsRequestDto, required: false })
   retry(@Body() body: unknown): Promise<{ results: RetryResult[] }> {

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, Length } from 'class-validator';
 import type { RebuildStatus } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, bodyIds, resultId } from '../../audit/audit';
 import { validBody } from '../operations';
 import { StartRebuildCommand } from './start-rebuild.command';
 import { ERROR_CODES } from '@cairn/domain';
@@ -34,6 +35,7 @@ export class StartRebuildHttpController {
   @Post()
   @HttpCode(202)
   @RequireScope('admin')
+  @Audited('rebuild.started', { targets: bodyIds('projections'), resultTargets: resultId('rebuildId') })
   @ApiAnswer(202, 'RebuildStatus')
   @ApiBody({ type: StartRebuildRequestDto })
   @ApiConflict(ERROR_CODES.OPERATION_CONFLICT)

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsISO8601, IsObject, IsOptional, IsString, Length } from 'class-validator';
 import type { ReplayJobStatus } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, resultId } from '../../audit/audit';
 import { validBody } from '../operations';
 import { StartReplayCommand } from './start-replay.command';
 import { ApiAnswer } from '../../openapi/openapi';
@@ -31,6 +32,7 @@ export class StartReplayHttpController {
   @Post()
   @HttpCode(202)
   @RequireScope('admin')
+  @Audited('replay.started', { resultTargets: resultId('replayId') })
   @ApiAnswer(202, 'ReplayStatus')
   @ApiBody({ type: StartReplayRequestDto })
   start(@Body() body: unknown): Promise<ReplayJobStatus> {

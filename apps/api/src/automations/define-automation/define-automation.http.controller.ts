@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, parseAutomationBody, type AutomationRule } from '@cairn/domain';
 import { defineAutomation, type Automation } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, resultId } from '../../audit/audit';
 import { ApiAnswer, ApiConflict } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { DefineAutomationRequestDto, parseAutomationId } from '../automations.dto';
@@ -16,6 +17,7 @@ export class DefineAutomationHttpController {
   @Post()
   @HttpCode(201)
   @RequireScope('admin')
+  @Audited('automation.defined', { resultTargets: resultId('automationId') })
   @ApiOperation({ summary: 'Define a rule: when a customer enters a segment, issue a voucher (stored as an event, version 1)' })
   @ApiBody({ type: DefineAutomationRequestDto })
   @ApiAnswer(201, 'Automation', { description: 'The rule, version 1' })
@@ -25,6 +27,7 @@ export class DefineAutomationHttpController {
 
   @Put(':id')
   @RequireScope('admin')
+  @Audited('automation.changed')
   @ApiOperation({ summary: 'Define the next version of a rule (applies to entries from now on)' })
   @ApiBody({ type: DefineAutomationRequestDto })
   @ApiAnswer(200, 'Automation', { description: 'The rule, its new version' })

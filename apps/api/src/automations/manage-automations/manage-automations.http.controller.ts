@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nes
 import { ERROR_CODES } from '@cairn/domain';
 import { deleteAutomation, getAutomation, listAutomations, type Automation } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited } from '../../audit/audit';
 import { ApiAnswer, ApiConflict } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { parseAutomationId } from '../automations.dto';
@@ -32,6 +33,7 @@ export class ManageAutomationsHttpController {
   @Delete(':id')
   @HttpCode(204)
   @RequireScope('admin')
+  @Audited('automation.deleted')
   @ApiOperation({ summary: 'Delete a rule (an event); vouchers already issued stay valid' })
   @ApiNoContentResponse({ description: 'Deleted (no body)' })
   @ApiConflict(ERROR_CODES.STREAM_CONFLICT)

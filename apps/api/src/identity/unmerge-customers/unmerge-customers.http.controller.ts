@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited } from '../../audit/audit';
 import { UnmergeCustomersCommand, type UnmergeResult } from './unmerge-customers.command';
 import { ApiAnswer } from '../../openapi/openapi';
 
@@ -14,6 +15,7 @@ export class UnmergeCustomersHttpController {
 
   @Delete(':id')
   @RequireScope('admin')
+  @Audited('identity.unmerged')
   @ApiOperation({ summary: 'Reverse a merge (recorded as an event); the people are re-derived from their events' })
   @ApiAnswer(200, 'UnmergeResult')
   async unmerge(@Param('id') id: string): Promise<UnmergeResult> {

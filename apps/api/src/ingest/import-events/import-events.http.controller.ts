@@ -5,6 +5,7 @@ import type { Request, Response } from 'express';
 import { randomUUID } from 'crypto';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited } from '../../audit/audit';
 import { errorBody, RETRY_AFTER_SECONDS, STATUS_BY_CODE } from '../../errors/cairn-exception.filter';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { ImportEventsCommand, type ImportRecord } from './import-events.command';
@@ -33,6 +34,7 @@ export class ImportEventsHttpController {
   @Post('import')
   @HttpCode(200)
   @RequireScope('import')
+  @Audited('events.imported')
   @ApiOperation({ summary: 'Bulk import: NDJSON, one event with an id per line; streamed NDJSON progress' })
   @ApiConsumes(NDJSON)
   @ApiProduces(NDJSON)

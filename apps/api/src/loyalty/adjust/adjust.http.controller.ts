@@ -4,6 +4,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, type FieldError } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited } from '../../audit/audit';
 import { AdjustCommand, type Adjusted } from './adjust.command';
 import { ApiAnswer, ApiConflict, ApiJsonBody } from '../../openapi/openapi';
 
@@ -33,6 +34,7 @@ export class AdjustHttpController {
   @Post(':customerId/adjustments')
   @HttpCode(201)
   @RequireScope('loyalty:write')
+  @Audited('loyalty.adjusted')
   @ApiOperation({ summary: 'Manual points adjustment (signed) with its reason; shows as an `adjusted` movement' })
   @ApiAnswer(201, 'Adjusted')
   @ApiJsonBody('AdjustRequest')

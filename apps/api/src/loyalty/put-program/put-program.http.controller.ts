@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES, validateProgram, type FieldError, type LoyaltyProgram, type ProgramVersion } from '@cairn/domain';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, resultId } from '../../audit/audit';
 import { LoyaltyReader, parseAsOf } from '../loyalty.reader';
 import { PutProgramCommand, type ProgramDefined } from './put-program.command';
 import { ApiAnswer, ApiConflict, ApiJsonBody } from '../../openapi/openapi';
@@ -41,6 +42,7 @@ export class PutProgramHttpController {
   @Put()
   @HttpCode(200)
   @RequireScope('admin')
+  @Audited('loyalty.program.changed', { resultTargets: resultId('programVersion', 'version') })
   @ApiOperation({ summary: 'Define a new version of the loyalty program (400 naming the JSON path of each problem)' })
   @ApiAnswer(200, 'ProgramDefined')
   @ApiJsonBody('PutProgramRequest')

@@ -1,8 +1,9 @@
-import { Body, Controller, Inject, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Inject, Post, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import { RequireScope, callerOf } from '../../auth/auth.guard';
+import type { Response } from 'express';
+import { Actor, Audited, bodyIds, resultId, type AuditActor } from '../../audit/audit';
+import { RequireScope } from '../../auth/auth.guard';
 import { ApiAnswer } from '../../openapi/openapi';
 import type { ErasureRecord } from '../erasures';
 import { EraseCustomerCommand } from './erase-customer.command';
@@ -16,6 +17,7 @@ export class EraseCustomerHttpController {
 
   @Post()
   @RequireScope('admin')
+  @Audited('privacy.erased', { targets: bodyIds('customerId', 'anonymousId'), resultTargets: resultId('erasureId', 'erasureId') })
   @ApiOperation({
     summary: 'Forget a person: destroy the data keys of every id of theirs (right to be forgotten, docs/privacy.md)',
     description:
@@ -25,9 +27,9 @@ export class EraseCustomerHttpController {
   @ApiBody({ type: EraseCustomerRequestDto })
   @ApiAnswer(201, 'ErasureRecord', { description: 'Erased' })
   @ApiAnswer(200, 'ErasureRecord', { description: 'Already erased: the record that did it' })
-  async erase(@Body() body: unknown, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<ErasureRecord> {
+  async erase(@Body() body: unknown, @Actor() actor: AuditActor, @Res({ passthrough: true }) res: Response): Promise<ErasureRecord> {
     const request = parseEraseRequest(body);
-    const { record, created } = await this.commands.execute(new EraseCustomerCommand(request, callerOf(req).name, new Date()));
+    const { record, created } = await this.commands.execute(new EraseCustomerCommand(request, actor.keyName, new Date()));
     res.status(created ? 201 : 200);
     return record;
   }

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Param, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { Audited } from '../../audit/audit';
 import { RequireScope } from '../../auth/auth.guard';
 import { ApiAnswer } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
@@ -18,6 +19,7 @@ export class ExportCustomerDataHttpController {
 
   @Get(':id/export')
   @RequireScope('admin')
+  @Audited('privacy.exported')
   @ApiOperation({
     summary: 'Everything Cairn holds about a person, decrypted, as one JSON document (right of access, docs/privacy.md)',
     description: 'Every event of every id linked to the person (personal values opened; erased ones null and listed in erasedFields), with the profile (consent included), identity, loyalty ledger, segment memberships and erasures. Streamed.',

@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { RfmRun } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, resultId } from '../../audit/audit';
 import { RecomputeRfmCommand } from './recompute-rfm.command';
 import { RecomputeRfmRequestDto, parseRecomputeRequest } from './recompute-rfm.request.dto';
 import { ApiAnswer } from '../../openapi/openapi';
@@ -16,6 +17,7 @@ export class RecomputeRfmHttpController {
   @Post()
   @HttpCode(201)
   @RequireScope('admin')
+  @Audited('rfm.recomputed', { resultTargets: resultId('runId', 'runId') })
   @ApiOperation({ summary: 'Recompute RFM now (kept as a run in the history); answers the finished run' })
   @ApiBody({ type: RecomputeRfmRequestDto, required: false })
   @ApiAnswer(201, 'RfmRun')

@@ -3,6 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { parseSegmentBody, type SegmentDefinition } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, resultId } from '../../audit/audit';
 import { parseSegmentId } from '../segments.params';
 import { DefineSegmentCommand } from './define-segment.command';
 import { DefineSegmentRequestDto } from './define-segment.request.dto';
@@ -18,6 +19,7 @@ export class DefineSegmentHttpController {
   @Post()
   @HttpCode(201)
   @RequireScope('admin')
+  @Audited('segment.defined', { resultTargets: resultId('segmentId') })
   @ApiOperation({ summary: 'Define a rule-based segment (stored as an event); membership is evaluated in the background' })
   @ApiBody({ type: DefineSegmentRequestDto })
   @ApiAnswer(201, 'Segment')
@@ -29,6 +31,7 @@ export class DefineSegmentHttpController {
 
   @Put(':id')
   @RequireScope('admin')
+  @Audited('segment.defined')
   @ApiOperation({ summary: 'Define a new version of a segment; membership is re-evaluated' })
   @ApiBody({ type: DefineSegmentRequestDto })
   @ApiAnswer(200, 'Segment')

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiNoContentResponse, ApiOperation, ApiTags } from '@nes
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { deleteWebhook, enableWebhook, getWebhook, listWebhooks, type Webhook } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited } from '../../audit/audit';
 import { ApiAnswer, ApiNoBody } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { WebhooksService } from '../webhooks.service';
@@ -40,6 +41,7 @@ export class ManageWebhooksHttpController {
   @Post(':id/enable')
   @HttpCode(200)
   @RequireScope('admin')
+  @Audited('webhook.enabled')
   @ApiOperation({ summary: 'Enable an endpoint again (a 410 disabled it); its pending deliveries resume' })
   @ApiNoBody()
   @ApiAnswer(200, 'Webhook')
@@ -53,6 +55,7 @@ export class ManageWebhooksHttpController {
   @Delete(':id')
   @HttpCode(204)
   @RequireScope('admin')
+  @Audited('webhook.deleted')
   @ApiOperation({ summary: 'Remove an endpoint with its deliveries' })
   @ApiNoContentResponse({ description: 'Removed (no body)' })
   async remove(@Param('id') id: string): Promise<void> {

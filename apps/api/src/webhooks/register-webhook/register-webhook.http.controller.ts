@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { createWebhook, type Webhook } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited, resultId } from '../../audit/audit';
 import { ApiAnswer } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { RegisterWebhookRequestDto, parseRegistration } from '../webhooks.dto';
@@ -16,6 +17,7 @@ export class RegisterWebhookHttpController {
   @Post()
   @HttpCode(201)
   @RequireScope('admin')
+  @Audited('webhook.registered', { resultTargets: resultId('webhookId') })
   @ApiOperation({ summary: 'Register an endpoint for event kinds (optionally one segment); the signing secret is in this answer only' })
   @ApiBody({ type: RegisterWebhookRequestDto })
   @ApiAnswer(201, 'RegisteredWebhook', { description: 'The endpoint, with its signing secret shown only here' })

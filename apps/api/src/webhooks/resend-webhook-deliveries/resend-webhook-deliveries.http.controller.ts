@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { getWebhook, resendDeliveries } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
+import { Audited } from '../../audit/audit';
 import { badParam } from '../../http-params';
 import { ApiAnswer, ApiNoBody } from '../../openapi/openapi';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
@@ -31,6 +32,7 @@ export class ResendWebhookDeliveriesHttpController {
   @Post(':id/deliveries/:deliveryId/resend')
   @HttpCode(202)
   @RequireScope('admin')
+  @Audited('webhook.resent')
   @ApiOperation({ summary: 'Queue one delivery again (same webhook-id); its retry window starts again' })
   @ApiNoBody()
   @ApiAnswer(202, 'Resent')
@@ -46,6 +48,7 @@ export class ResendWebhookDeliveriesHttpController {
   @Post(':id/resend')
   @HttpCode(202)
   @RequireScope('admin')
+  @Audited('webhook.resent')
   @ApiOperation({ summary: 'Queue again every delivery queued in [from, to)' })
   @ApiBody({ type: ResendRangeRequestDto })
   @ApiAnswer(202, 'Resent')
