@@ -193,6 +193,23 @@ export function program(io: MainIo): Command {
       (await ops()).auditCommand(io)(opts, connect(opts, 'admin')),
     );
 
+  const privacy = command(root, 'privacy', "a person's data: export it, erase it (docs/privacy.md; admin key)");
+  client(command(privacy, 'export', 'everything Cairn holds about a person, decrypted, as one JSON document'))
+    .argument('<customerId>', 'any customer id of the person')
+    .option('--out <file>', 'write it to this file (mode 0600) instead of stdout')
+    .action(async (id: string, opts: { url?: string; key?: string; out?: string }) => (await ops()).privacyCommand(io).export(id, opts, connect(opts, 'admin')));
+  client(command(privacy, 'erase', "forget a person: destroy the data keys of every id of theirs (their personal values become unreadable everywhere; figures stay)"))
+    .argument('<id>', 'the customer id (or, with --anonymous, the anonymous id)')
+    .addOption(new Option('--reason <reason>', 'why (a fixed list, so the record stays free of personal data)').choices(['data-subject-request', 'account-closed', 'legal-obligation', 'consent-withdrawn', 'other']).makeOptionMandatory())
+    .option('--reference <id>', "the shop's own reference, e.g. a ticket id")
+    .option('--anonymous', 'the id is an anonymous (visitor) id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { url?: string; key?: string; reason: string; reference?: string; anonymous?: boolean; json?: boolean }) => (await ops()).privacyCommand(io).erase(id, opts, connect(opts, 'admin')));
+  client(command(privacy, 'erasure', 'one erasure record'))
+    .argument('<erasureId>', 'the id `cairn privacy erase` printed')
+    .option('--json', 'print JSON')
+    .action(async (erasureId: string, opts: { url?: string; key?: string; json?: boolean }) => (await ops()).privacyCommand(io).erasure(erasureId, opts, connect(opts, 'admin')));
+
   return root;
 }
 

@@ -1,8 +1,8 @@
 /**
- * `cairn projections | rebuild | replay | keys | audit` against an in-process Cairn over HTTP: tables and plain
+ * `cairn projections | rebuild | replay | keys | audit | privacy` against an in-process Cairn over HTTP: tables and plain
  * progress lines when not a TTY, a progress bar on a TTY, replay files written byte-identically.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Writable } from 'stream';
@@ -157,5 +157,31 @@ describe('cairn operations commands', () => {
     for (const f of files) expect(readFileSync(join(dir, 'two', f))).toEqual(readFileSync(join(dir, 'one', f)));
     const summary = JSON.parse(readFileSync(join(dir, 'one', 'summary.json'), 'utf8'));
     expect(summary.events.included).toBe(10);
+  });
+
+  it('privacy export | erase | erasure: the document decrypted to a 0600 file, then erased, the record shown', async () => {
+    const identify = { id: '0a8f0c1e-6d55-4c3b-9a1e-2f0f5b8f0c01', type: 'identify', customerId: 'cli-0', anonymousId: 'cli-v0', occurredAt: '2026-06-01T09:00:00Z', channel: 'web', traits: { email: 'cli-zero@example.test' } };
+    const res = await fetch(`${cairn.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${cairn.adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(identify) });
+    const { position } = await res.json();
+    await fetch(`${cairn.url}/v1/customers/cli-0?minPosition=${position.commit}`, { headers: { authorization: `Bearer ${cairn.adminKey}` } });
+    const file = join(dir, 'export.json');
+    await cairnCli(capture(), 'privacy', 'export', 'cli-0', '--out', file, ...conn());
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    expect(doc).toMatchObject({ customerId: 'cli-0', anonymousIds: ['cli-v0'] });
+    expect(doc.events.find((e: { type: string }) => e.type === 'cairn.identify.v1').data.traits).toEqual({ email: 'cli-zero@example.test' });
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const erased = capture();
+    await cairnCli(erased, 'privacy', 'erase', 'cli-0', '--reason', 'data-subject-request', '--reference', 'T-1', ...conn());
+    const id = /^erasure (\S+) at /m.exec(erased.text())?.[1];
+    expect(erased.text()).toMatch(/customer ids: cli-0\n\s+anonymous ids: cli-v0\n\s+data keys destroyed: 1 \([0-9a-f]{16}\)/);
+    const shown = capture();
+    await cairnCli(shown, 'privacy', 'erasure', id!, '--json', ...conn());
+    expect(JSON.parse(shown.text())).toMatchObject({ erasureId: id, reason: 'data-subject-request', reference: 'T-1', customerIds: ['cli-0'] });
+    const after = capture();
+    await cairnCli(after, 'privacy', 'export', 'cli-0', ...conn());
+    expect(after.text()).not.toContain('cli-zero@example.test');
+    expect(JSON.parse(after.text()).events.find((e: { type: string }) => e.type === 'cairn.identify.v1').erasedFields).toEqual(['traits.email']);
+    await expect(cairnCli(capture(), 'privacy', 'erase', 'nobody-here', '--reason', 'other', ...conn())).rejects.toThrow(/404 CAIRN.NOT_FOUND/);
   });
 });

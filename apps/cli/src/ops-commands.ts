@@ -326,3 +326,58 @@ export function auditCommand(io: CliIo = { out: process.stdout }) {
     if (!flags.all && next !== null) write(io, `more: cairn audit --after ${next}`);
   };
 }
+
+interface ErasureView {
+  erasureId: string;
+  requested: { customerId?: string; anonymousId?: string };
+  reason: string;
+  reference: string | null;
+  actor: string;
+  erasedAt: string;
+  customerIds: string[];
+  anonymousIds: string[];
+  keysDestroyed: string[];
+  position: string | null;
+}
+
+/** `cairn privacy export | erase | erasure` (docs/privacy.md). */
+export function privacyCommand(io: CliIo = { out: process.stdout }) {
+  const show = (e: ErasureView, json: boolean | undefined) => {
+    if (json) return void write(io, JSON.stringify(e, null, 2));
+    write(io, `erasure ${e.erasureId} at ${e.erasedAt} (${e.reason}${e.reference ? `, ${e.reference}` : ''}, by ${e.actor})`);
+    write(io, `  customer ids: ${e.customerIds.join(', ') || '-'}`);
+    write(io, `  anonymous ids: ${e.anonymousIds.join(', ') || '-'}`);
+    write(io, `  data keys destroyed: ${e.keysDestroyed.length}${e.keysDestroyed.length > 0 ? ` (${e.keysDestroyed.join(', ')})` : ''}`);
+  };
+  return {
+    /** Streams the export document to `--out` (or stdout) as it arrives. */
+    async export(id: string, flags: { out?: string }, conn: Connection): Promise<void> {
+      let res: Response;
+      try {
+        res = await fetch(`${conn.url}/v1/privacy/customers/${encodeURIComponent(id)}/export`, { headers: { authorization: `Bearer ${conn.key}` } });
+      } catch (err) {
+        throw new Error(`cannot reach Cairn at ${conn.url}: ${(err as Error).message}`);
+      }
+      if (!res.ok || !res.body) {
+        const e = (((await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }).error ?? {});
+        throw new Error(`${res.status} ${e.code ?? ''} ${e.message ?? res.statusText}`.trim());
+      }
+      const { createWriteStream } = await import('fs');
+      const { pipeline } = await import('stream/promises');
+      const { Readable } = await import('stream');
+      const target = flags.out ? createWriteStream(flags.out, { mode: 0o600 }) : io.out;
+      // The document holds personal data: a file of it is readable by its owner only.
+      await pipeline(Readable.fromWeb(res.body as never), target as NodeJS.WritableStream, { end: flags.out !== undefined });
+      if (flags.out) write({ out: process.stderr }, `export of ${id} written to ${flags.out}`);
+      else write(io, '');
+    },
+    async erase(id: string, flags: { anonymous?: boolean; reason: string; reference?: string; json?: boolean }, conn: Connection): Promise<void> {
+      const body = { [flags.anonymous ? 'anonymousId' : 'customerId']: id, reason: flags.reason, ...(flags.reference ? { reference: flags.reference } : {}) };
+      // An id erased before answers the record that erased it.
+      show((await client(conn).post('/v1/privacy/erasures', body)) as unknown as ErasureView, flags.json);
+    },
+    async erasure(erasureId: string, flags: { json?: boolean }, conn: Connection): Promise<void> {
+      show((await client(conn).get(`/v1/privacy/erasures/${encodeURIComponent(erasureId)}`)) as unknown as ErasureView, flags.json);
+    },
+  };
+}
