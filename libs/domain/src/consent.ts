@@ -146,3 +146,15 @@ export function isConsentGranted(log: ConsentLog | undefined, purpose: string, a
 export function isConsentStatus(v: unknown): v is ConsentStatus {
   return (CONSENT_STATUSES as readonly unknown[]).includes(v);
 }
+
+/**
+ * Why a reaction about a person must be withheld for `purpose` as of `at` (null: consent is granted
+ * then, go ahead). Used by every outgoing reaction that declares the purpose it needs.
+ */
+export function consentWithheldReason(log: ConsentLog | undefined, purpose: string, at: Date | string): string | null {
+  const when = toIso(at);
+  const record = consentRecordAsOf(log === undefined || !Object.prototype.hasOwnProperty.call(log, purpose) ? undefined : log[purpose], when);
+  if (record?.status === 'granted') return null;
+  if (record === undefined) return `no ${purpose} consent as of ${when} (never granted)`;
+  return `${purpose} consent withdrawn since ${record.since} (as of ${when})`;
+}

@@ -496,10 +496,21 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('position', 'text', (c) => c.notNull()),
     ],
   },
+  {
+    version: 810,
+    name: 'consent_gates',
+    // Outgoing reactions that honour consent: the purpose a webhook endpoint needs granted (null:
+    // none), and why a delivery was withheld (status 'withheld': recorded, counted, never sent).
+    // Automations keep theirs in the rule's JSON; a withheld grant is an outcome of its own.
+    up: (db) => [
+      db.schema.alterTable('webhooks').addColumn('requires_consent', 'text'),
+      db.schema.alterTable('webhook_deliveries').addColumn('withheld_reason', 'text'),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
   // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations;
-  // 700–719 the CLI; 720–739 answer freshness.
+  // 700–719 the CLI; 720–739 answer freshness; 810–819 consent.
 ];
 
 /** A raw statement as a migration step. */
