@@ -335,6 +335,13 @@ it('Customer 360: profile, identity, loyalty with explain, segments and the page
   expect(await page.$$eval('[data-testid=customer-ledger] tbody tr', (r) => r.length)).toBe(ledger.movements.length);
   const segments = await api('/v1/customers/c-001/segments');
   expect(await texts('[data-field=segments] li')).toEqual(segments.items.map((s: { name: string; version: number; since: string }) => `${s.name} (v${s.version}) since ${formatInstant(s.since)}`));
+  // Consent per purpose as the API serves it, with each purpose's history.
+  expect(Object.keys(p.consent)).toEqual(['analytics', 'email_marketing']);
+  const consentRows = await page.$$eval('[data-testid=customer-consent] tbody tr', (trs) =>
+    trs.map((tr) => ({ purpose: tr.getAttribute('data-purpose'), status: tr.querySelector('[data-field=status]')!.textContent, history: tr.querySelectorAll('[data-field=history] li').length })),
+  );
+  expect(consentRows).toEqual(Object.entries(p.consent as Record<string, { status: string; history: unknown[] }>).map(([purpose, c]) => ({ purpose, status: c.status, history: c.history.length })));
+  expect(consentRows.find((r) => r.purpose === 'email_marketing')).toEqual({ purpose: 'email_marketing', status: 'withdrawn', history: 2 });
   const events = await api('/v1/customers/c-001/events?limit=20');
   expect(events.streams).toEqual(['customer-c-001', 'visitor-a-visitor-1']);
   const ids = () => page.$$eval('[data-testid=customer-timeline] tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-event-id')));

@@ -27,6 +27,10 @@ export function consoleFixture(now = Date.now()): Record<string, unknown>[] {
   add({ type: 'view', anonymousId: 'a-visitor-1', occurredAt: at(first1() + 1, 9), productId: 'sku-1', category: 'shoes' });
   add({ type: 'view', anonymousId: 'a-visitor-1', occurredAt: at(first1() + 1, 9.5), productId: 'sku-2', category: 'shoes' });
   add({ type: 'identify', customerId: 'c-001', anonymousId: 'a-visitor-1', occurredAt: at(first1(), 9), traits: { country: 'DE' } });
+  // Consent of c-001: analytics given as a visitor (linked by the identify), email marketing given at checkout, later withdrawn.
+  add({ type: 'consent', anonymousId: 'a-visitor-1', occurredAt: at(first1() + 1, 9), purpose: 'analytics', status: 'granted', source: 'cookie-banner', policyVersion: '2026-01' });
+  add({ type: 'consent', customerId: 'c-001', occurredAt: at(first1(), 10), purpose: 'email_marketing', status: 'granted', source: 'checkout', policyVersion: '2026-01' });
+  add({ type: 'consent', customerId: 'c-001', occurredAt: at(4), purpose: 'email_marketing', status: 'withdrawn', source: 'preference-center' });
   add({ type: 'referral', customerId: 'c-002', occurredAt: at(3), referralCode: 'C002-FRIENDS', refereeId: 'c-041' });
   add({ type: 'purchase', customerId: 'c-041', occurredAt: at(2), orderId: 'c-041-o1', currency: 'USD', referralCode: 'C002-FRIENDS', items: [{ productId: 'sku-3', category: 'shoes', quantity: 1, unitPriceMinor: 4200 }], totalMinor: 4200 });
   return events;

@@ -79,6 +79,8 @@ const visitors = ['a1', 'a2', 'hasOwnProperty', 'valueOf'];
 const orders = ['o1', 'o2', 'constructor', 'toString', '0'];
 const products = ['p1', 'p2', 'constructor'];
 const codes = ['R1', 'R2', 'constructor'];
+/** Purposes a shop may name: the known three, its own, and names of Object.prototype that fit the pattern. */
+const purposes = ['email_marketing', 'personalization', 'analytics', 'sms_offers', 'constructor', 'x'.repeat(64)];
 const categories = ['shoes', 'bags', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'x'.repeat(128), 'Home & Garden'];
 
 const money: fc.Arbitrary<unknown> = fc.oneof(
@@ -190,6 +192,16 @@ const byKind: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     .map(compact),
   referral: fc.record({ ...common, type: fc.constant('referral'), referralCode: id(codes), refereeId: optional(id(customers)) }).map(compact),
   identify: fc.record({ ...common, type: fc.constant('identify'), traits: optional(smallRecord) }).map(compact),
+  consent: fc
+    .record({
+      ...common,
+      type: fc.constant('consent'),
+      purpose: fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...purposes) }, { weight: 1, arbitrary: fc.oneof(hostileString, fc.constantFrom('Email', 'email-marketing', 'x'.repeat(65), '', '_a', null)) }),
+      status: fc.oneof({ weight: 12, arbitrary: fc.constantFrom('granted', 'withdrawn') }, { weight: 1, arbitrary: fc.constantFrom('GRANTED', 'revoked', '', null, true, '__proto__') }),
+      source: optional(fc.oneof(fc.constantFrom('checkout', 'preference-center', 'x'.repeat(128), 'x'.repeat(129)), hostileString)),
+      policyVersion: optional(fc.oneof(fc.constantFrom('2026-05', 'v1', ''), hostileString)),
+    })
+    .map(compact),
 };
 
 const extraKey = fc.oneof(

@@ -26,6 +26,15 @@ interface Explain {
   tier: { summary: string };
   balance: { summary: string };
 }
+/** GET /v1/customers/:id's `consent` (docs/privacy.md): per purpose, as of now, with its history. */
+interface ConsentChange {
+  status: 'granted' | 'withdrawn';
+  occurredAt: string;
+  source: string | null;
+  policyVersion: string | null;
+  eventId: string;
+}
+type ConsentView = Record<string, { status: 'granted' | 'withdrawn'; since: string; updatedAt: string; source: string | null; policyVersion: string | null; history: ConsentChange[] }>;
 interface RfmHistory {
   history: { runId: string; asOf: string; r: number; f: number; m: number; segment: string }[];
 }
@@ -58,6 +67,8 @@ export function describeEvent(e: CustomerEvent, currency: string): string {
       return `Referral${d.referralCode ? ` with code ${d.referralCode}` : ''}${d.refereeId ? ` naming ${d.refereeId}` : ''}`;
     case 'identify':
       return `Identified${d.anonymousId ? ` (visitor ${d.anonymousId} linked)` : ''}`;
+    case 'consent':
+      return `Consent to ${String(d.purpose).replace(/_/g, ' ')} ${d.status}${d.source ? ` via ${d.source}` : ''}${d.policyVersion ? ` (policy ${d.policyVersion})` : ''}`;
     default:
       return e.type;
   }
@@ -118,10 +129,60 @@ function Timeline({ id, currency }: { id: string; currency: string }) {
   );
 }
 
+/** Consent per purpose as of now, each with every change (oldest first). A purpose never mentioned counts as not granted. */
+export function ConsentSection({ consent }: { consent: ConsentView | undefined }) {
+  const purposes = Object.keys(consent ?? {}).sort();
+  return (
+    <Section title="Consent" testid="customer-consent">
+      {purposes.length === 0 ? (
+        <p>No consent recorded: for every purpose, not granted.</p>
+      ) : (
+        <table class="table">
+          <thead>
+            <tr>
+              <th scope="col">Purpose</th>
+              <th scope="col">Status</th>
+              <th scope="col">Since</th>
+              <th scope="col">Source</th>
+              <th scope="col">Policy</th>
+              <th scope="col">History (oldest first)</th>
+            </tr>
+          </thead>
+          <tbody>
+            {purposes.map((purpose) => {
+              const c = consent![purpose]!;
+              return (
+                <tr key={purpose} data-purpose={purpose}>
+                  <td class="mono">{purpose}</td>
+                  <td data-field="status">{c.status}</td>
+                  <td>{formatInstant(c.since)}</td>
+                  <td>{c.source ?? NONE}</td>
+                  <td>{c.policyVersion ?? NONE}</td>
+                  <td>
+                    <ol class="history" data-field="history">
+                      {c.history.map((h) => (
+                        <li key={h.eventId}>
+                          {formatInstant(h.occurredAt)}: {h.status}
+                          {h.source ? ` via ${h.source}` : ''}
+                          {h.policyVersion ? ` (policy ${h.policyVersion})` : ''}
+                        </li>
+                      ))}
+                    </ol>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
 function Detail({ id }: { id: string }) {
   const enc = encodeURIComponent(id);
   const { data, error, loading } = useLoad(async () => {
-    const profile = await getJson<Profile>(`/v1/customers/${enc}`);
+    const profile = await getJson<Profile & { consent?: ConsentView }>(`/v1/customers/${enc}`);
     const [loyalty, ledger, explain, segments, rfm] = await Promise.all([
       optional(getJson<Loyalty>(`/v1/loyalty/${enc}`)),
       optional(getJson<{ movements: Movement[] }>(`/v1/loyalty/${enc}/ledger`)),
@@ -201,6 +262,7 @@ function Detail({ id }: { id: string }) {
           <p data-field="rfm">RFM: {lastRfm ? `R${lastRfm.r} F${lastRfm.f} M${lastRfm.m}, ${lastRfm.segment.replace(/_/g, ' ')} (run as of ${formatInstant(lastRfm.asOf)})` : 'not scored in any run'}</p>
         </Section>
       </div>
+      <ConsentSection consent={p.consent} />
       <Section title="Loyalty" testid="customer-loyalty">
         {isMissing(loyalty) ? (
           <p>{loyalty.missing}</p>

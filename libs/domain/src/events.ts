@@ -16,7 +16,7 @@ export type Event<Type extends string, Data extends Record<string, unknown>> = R
 export const CHANNELS = ['web', 'app', 'store', 'email', 'social', 'marketplace'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-export const EVENT_KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify'] as const;
+export const EVENT_KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify', 'consent'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /**
@@ -45,6 +45,24 @@ export const MAX_QUANTITY = 1_000_000;
 export const MAX_ITEMS = 1000;
 export const MIN_OCCURRED_AT = '1970-01-01T00:00:00Z';
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Consent purposes. Cairn knows three; a shop may use its own, named like a code identifier:
+ * lower-case letters, digits and `_`, starting with a letter, at most 64 characters (so a purpose
+ * is safe as a JSON key, a segment condition value and a webhook setting, and never `__proto__`).
+ */
+export const CONSENT_PURPOSES = ['email_marketing', 'personalization', 'analytics'] as const;
+export type KnownConsentPurpose = (typeof CONSENT_PURPOSES)[number];
+export const CONSENT_PURPOSE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+export const CONSENT_PURPOSE_RULE = `must be ${CONSENT_PURPOSES.join(', ')} or a purpose of the shop's own: 1–64 characters of a–z, 0–9 and _, starting with a letter`;
+export const CONSENT_STATUSES = ['granted', 'withdrawn'] as const;
+export type ConsentStatus = (typeof CONSENT_STATUSES)[number];
+/** `source` and `policyVersion` of a consent event: at most this many characters. */
+export const CONSENT_TEXT_MAX_LENGTH = 128;
+
+export function isConsentPurpose(v: unknown): v is string {
+  return typeof v === 'string' && CONSENT_PURPOSE_PATTERN.test(v);
+}
 
 /** Small free-form context: locale, userAgent, campaign and the like. */
 export interface EventContext {
@@ -127,6 +145,15 @@ export interface ReferralFields {
 export interface IdentifyFields {
   readonly traits?: Traits;
 }
+export interface ConsentFields {
+  /** `email_marketing`, `personalization`, `analytics`, or the shop's own (`CONSENT_PURPOSE_PATTERN`). */
+  readonly purpose: KnownConsentPurpose | (string & {});
+  readonly status: ConsentStatus;
+  /** Where the person said so, e.g. `checkout`, `preference-center` (1–128 characters). */
+  readonly source?: string;
+  /** The version of the policy or wording the person saw, e.g. `2026-05` (1–128 characters). */
+  readonly policyVersion?: string;
+}
 
 /** What a shop sends, per kind (the `type` field selects the shape). */
 export type ViewInput = CommonFields & ViewFields & { readonly type: 'view' };
@@ -139,7 +166,10 @@ export type ReferralInput = CommonFields & ReferralFields & { readonly type: 're
 export type IdentifyInput = CommonFields &
   IdentifyFields & { readonly type: 'identify'; readonly customerId: string; readonly anonymousId: string };
 
-export type EventInput = ViewInput | PurchaseInput | ReturnInput | ReviewInput | ReferralInput | IdentifyInput;
+/** A person grants or withdraws consent for one purpose, as of `occurredAt` (business time). */
+export type ConsentInput = CommonFields & ConsentFields & { readonly type: 'consent' };
+
+export type EventInput = ViewInput | PurchaseInput | ReturnInput | ReviewInput | ReferralInput | IdentifyInput | ConsentInput;
 
 /** Stored data: the input with its id resolved and without the `type` discriminator. */
 type Stored<I extends { type: string }> = Omit<I, 'type' | 'id'>;
@@ -150,8 +180,9 @@ export type ReturnedV1 = Event<'cairn.return.v1', Stored<ReturnInput>>;
 export type ReviewedV1 = Event<'cairn.review.v1', Stored<ReviewInput>>;
 export type ReferredV1 = Event<'cairn.referral.v1', Stored<ReferralInput>>;
 export type IdentifiedV1 = Event<'cairn.identify.v1', Stored<IdentifyInput>>;
+export type ConsentV1 = Event<'cairn.consent.v1', Stored<ConsentInput>>;
 
-export type CairnEvent = ViewedV1 | PurchasedV1 | ReturnedV1 | ReviewedV1 | ReferredV1 | IdentifiedV1;
+export type CairnEvent = ViewedV1 | PurchasedV1 | ReturnedV1 | ReviewedV1 | ReferredV1 | IdentifiedV1 | ConsentV1;
 export type CairnEventType = CairnEvent['type'];
 
 export const EVENT_TYPE_BY_KIND: Readonly<Record<EventKind, CairnEventType>> = {
@@ -161,6 +192,7 @@ export const EVENT_TYPE_BY_KIND: Readonly<Record<EventKind, CairnEventType>> = {
   review: 'cairn.review.v1',
   referral: 'cairn.referral.v1',
   identify: 'cairn.identify.v1',
+  consent: 'cairn.consent.v1',
 };
 
 export const CAIRN_EVENT_TYPES: readonly CairnEventType[] = Object.values(EVENT_TYPE_BY_KIND);

@@ -2,6 +2,7 @@ export * from './events';
 export * from './money';
 export * from './errors';
 export * from './profile';
+export * from './consent';
 export * from './loyalty';
 export * from './identity/identity';
 export * from './analytics';

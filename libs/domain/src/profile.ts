@@ -13,6 +13,7 @@
  * Every profile leaves `deriveProfile`, which builds the object in a fixed key order with sorted
  * records: equal content gives equal JSON bytes.
  */
+import { addConsentChange, consentAsOf, consentChange, mergeConsentLogs, type ConsentChange, type ConsentLog, type ConsentView } from './consent';
 import type { CairnEvent, Channel } from './events';
 
 export interface ProfileRules {
@@ -96,6 +97,11 @@ export interface Profile {
   readonly channels: readonly Channel[];
   /** Money in currencies other than the base currency, never converted. */
   readonly otherCurrencies: Readonly<Record<string, MoneyTotals>>;
+  /**
+   * Consent per purpose after every change the profile holds, with its history (oldest first).
+   * Changes may be dated up to 24 h ahead: readers recompute it as of their instant (`consentAsOf`).
+   */
+  readonly consent: ConsentView;
   /** Fold state kept for exact recomputation and combination. */
   readonly state: ProfileState;
 }
@@ -117,6 +123,8 @@ export interface ProfileState {
    * relative to the latest event, so it does not depend on arrival order.
    */
   readonly activity: readonly ActivityEntry[];
+  /** Consent changes per purpose, sorted by (occurredAt, withdrawn after granted, event id); a set by event id. */
+  readonly consent: ConsentLog;
 }
 
 /** [occurredAt (UTC ISO), kind, category (views) or null, amount (base-currency refund of returns; rating of reviews; else 0)]. */
@@ -173,7 +181,7 @@ function emptyCore(customerId: string, at: string, currency: string): Core {
     reviews: 0,
     referralsMade: 0,
     channels: [],
-    state: { orders: {}, refunds: {}, orderRefunds: {}, ratingSum: 0, ratings: [0, 0, 0, 0, 0], categoryViews: {}, referees: [], activity: [] },
+    state: { orders: {}, refunds: {}, orderRefunds: {}, ratingSum: 0, ratings: [0, 0, 0, 0, 0], categoryViews: {}, referees: [], activity: [], consent: {} },
   };
 }
 
@@ -282,6 +290,7 @@ export function deriveProfile(core: ProfileCore): Profile {
     categoryViews: sortedRecord(s.categoryViews),
     referees: [...s.referees],
     activity: pruneActivity([...s.activity].sort(compareActivity), core.lastSeenAt),
+    consent: mergeConsentLogs(s.consent),
   };
   return {
     customerId: core.customerId,
@@ -306,6 +315,7 @@ export function deriveProfile(core: ProfileCore): Profile {
     favouriteCategories: { viewed: top(s.categoryViews), purchased: top(purchased) },
     channels: [...core.channels],
     otherCurrencies: other,
+    consent: consentAsOf(state.consent),
     state,
   };
 }
@@ -337,8 +347,15 @@ function coreOf(p: Profile): Core {
       categoryViews: copyRecord(st.categoryViews),
       referees: [...st.referees],
       activity: [...(st.activity ?? [])],
+      consent: copyConsent(st.consent),
     },
   };
+}
+
+function copyConsent(log: ConsentLog | undefined): Record<string, ConsentChange[]> {
+  const out: Record<string, ConsentChange[]> = {};
+  for (const k of Object.keys(log ?? {})) set(out, k, [...(log![k] ?? [])]);
+  return out;
 }
 
 function copyRecord<V>(r: Readonly<Record<string, V>>): Record<string, V> {
@@ -391,6 +408,12 @@ function foldCore(c: Core, event: FoldableEvent, rules: ProfileRules): Core {
   const channel = event.data.channel;
   const entry = activityEntry(event, at, rules.currency);
   let order: OrderSummary | undefined;
+  let consent: { purpose: string; change: ConsentChange } | undefined;
+  if (event.type === 'cairn.consent.v1') {
+    const d = event.data as Extract<CairnEvent, { type: 'cairn.consent.v1' }>['data'];
+    if (d.status !== 'granted' && d.status !== 'withdrawn') throw new Error(`consent status ${String(d.status)} is neither granted nor withdrawn`);
+    consent = { purpose: d.purpose, change: consentChange({ status: d.status, occurredAt: at, source: d.source, policyVersion: d.policyVersion, eventId: event.id }) };
+  }
   if (event.type === 'cairn.purchase.v1') {
     const d = event.data as Extract<CairnEvent, { type: 'cairn.purchase.v1' }>['data'];
     let categories: Record<string, number> | undefined;
@@ -418,6 +441,7 @@ function foldCore(c: Core, event: FoldableEvent, rules: ProfileRules): Core {
     ratings: [number, number, number, number, number];
     referees: string[];
     activity: ActivityEntry[];
+    consent: Record<string, ConsentChange[]>;
   };
   if (at < c.firstSeenAt) m.firstSeenAt = at;
   if (at > c.lastSeenAt) m.lastSeenAt = at;
@@ -457,6 +481,9 @@ function foldCore(c: Core, event: FoldableEvent, rules: ProfileRules): Core {
       break;
     }
     case 'cairn.identify.v1':
+      break;
+    case 'cairn.consent.v1':
+      addConsentChange(s.consent, consent!.purpose, consent!.change);
       break;
     default: {
       const unreachable: never = event.type;
@@ -503,6 +530,7 @@ export function combineProfiles(profiles: readonly Profile[], customerId: string
         categoryViews: sumRecords(a.categoryViews, b.categoryViews),
         referees: [...new Set([...a.referees, ...b.referees])].sort(),
         activity: [...a.activity, ...b.activity].sort(compareActivity),
+        consent: mergeConsentLogs(a.consent, b.consent),
       },
     };
   }
@@ -575,6 +603,7 @@ function activityEntry(event: FoldableEvent, at: string, currency: string): Acti
       return [at, 'referral', null, 0];
     case 'cairn.purchase.v1':
     case 'cairn.identify.v1':
+    case 'cairn.consent.v1':
       return null;
     default: {
       const unreachable: never = event.type;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
-import { evolveProfile, type FoldableEvent, type Profile } from './profile';
+import { consentAsOf, isConsentGranted } from './consent';
+import { combineProfiles, evolveProfile, toUtcIso, type FoldableEvent, type Profile } from './profile';
 
 const rules = { currency: 'USD' };
 let n = 0;
@@ -77,6 +78,9 @@ describe('evolveProfile', () => {
       fc.record({ at, ch: fc.constantFrom('web', 'app', 'store') }).map((x) => ev('cairn.view.v1', x.at, { productId: 'p' }, x.ch)),
       fc.record({ at, r: fc.integer({ min: 1, max: 5 }) }).map((x) => ev('cairn.review.v1', x.at, { productId: 'p', rating: x.r })),
       at.map((a) => ev('cairn.referral.v1', a, { referralCode: 'R' })),
+      fc
+        .record({ at, purpose: fc.constantFrom('email_marketing', 'analytics', 'constructor'), status: fc.constantFrom('granted', 'withdrawn'), v: fc.constantFrom(undefined, '2026-05') })
+        .map((x) => ev('cairn.consent.v1', x.at, { purpose: x.purpose, status: x.status, ...(x.v ? { policyVersion: x.v } : {}) })),
     );
     fc.assert(
       fc.property(fc.array(event, { minLength: 1, maxLength: 30 }).chain((events) => fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }))), ([events, shuffled]) => {
@@ -94,5 +98,76 @@ describe('evolveProfile', () => {
         expect(Number.isInteger(p.aovMinor)).toBe(true);
       }),
     );
+  });
+
+  describe('consent', () => {
+    const consent = (at: string, purpose: string, status: 'granted' | 'withdrawn', extra: Record<string, unknown> = {}) => ev('cairn.consent.v1', at, { purpose, status, ...extra });
+
+    it('keeps the current status per purpose with its history, in business-time order', () => {
+      const events = [
+        consent('2026-03-01T10:00:00+01:00', 'email_marketing', 'granted', { source: 'checkout', policyVersion: '2026-01' }),
+        consent('2026-05-01T09:00:00Z', 'email_marketing', 'granted', { source: 'preference-center', policyVersion: '2026-05' }),
+        consent('2026-06-01T09:00:00Z', 'email_marketing', 'withdrawn', { source: 'unsubscribe-link' }),
+        consent('2026-04-01T09:00:00Z', 'analytics', 'granted'),
+      ];
+      const p = fold([events[2]!, events[0]!, events[3]!, events[1]!])!;
+      expect(Object.keys(p.consent)).toEqual(['analytics', 'email_marketing']);
+      expect(p.consent.email_marketing).toEqual({
+        status: 'withdrawn',
+        since: '2026-06-01T09:00:00.000Z',
+        updatedAt: '2026-06-01T09:00:00.000Z',
+        source: 'unsubscribe-link',
+        policyVersion: null,
+        history: [
+          { status: 'granted', occurredAt: '2026-03-01T09:00:00.000Z', source: 'checkout', policyVersion: '2026-01', eventId: events[0]!.id },
+          { status: 'granted', occurredAt: '2026-05-01T09:00:00.000Z', source: 'preference-center', policyVersion: '2026-05', eventId: events[1]!.id },
+          { status: 'withdrawn', occurredAt: '2026-06-01T09:00:00.000Z', source: 'unsubscribe-link', policyVersion: null, eventId: events[2]!.id },
+        ],
+      });
+      // As of an earlier instant: only the changes up to it, and `since` is the start of the run of grants.
+      expect(consentAsOf(p.state.consent, '2026-05-15T00:00:00.000Z').email_marketing).toMatchObject({ status: 'granted', since: '2026-03-01T09:00:00.000Z', updatedAt: '2026-05-01T09:00:00.000Z', policyVersion: '2026-05' });
+      expect(consentAsOf(p.state.consent, '2026-05-15T00:00:00.000Z').email_marketing!.history).toHaveLength(2);
+      expect(consentAsOf(p.state.consent, '2026-02-01T00:00:00.000Z')).toEqual({});
+      expect(isConsentGranted(p.state.consent, 'email_marketing', new Date('2026-05-31T23:59:59.999Z'))).toBe(true);
+      expect(isConsentGranted(p.state.consent, 'email_marketing', new Date('2026-06-01T09:00:00.000Z'))).toBe(false);
+      expect(isConsentGranted(p.state.consent, 'personalization', new Date('2027-01-01T00:00:00Z'))).toBe(false);
+      // Consent is not activity for rolling windows, and earns no counts.
+      expect(p.state.activity).toEqual([]);
+      expect(p).toMatchObject({ views: 0, orders: 0, reviews: 0 });
+    });
+
+    it('reads a grant and a withdrawal of the same instant as withdrawn, whatever the order', () => {
+      const a = consent('2026-06-01T09:00:00Z', 'email_marketing', 'withdrawn');
+      const b = consent('2026-06-01T09:00:00Z', 'email_marketing', 'granted');
+      expect(fold([a, b])!.consent.email_marketing!.status).toBe('withdrawn');
+      expect(fold([b, a])!.consent.email_marketing!.status).toBe('withdrawn');
+    });
+
+    it('counts a re-sent event once and combines the sources of a person', () => {
+      const g = consent('2026-06-01T09:00:00Z', 'constructor', 'granted');
+      const p = fold([g, g])!;
+      const ctor: string = 'constructor';
+      expect(p.consent[ctor]!.history).toHaveLength(1);
+      const visitor = evolveProfile(undefined, 'visitor-a1', consent('2026-06-02T09:00:00Z', 'constructor', 'withdrawn'), rules);
+      const both = combineProfiles([p, visitor], 'c1');
+      expect(both.consent[ctor]).toMatchObject({ status: 'withdrawn', since: '2026-06-02T09:00:00.000Z' });
+      expect(combineProfiles([visitor, p], 'c1')).toEqual(both);
+      expect(JSON.parse(JSON.stringify(both))).toEqual(both); // survives the store
+    });
+
+    it('answers every instant the same over the whole log as over the log cut at it (property)', () => {
+      const at = fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2026, 0, 10) }).map((t) => new Date(t).toISOString());
+      const change = fc.record({ at, purpose: fc.constantFrom('email_marketing', 'analytics'), status: fc.constantFrom<'granted' | 'withdrawn'>('granted', 'withdrawn') }).map((x) => consent(x.at, x.purpose, x.status));
+      fc.assert(
+        fc.property(fc.array(change, { minLength: 1, maxLength: 20 }), at, (events, cut) => {
+          const full = fold(events)!;
+          const before = events.filter((e) => toUtcIso(e.data.occurredAt) <= cut);
+          const cutView = before.length === 0 ? {} : consentAsOf(fold(before)!.state.consent, cut);
+          expect(consentAsOf(full.state.consent, cut)).toEqual(cutView);
+          for (const purpose of ['email_marketing', 'analytics']) expect(isConsentGranted(full.state.consent, purpose, cut)).toBe(cutView[purpose]?.status === 'granted');
+        }),
+        { numRuns: 300 },
+      );
+    });
   });
 });

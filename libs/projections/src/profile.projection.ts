@@ -75,7 +75,9 @@ function chunks<T>(items: readonly T[]): T[][] {
  * 10 mixed events), for the budget.
  */
 function weigh(c: ProfileCore): number {
-  return 1200 + 450 * Object.keys(c.state.orders).length + 160 * c.state.activity.length + 120 * Object.keys(c.state.categoryViews).length;
+  let consent = 0;
+  for (const k of Object.keys(c.state.consent ?? {})) consent += 1 + (c.state.consent[k]?.length ?? 0);
+  return 1200 + 450 * Object.keys(c.state.orders).length + 160 * c.state.activity.length + 120 * Object.keys(c.state.categoryViews).length + 250 * consent;
 }
 
 const SAFE = Number.isSafeInteger;

@@ -2,10 +2,10 @@
  * The customer read path: a profile as served (no fold state), the person's identity as served, and
  * the one indexed lookup that reads both for any customer id (its own profile, a merge survivor's,
  * or the profile its linked ids resolve to). The profiles projection writes all of it ready; the
- * reader adds only what depends on the request (the requested id, the lifecycle stage as of now).
+ * reader adds only what depends on the request (the requested id, the lifecycle stage and consent as of now).
  */
 import type { Kysely } from 'kysely';
-import { lifecycleStage, type ActiveMerge, type LifecycleRules, type LifecycleStage, type Profile } from '@cairn/domain';
+import { consentAsOf, consentLogOf, lifecycleStage, type ActiveMerge, type LifecycleRules, type LifecycleStage, type Profile } from '@cairn/domain';
 import type { ReadModelSchema } from './schema';
 
 type Order = { orderId: string; occurredAt: string; totalMinor: number; currency: string };
@@ -71,5 +71,7 @@ export function servedCustomer(stored: StoredCustomer, requestedId: string, asOf
     firstOrder: stored.firstOrderAt === null ? null : { occurredAt: stored.firstOrderAt },
     lastOrder: stored.lastOrderAt === null ? null : { occurredAt: stored.lastOrderAt },
   } as unknown as Profile;
-  return { ...view, lifecycleStage: lifecycleStage(dates, asOf, rules), identity: { requestedId, ...identity } };
+  // The stored view holds consent after every change; a change dated after `asOf` (up to 24 h ahead) does not count yet.
+  const consent = consentAsOf(consentLogOf(view.consent), asOf);
+  return { ...view, consent, lifecycleStage: lifecycleStage(dates, asOf, rules), identity: { requestedId, ...identity } };
 }

@@ -533,6 +533,17 @@ export const MIGRATIONS: readonly Migration[] = [
     },
   },
   {
+    version: 810,
+    name: 'consent_gates',
+    // Outgoing reactions that honour consent: the purpose a webhook endpoint needs granted (null:
+    // none), and why a delivery was withheld (status 'withheld': recorded, counted, never sent).
+    // Automations keep theirs in the rule's JSON; a withheld grant is an outcome of its own.
+    up: (db) => [
+      db.schema.alterTable('webhooks').addColumn('requires_consent', 'text'),
+      db.schema.alterTable('webhook_deliveries').addColumn('withheld_reason', 'text'),
+    ],
+  },
+  {
     version: 820,
     name: 'audit_log',
     // The audit log's read model: the `cairn-audit` stream is the record, copied here (on each

@@ -119,8 +119,8 @@ function smallProfile(customerId: string, views = 1): Profile {
 }
 
 function extensionOf(p: Profile) {
-  const { firstOrder, medianDaysBetweenOrders, reviewStats, referralStats, returnRate, favouriteCategories } = p;
-  return { firstOrder, medianDaysBetweenOrders, reviewStats, referralStats, returnRate, favouriteCategories };
+  const { firstOrder, medianDaysBetweenOrders, reviewStats, referralStats, returnRate, favouriteCategories, consent } = p;
+  return { firstOrder, medianDaysBetweenOrders, reviewStats, referralStats, returnRate, favouriteCategories, consent };
 }
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));

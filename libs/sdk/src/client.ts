@@ -18,6 +18,7 @@ import type {
   IdentifyCall,
   LogPosition,
   PurchaseCall,
+  ConsentCall,
   ReferralCall,
   ReturnCall,
   ReviewCall,
@@ -228,6 +229,13 @@ export class Cairn extends Emitter<CairnEvents> {
   /** A referral made by `customerId` (the referrer). */
   referral(input: ReferralCall): string {
     return this.track('referral', input);
+  }
+  /**
+   * Consent granted or withdrawn for one purpose (`email_marketing`, `personalization`,
+   * `analytics`, or the shop's own), with where it was given (`source`) and the policy version shown.
+   */
+  consent(input: ConsentCall): string {
+    return this.track('consent', input);
   }
   /** Links the anonymous visitor to a customer. In browsers later events carry this customerId. */
   identify(input: IdentifyCall): string {

@@ -5,6 +5,7 @@
  */
 import type {
   Channel,
+  ConsentInput,
   EventContext,
   EventInput,
   EventKind,
@@ -19,6 +20,8 @@ import type {
 export type {
   Channel,
   CommonFields,
+  ConsentInput,
+  ConsentStatus,
   EventContext,
   EventInput,
   EventKind,
@@ -43,6 +46,8 @@ export type PurchaseCall = CallInput<PurchaseInput>;
 export type ReturnCall = CallInput<ReturnInput>;
 export type ReviewCall = CallInput<ReviewInput>;
 export type ReferralCall = CallInput<ReferralInput>;
+/** Consent granted or withdrawn for one purpose. */
+export type ConsentCall = CallInput<ConsentInput>;
 /** In browsers the persisted anonymous id fills `anonymousId`; elsewhere pass it. */
 export type IdentifyCall = Optional<CallInput<IdentifyInput>, 'anonymousId'>;
 

@@ -4,7 +4,7 @@ import { UUID_RE } from './uuid';
 
 /** Kept in step with the catalogue by the compiler: adding a channel or kind there fails here. */
 export const CHANNELS = ['web', 'app', 'store', 'email', 'social', 'marketplace'] as const satisfies readonly Channel[];
-export const KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify'] as const satisfies readonly EventKind[];
+export const KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify', 'consent'] as const satisfies readonly EventKind[];
 type Exhaustive<T extends never> = T;
 export type _ChannelsCovered = Exhaustive<Exclude<Channel, (typeof CHANNELS)[number]>>;
 export type _KindsCovered = Exhaustive<Exclude<EventKind, (typeof KINDS)[number]>>;
@@ -23,7 +23,10 @@ export const LIMITS = {
   MAX_ITEMS: 1000,
   MIN_OCCURRED_AT: '1970-01-01T00:00:00Z',
   MAX_FUTURE_MS: 24 * 3600_000,
+  CONSENT_PURPOSE_PATTERN: /^[a-z][a-z0-9_]{0,63}$/,
+  CONSENT_TEXT_MAX_LENGTH: 128,
 } as const;
+export const CONSENT_STATUSES = ['granted', 'withdrawn'] as const;
 const ID_RULE = 'must be 1–128 characters: letters, digits and _ . : @ + - (starting with a letter or digit)';
 const MIN_OCCURRED_MS = Date.parse(LIMITS.MIN_OCCURRED_AT);
 
@@ -56,6 +59,11 @@ function quantity(field: string, v: unknown): void {
 function currency(field: string, v: unknown, required: boolean): void {
   if (v == null && !required) return;
   if (typeof v !== 'string' || !CURRENCY.test(v)) fail(field, 'must be an upper-case ISO 4217 code, e.g. EUR');
+}
+function consentText(field: string, v: unknown): void {
+  if (v == null) return;
+  if (typeof v !== 'string' || v.length === 0) fail(field, 'must be a non-empty string');
+  if (v.length > LIMITS.CONSENT_TEXT_MAX_LENGTH) fail(field, `must be at most ${LIMITS.CONSENT_TEXT_MAX_LENGTH} characters`);
 }
 function items(field: string, v: unknown): readonly Record<string, unknown>[] {
   if (!Array.isArray(v) || v.length === 0) fail(field, 'must be a non-empty array');
@@ -171,5 +179,16 @@ export function validateEvent(given: EventInput, nowMs: number = Date.now()): vo
       if (anyE.traits !== undefined && (typeof anyE.traits !== 'object' || anyE.traits === null || Array.isArray(anyE.traits)))
         fail('traits', 'must be an object');
       break;
+    case 'consent':
+      if (typeof e.purpose !== 'string' || !LIMITS.CONSENT_PURPOSE_PATTERN.test(e.purpose))
+        fail('purpose', "must be email_marketing, personalization, analytics or a purpose of the shop's own: 1–64 characters of a–z, 0–9 and _, starting with a letter");
+      if (!(CONSENT_STATUSES as readonly unknown[]).includes(e.status)) fail('status', `must be one of ${CONSENT_STATUSES.join(', ')}`);
+      consentText('source', e.source);
+      consentText('policyVersion', e.policyVersion);
+      break;
+    default: {
+      const unreachable: never = e;
+      void unreachable;
+    }
   }
 }

@@ -2,7 +2,7 @@ import { Cairn } from './client';
 import { CairnValidationError } from './errors';
 import { FakeServer } from './testing/fakes';
 import type { RejectedReport } from './types';
-import { LIMITS } from './validate';
+import { CONSENT_STATUSES, LIMITS } from './validate';
 import * as catalogue from '../../domain/src/events';
 
 let rejections: RejectedReport[] = [];
@@ -78,7 +78,20 @@ describe('client-side validation', () => {
       MAX_ITEMS: catalogue.MAX_ITEMS,
       MIN_OCCURRED_AT: catalogue.MIN_OCCURRED_AT,
       MAX_FUTURE_MS: catalogue.MAX_FUTURE_MS,
+      CONSENT_PURPOSE_PATTERN: catalogue.CONSENT_PURPOSE_PATTERN,
+      CONSENT_TEXT_MAX_LENGTH: catalogue.CONSENT_TEXT_MAX_LENGTH,
     });
+    expect(CONSENT_STATUSES).toEqual(catalogue.CONSENT_STATUSES);
+  });
+  it('checks consent events as the server does', () => {
+    expect(() => c.consent({ customerId: 'c', purpose: 'email_marketing', status: 'granted', source: 'checkout', policyVersion: '2026-05' })).not.toThrow();
+    expect(() => c.consent({ anonymousId: 'a', purpose: 'loyalty_sms', status: 'withdrawn' })).not.toThrow();
+    expect(errorOf(() => c.consent({ customerId: 'c', purpose: 'Email Marketing', status: 'granted' })).field).toBe('purpose');
+    expect(errorOf(() => c.consent({ customerId: 'c', purpose: '__proto__', status: 'granted' })).field).toBe('purpose');
+    expect(errorOf(() => c.consent({ customerId: 'c', purpose: 'x'.repeat(65), status: 'granted' })).field).toBe('purpose');
+    expect(errorOf(() => c.consent({ customerId: 'c', purpose: 'analytics', status: 'maybe' as never })).field).toBe('status');
+    expect(errorOf(() => c.consent({ customerId: 'c', purpose: 'analytics', status: 'granted', source: '' })).field).toBe('source');
+    expect(errorOf(() => c.consent({ customerId: 'c', purpose: 'analytics', status: 'granted', policyVersion: 'v'.repeat(129) })).field).toBe('policyVersion');
   });
   it('bounds money, lines, quantities and ids as the server does', () => {
     const p = (over: object) => () => c.purchase({ customerId: 'c', orderId: 'o', currency: 'EUR', items, totalMinor: 2000, ...over });

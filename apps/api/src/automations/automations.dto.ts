@@ -16,6 +16,11 @@ export class DefineAutomationRequestDto {
   @ApiProperty({ description: 'Days the voucher is valid', example: 30 }) validDays!: number;
   @ApiProperty({ description: 'At most one voucher (or hold-out) per customer within this many days', example: 90 }) oncePerDays!: number;
   @ApiPropertyOptional({ description: 'Share of triggered customers kept as a hold-out (0–50 %), for the win-back rate', example: 10 }) holdoutPercent?: number;
+  @ApiPropertyOptional({
+    description: "A consent purpose the customer must have granted at the trigger's instant; otherwise the trigger is recorded as withheld (no voucher, no hold-out). Absent: consent is not checked (docs/automations.md).",
+    example: 'email_marketing',
+  })
+  requiresConsent?: string;
 }
 
 export function parseAutomationId(value: unknown): string {

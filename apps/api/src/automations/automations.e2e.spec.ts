@@ -115,6 +115,7 @@ describe('win-back vouchers', () => {
       vouchersRedeemed: 1,
       redeemingRevenueMinor: { USD: 4200 },
       flaggedUses: 2,
+      consentWithheld: 0,
       winBack: { withVoucher: { customers: nVoucher, won: 2, rate: 2 / nVoucher }, holdout: { customers: nHoldout, won: 1, rate: 1 / nHoldout } },
     };
     expect(await waitFor('the metrics to include the purchases', async () => (await call('GET', `/v1/automations/${id}/metrics`)).body!, (m) => m.vouchersRedeemed === 1 && m.winBack.holdout.won === 1 && m.winBack.withVoucher.won === 2 && m.flaggedUses === 2)).toEqual(expected);

@@ -1,6 +1,6 @@
 /** The webhook routes' request bodies (OpenAPI; the answers are in openapi/schemas.ts) and their parsers. */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CairnError, ERROR_CODES, ID_PATTERN } from '@cairn/domain';
+import { CONSENT_PURPOSE_RULE, CairnError, ERROR_CODES, ID_PATTERN, isConsentPurpose } from '@cairn/domain';
 import { WEBHOOK_KINDS, checkWebhookUrl, type WebhookKind, type WebhookUrlPolicy } from '@cairn/projections';
 
 /** Kinds the issue names whose sources Cairn does not produce yet (a 400 says so). */
@@ -10,6 +10,12 @@ export class RegisterWebhookRequestDto {
   @ApiProperty({ example: 'https://hooks.shop.example/cairn', description: 'https (http and loopback only with CAIRN_WEBHOOK_URLS=dev); never link-local or metadata addresses' }) url!: string;
   @ApiProperty({ enum: WEBHOOK_KINDS, isArray: true, example: ['segment.entered', 'segment.exited'] }) kinds!: WebhookKind[];
   @ApiPropertyOptional({ description: 'Only changes of this segment (segment kinds; voucher.issued is not filtered)' }) segmentId?: string;
+  @ApiPropertyOptional({
+    example: 'email_marketing',
+    description:
+      'A consent purpose: a change about a person who had not granted it at the change\'s instant is withheld (recorded with status withheld, never sent). Absent: every change is sent, whatever the consent (docs/webhooks.md).',
+  })
+  requiresConsent?: string;
 }
 
 export class ResendRangeRequestDto {
@@ -20,10 +26,11 @@ export class ResendRangeRequestDto {
 const invalid = (field: string, message: string) => new CairnError(ERROR_CODES.VALIDATION, `${field} ${message}`, { fields: [{ field, message }] });
 
 /** Checks a registration body; the URL against the policy and what its name resolves to now. */
-export async function parseRegistration(body: unknown, policy: WebhookUrlPolicy): Promise<{ url: string; kinds: WebhookKind[]; segmentId?: string }> {
+export async function parseRegistration(body: unknown, policy: WebhookUrlPolicy): Promise<{ url: string; kinds: WebhookKind[]; segmentId?: string; requiresConsent?: string }> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('body', 'must be a JSON object');
   const b = body as Record<string, unknown>;
-  for (const k of Object.keys(b)) if (!['url', 'kinds', 'segmentId'].includes(k)) throw invalid(k, 'is not a field of a webhook');
+  for (const k of Object.keys(b)) if (!['url', 'kinds', 'segmentId', 'requiresConsent'].includes(k)) throw invalid(k, 'is not a field of a webhook');
+  if (b.requiresConsent !== undefined && b.requiresConsent !== null && !isConsentPurpose(b.requiresConsent)) throw invalid('requiresConsent', CONSENT_PURPOSE_RULE);
   const problem = typeof b.url === 'string' ? await checkWebhookUrl(b.url, policy) : 'is required (a URL)';
   if (problem) throw invalid('url', problem);
   if (!Array.isArray(b.kinds) || b.kinds.length === 0) throw invalid('kinds', `must be a non-empty list of ${WEBHOOK_KINDS.join(', ')}`);
@@ -32,7 +39,12 @@ export async function parseRegistration(body: unknown, policy: WebhookUrlPolicy)
     if (!(WEBHOOK_KINDS as readonly unknown[]).includes(k)) throw invalid(`kinds[${i}]`, `must be one of ${WEBHOOK_KINDS.join(', ')}`);
   }
   if (b.segmentId !== undefined && b.segmentId !== null && (typeof b.segmentId !== 'string' || !ID_PATTERN.test(b.segmentId))) throw invalid('segmentId', 'must be a segment id');
-  return { url: b.url as string, kinds: [...new Set(b.kinds as WebhookKind[])], ...(typeof b.segmentId === 'string' ? { segmentId: b.segmentId.toLowerCase() } : {}) };
+  return {
+    url: b.url as string,
+    kinds: [...new Set(b.kinds as WebhookKind[])],
+    ...(typeof b.segmentId === 'string' ? { segmentId: b.segmentId.toLowerCase() } : {}),
+    ...(typeof b.requiresConsent === 'string' ? { requiresConsent: b.requiresConsent } : {}),
+  };
 }
 
 export function parseWebhookId(value: unknown): string {

@@ -110,6 +110,8 @@ export function toLoyaltyFact(e: { readonly id: string; readonly type: CairnEven
     }
     case 'cairn.view.v1':
     case 'cairn.identify.v1':
+    // Consent earns nothing; loyalty is a ledger of what the person did, not what they allow.
+    case 'cairn.consent.v1':
       return null;
     default: {
       const unreachable: never = e.type;

@@ -28,6 +28,8 @@ export const PERSONAL_FIELDS: Readonly<Record<CairnEventType, readonly string[]>
   'cairn.review.v1': ['title', 'body'],
   'cairn.referral.v1': [],
   'cairn.identify.v1': ['traits.*'],
+  // Which purposes a person granted is a record the shop must keep (proof of consent), not free text.
+  'cairn.consent.v1': [],
 };
 /** Context keys that are personal on every event type. */
 export const PERSONAL_CONTEXT_KEYS: readonly string[] = ['userAgent', 'ip', 'ipAddress'];

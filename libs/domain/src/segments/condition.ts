@@ -5,10 +5,12 @@
  *   leaf     { "field": "orders", "op": ">=", "value": 1 }
  *   window   { "count": { "type": "purchase", "withinDays": 90 }, "op": ">=", "value": 2 }
  *            { "sum": { "type": "purchase", "field": "totalMinor", "withinDays": 30 }, "op": ">", "value": 10000 }
+ *   consent  { "consent": "email_marketing" }   (granted as of the evaluation; "status": "withdrawn" | "unknown" for the others)
  *   combine  { "all": [ … ] }  { "any": [ … ] }  { "not": … }
  */
 import { CairnError, ERROR_CODES, type FieldError } from '../errors';
-import { EVENT_KINDS, type EventKind } from '../events';
+import { consentRecordAsOf } from '../consent';
+import { CONSENT_PURPOSE_RULE, EVENT_KINDS, isConsentPurpose, type EventKind } from '../events';
 import { lifecycleStage, type LifecycleRules, type Profile } from '../profile';
 
 export const COMPARE_OPS = ['=', '!=', '>', '>=', '<', '<='] as const;
@@ -24,7 +26,12 @@ export type Condition =
   | { readonly not: Condition }
   | { readonly field: FieldName; readonly op: Op; readonly value: Scalar | readonly Scalar[] }
   | { readonly count: { readonly type: EventKind; readonly withinDays: number; readonly category?: string }; readonly op: CompareOp; readonly value: number }
-  | { readonly sum: { readonly type: SumType; readonly field: string; readonly withinDays: number }; readonly op: CompareOp; readonly value: number };
+  | { readonly sum: { readonly type: SumType; readonly field: string; readonly withinDays: number }; readonly op: CompareOp; readonly value: number }
+  | { readonly consent: string; readonly status?: ConsentCondition };
+
+/** What a consent leaf asks of a purpose as of the evaluation: granted (the default), withdrawn, or never said either way. */
+export const CONSENT_CONDITIONS = ['granted', 'withdrawn', 'unknown'] as const;
+export type ConsentCondition = (typeof CONSENT_CONDITIONS)[number];
 
 type SumType = 'purchase' | 'return';
 const SUM_FIELDS: Readonly<Record<SumType, string>> = { purchase: 'totalMinor', return: 'refundMinor' };
@@ -90,7 +97,7 @@ export function parseCondition(json: unknown, path = 'condition'): Condition {
   const walk = (v: unknown, p: string, depth: number): void => {
     if (++nodes > MAX_NODES) return fail(p, `a condition has at most ${MAX_NODES} nodes`);
     if (depth > MAX_DEPTH) return fail(p, `conditions nest at most ${MAX_DEPTH} deep`);
-    if (!isObj(v)) return fail(p, 'must be an object: a field, count or sum leaf, or all / any / not');
+    if (!isObj(v)) return fail(p, 'must be an object: a field, count, sum or consent leaf, or all / any / not');
     if ('all' in v || 'any' in v) {
       const key = 'all' in v ? 'all' : 'any';
       onlyKeys(v, p, [key]);
@@ -129,7 +136,9 @@ export function parseCondition(json: unknown, path = 'condition'): Condition {
       const c = v.count;
       if (!isObj(c)) return fail(`${p}.count`, 'must be { type, withinDays, category? }');
       onlyKeys(c, `${p}.count`, ['type', 'withinDays', 'category']);
-      if (!(EVENT_KINDS as readonly string[]).includes(c.type as string) || c.type === 'identify') fail(`${p}.count.type`, 'must be one of view, purchase, return, review, referral');
+      if (!(EVENT_KINDS as readonly string[]).includes(c.type as string) || c.type === 'identify' || c.type === 'consent') {
+        fail(`${p}.count.type`, `must be one of view, purchase, return, review, referral${c.type === 'consent' ? ' (for consent use a { "consent": purpose } leaf)' : ''}`);
+      }
       withinDays(c.withinDays, `${p}.count`);
       if (c.category !== undefined && (typeof c.category !== 'string' || !['view', 'purchase'].includes(c.type as string))) {
         fail(`${p}.count.category`, 'must be a string, and applies to view and purchase counts only');
@@ -147,7 +156,15 @@ export function parseCondition(json: unknown, path = 'condition'): Condition {
       withinDays(s.withinDays, `${p}.sum`);
       return cmp(v, p);
     }
-    fail(p, 'must have one of the keys field, count, sum, all, any, not');
+    if ('consent' in v) {
+      onlyKeys(v, p, ['consent', 'status']);
+      if (!isConsentPurpose(v.consent)) fail(`${p}.consent`, `must be a consent purpose: it ${CONSENT_PURPOSE_RULE.replace(/^must be /, 'is ')}`);
+      if (v.status !== undefined && !(CONSENT_CONDITIONS as readonly unknown[]).includes(v.status)) {
+        fail(`${p}.status`, `must be one of ${CONSENT_CONDITIONS.join(', ')} (default granted)`);
+      }
+      return;
+    }
+    fail(p, 'must have one of the keys field, count, sum, consent, all, any, not');
   };
   walk(json, path, 0);
   if (errors.length > 0) throw new CairnError(ERROR_CODES.VALIDATION, `invalid segment condition: ${errors[0]!.field} ${errors[0]!.message}`, { fields: errors });
@@ -201,6 +218,10 @@ export function evaluateCondition(c: Condition, profile: Profile, ctx: Evaluatio
   if ('any' in c) return c.any.some((x) => evaluateCondition(x, profile, ctx));
   if ('not' in c) return !evaluateCondition(c.not, profile, ctx);
   if ('field' in c) return compare(FIELDS[c.field].get(profile, ctx), c.op, c.value);
+  if ('consent' in c) {
+    const status = consentRecordAsOf(Object.prototype.hasOwnProperty.call(profile.state.consent ?? {}, c.consent) ? profile.state.consent[c.consent] : undefined, ctx.asOf)?.status ?? 'unknown';
+    return status === (c.status ?? 'granted');
+  }
   if ('count' in c) return compare(windowed(profile, c.count.type, c.count.withinDays, ctx.asOf, c.count.category).length, c.op, c.value);
   return compare(
     windowed(profile, c.sum.type, c.sum.withinDays, ctx.asOf).reduce((a, b) => a + b, 0),

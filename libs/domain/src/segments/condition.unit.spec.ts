@@ -92,4 +92,38 @@ describe('segment conditions', () => {
     const examples: Condition[] = [lapsedBuyer, shoeBrowser];
     for (const e of examples) expect(parseCondition(JSON.parse(JSON.stringify(e)))).toEqual(e);
   });
+
+  describe('consent leaves', () => {
+    const consent = (when: string, purpose: string, status: 'granted' | 'withdrawn') => ev('cairn.consent.v1', when, { purpose, status });
+    const p = fold([
+      buy('o1', '2026-03-01T00:00:00Z'),
+      consent('2026-03-01T00:00:00Z', 'email_marketing', 'granted'),
+      consent('2026-05-01T12:00:00Z', 'email_marketing', 'withdrawn'),
+      consent('2026-04-01T00:00:00Z', 'constructor', 'granted'),
+    ]);
+
+    it('is true while the purpose is granted as of the evaluation, false from the withdrawal on', () => {
+      const mailable = parseCondition({ all: [{ field: 'orders', op: '>=', value: 1 }, { consent: 'email_marketing' }] });
+      expect(evaluateCondition(mailable, p, at('2026-04-30'))).toBe(true);
+      expect(evaluateCondition(mailable, p, { asOf: new Date('2026-05-01T11:59:59.999Z') })).toBe(true);
+      expect(evaluateCondition(mailable, p, { asOf: new Date('2026-05-01T12:00:00.000Z') })).toBe(false);
+      expect(evaluateCondition(mailable, p, at('2026-02-01'))).toBe(false); // before any grant
+    });
+
+    it('asks for withdrawn or never-given consent with status', () => {
+      const c = (status?: string) => parseCondition({ consent: 'email_marketing', ...(status ? { status } : {}) });
+      expect([c(), c('withdrawn'), c('unknown')].map((x) => evaluateCondition(x, p, at('2026-06-01')))).toEqual([false, true, false]);
+      expect([c(), c('withdrawn'), c('unknown')].map((x) => evaluateCondition(x, p, at('2026-02-01')))).toEqual([false, false, true]);
+      expect(evaluateCondition(parseCondition({ consent: 'analytics', status: 'unknown' }), p, at('2026-06-01'))).toBe(true);
+      expect(evaluateCondition(parseCondition({ consent: 'constructor' }), p, at('2026-06-01'))).toBe(true);
+      expect(evaluateCondition(parseCondition({ consent: 'toolong' }), fold([buy('o1', '2026-03-01T00:00:00Z')]), at('2026-06-01'))).toBe(false);
+    });
+
+    it('names the offending path and the rule', () => {
+      expect(fieldsOf({ consent: 'Email' })).toEqual([{ field: 'condition.consent', message: expect.stringContaining('a–z, 0–9 and _') }]);
+      expect(fieldsOf({ all: [{ consent: 'analytics', status: 'maybe' }] })).toEqual([{ field: 'condition.all[0].status', message: 'must be one of granted, withdrawn, unknown (default granted)' }]);
+      expect(fieldsOf({ consent: 'analytics', op: '=' })).toEqual([{ field: 'condition.op', message: expect.stringContaining('unknown key') }]);
+      expect(fieldsOf({ count: { type: 'consent', withinDays: 30 }, op: '>=', value: 1 })).toEqual([{ field: 'condition.count.type', message: expect.stringContaining('{ "consent": purpose }') }]);
+    });
+  });
 });

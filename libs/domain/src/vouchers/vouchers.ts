@@ -6,6 +6,7 @@
  */
 import { createHash } from 'crypto';
 import { CairnError, ERROR_CODES, type FieldError } from '../errors';
+import { CONSENT_PURPOSE_RULE, isConsentPurpose } from '../events';
 
 export const AUTOMATION_DEFINED = 'cairn.automation.defined.v1';
 export const AUTOMATION_DELETED = 'cairn.automation.deleted.v1';
@@ -26,6 +27,12 @@ export interface AutomationRule {
   readonly oncePerDays: number;
   /** Share of triggered customers (0–50 %) kept as a hold-out: no voucher, counted for the win-back rate. */
   readonly holdoutPercent: number;
+  /**
+   * A consent purpose (e.g. email_marketing) the customer must have granted at the trigger's
+   * instant; without it the trigger is recorded as `withheld` (no voucher, no hold-out, and it does
+   * not count towards oncePerDays). Absent: no consent is checked.
+   */
+  readonly requiresConsent?: string;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -35,7 +42,7 @@ const int = (v: unknown, min: number, max: number) => typeof v === 'number' && N
 export function parseAutomationBody(body: unknown): AutomationRule {
   const fields: FieldError[] = [];
   if (!isObj(body)) throw new CairnError(ERROR_CODES.VALIDATION, 'the body must be a JSON object', { fields: [{ field: 'body', message: 'expected a JSON object' }] });
-  const allowed = ['name', 'segmentId', 'voucher', 'validDays', 'oncePerDays', 'holdoutPercent'];
+  const allowed = ['name', 'segmentId', 'voucher', 'validDays', 'oncePerDays', 'holdoutPercent', 'requiresConsent'];
   for (const k of Object.keys(body)) if (!allowed.includes(k)) fields.push({ field: k, message: `unknown key (expected ${allowed.join(', ')})` });
   if (typeof body.name !== 'string' || body.name.trim() === '' || body.name.length > 200) fields.push({ field: 'name', message: 'must be a non-empty string of at most 200 characters' });
   if (typeof body.segmentId !== 'string' || !/^[0-9a-f-]{36}$/i.test(body.segmentId)) fields.push({ field: 'segmentId', message: 'must be a segment id (POST /v1/segments)' });
@@ -53,6 +60,7 @@ export function parseAutomationBody(body: unknown): AutomationRule {
   if (!int(body.validDays, 1, 3650)) fields.push({ field: 'validDays', message: 'must be an integer from 1 to 3650' });
   if (!int(body.oncePerDays, 1, 3650)) fields.push({ field: 'oncePerDays', message: 'must be an integer from 1 to 3650' });
   if (body.holdoutPercent !== undefined && !int(body.holdoutPercent, 0, 50)) fields.push({ field: 'holdoutPercent', message: 'must be an integer from 0 to 50' });
+  if (body.requiresConsent !== undefined && body.requiresConsent !== null && !isConsentPurpose(body.requiresConsent)) fields.push({ field: 'requiresConsent', message: CONSENT_PURPOSE_RULE });
   if (fields.length > 0) throw new CairnError(ERROR_CODES.VALIDATION, `invalid automation: ${fields[0]!.field} ${fields[0]!.message}`, { fields });
   return {
     name: (body.name as string).trim(),
@@ -61,6 +69,7 @@ export function parseAutomationBody(body: unknown): AutomationRule {
     validDays: body.validDays as number,
     oncePerDays: body.oncePerDays as number,
     holdoutPercent: (body.holdoutPercent as number | undefined) ?? 0,
+    ...(typeof body.requiresConsent === 'string' ? { requiresConsent: body.requiresConsent } : {}),
   };
 }
 
@@ -96,7 +105,8 @@ export function grantFor(rule: AutomationRule & { id: string }, customerId: stri
 
 export interface Grant {
   readonly customerId: string;
-  readonly outcome: 'voucher' | 'holdout';
+  /** withheld: the rule requires a consent the customer had not granted at the trigger (counted, nothing issued). */
+  readonly outcome: 'voucher' | 'holdout' | 'withheld';
   readonly triggeredAt: string;
   readonly code: string | null;
   readonly expiresAt: string;
@@ -150,6 +160,8 @@ export interface AutomationMetrics {
   /** Totals of the redeeming orders, per currency. */
   readonly redeemingRevenueMinor: Record<string, number>;
   readonly flaggedUses: number;
+  /** Triggers withheld because the customer had not granted the consent the rule requires. */
+  readonly consentWithheld: number;
   /** Customers who bought within the voucher's validity after the trigger: with a voucher vs the hold-out. */
   readonly winBack: {
     readonly withVoucher: { readonly customers: number; readonly won: number; readonly rate: number | null };
@@ -165,7 +177,7 @@ export function automationMetrics(grants: readonly Grant[], uses: readonly Coupo
   const byCustomer = new Map<string, string[]>();
   for (const p of purchases) byCustomer.set(p.customerId, [...(byCustomer.get(p.customerId) ?? []), p.occurredAt]);
   const won = (g: Grant) => (byCustomer.get(g.customerId) ?? []).some((at) => at >= g.triggeredAt && at < g.expiresAt);
-  const group = (outcome: Grant['outcome']) => {
+  const group = (outcome: 'voucher' | 'holdout') => {
     const gs = grants.filter((g) => g.outcome === outcome);
     const w = gs.filter(won).length;
     return { customers: gs.length, won: w, rate: gs.length === 0 ? null : w / gs.length };
@@ -175,6 +187,7 @@ export function automationMetrics(grants: readonly Grant[], uses: readonly Coupo
     vouchersRedeemed: redeemed.size,
     redeemingRevenueMinor: revenue,
     flaggedUses: flagged.length,
+    consentWithheld: grants.filter((g) => g.outcome === 'withheld').length,
     winBack: { withVoucher: group('voucher'), holdout: group('holdout') },
   };
 }

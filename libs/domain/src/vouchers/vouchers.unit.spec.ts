@@ -36,11 +36,16 @@ describe('vouchers', () => {
       }),
     );
     const m = automationMetrics(
-      [...grants, { customerId: 'h', outcome: 'holdout', triggeredAt: '2026-06-01T00:00:00.000Z', expiresAt: '2026-07-01T00:00:00.000Z', code: null }],
+      [
+        ...grants,
+        { customerId: 'h', outcome: 'holdout', triggeredAt: '2026-06-01T00:00:00.000Z', expiresAt: '2026-07-01T00:00:00.000Z', code: null },
+        // withheld for lack of consent: counted apart, in neither win-back group
+        { customerId: 'w', outcome: 'withheld', triggeredAt: '2026-06-01T00:00:00.000Z', expiresAt: '2026-07-01T00:00:00.000Z', code: null },
+      ],
       uses,
       [{ customerId: 'a', occurredAt: '2026-06-05T00:00:00.000Z' }, { customerId: 'h', occurredAt: '2026-08-01T00:00:00.000Z' }],
     );
-    expect(m).toEqual({ vouchersIssued: 2, vouchersRedeemed: 1, redeemingRevenueMinor: { USD: 100 }, flaggedUses: 4, winBack: { withVoucher: { customers: 2, won: 1, rate: 0.5 }, holdout: { customers: 1, won: 0, rate: 0 } } });
+    expect(m).toEqual({ vouchersIssued: 2, vouchersRedeemed: 1, redeemingRevenueMinor: { USD: 100 }, flaggedUses: 4, consentWithheld: 1, winBack: { withVoucher: { customers: 2, won: 1, rate: 0.5 }, holdout: { customers: 1, won: 0, rate: 0 } } });
   });
 
   it('parses a fixed-amount rule', () => {
@@ -52,5 +57,12 @@ describe('vouchers', () => {
       oncePerDays: 60,
       holdoutPercent: 0,
     });
+  });
+
+  it('takes the consent a rule requires, naming a bad purpose', () => {
+    const body = { name: 'Mail', segmentId: 'e5c53a7a-6ddd-4f82-bf24-6dda8fca645e', voucher: { kind: 'percent', percent: 10 }, validDays: 14, oncePerDays: 60 };
+    expect(parseAutomationBody({ ...body, requiresConsent: 'email_marketing' }).requiresConsent).toBe('email_marketing');
+    expect(parseAutomationBody(body)).not.toHaveProperty('requiresConsent');
+    expect(() => parseAutomationBody({ ...body, requiresConsent: 'E-mail' })).toThrow(/requiresConsent must be email_marketing, personalization, analytics/);
   });
 });

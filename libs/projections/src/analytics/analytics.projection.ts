@@ -47,6 +47,9 @@ export function toAnalyticsFact(e: RecordedCairnEvent): AnalyticsFactsTable | un
     }
     case 'cairn.identify.v1':
       return { ...row, kind: 'identify' };
+    // Consent is not activity: it does not make a customer active in the KPIs (the profile keeps it).
+    case 'cairn.consent.v1':
+      return undefined;
     default:
       return undefined;
   }

@@ -21,6 +21,7 @@ const SEGMENTS: [string, Condition][] = [
   ['lapsed', { all: [{ count: { type: 'purchase', withinDays: 60 }, op: '=', value: 0 }, { field: 'orders', op: '>=', value: 1 }] }],
   ['shoe-browsers', { all: [{ count: { type: 'view', withinDays: 30, category: 'shoes' }, op: '>=', value: 1 }, { field: 'orders', op: '=', value: 0 }] }],
   ['big-spenders', { any: [{ sum: { type: 'purchase', field: 'totalMinor', withinDays: 120 }, op: '>', value: 40000 }, { field: 'channels', op: 'contains', value: 'store' }] }],
+  ['mailable-buyers', { all: [{ consent: 'email_marketing' }, { field: 'orders', op: '>=', value: 1 }] }],
 ];
 
 const customers = ['c1', 'c2', 'c3', 'c4', 'c5'];
@@ -55,6 +56,10 @@ const input: fc.Arbitrary<EventInput> = fc.oneof(
   ),
   fc.record({ c: fc.constantFrom(...customers), at, r: fc.integer({ min: 1, max: 5 }) }).map(
     (x): EventInput => ({ type: 'review', customerId: x.c, occurredAt: x.at, channel: 'email', productId: 'p', rating: x.r }),
+  ),
+  // Consent from customers and from visitors (who become a customer's by identify), granted and withdrawn.
+  fc.record({ who: fc.constantFrom(...customers.map((c) => ({ customerId: c })), ...anons.map((a) => ({ anonymousId: a }))), at, status: fc.constantFrom('granted' as const, 'withdrawn' as const) }).map(
+    (x): EventInput => ({ type: 'consent', ...x.who, occurredAt: x.at, channel: 'web', purpose: 'email_marketing', status: x.status, source: 'preference-center' }),
   ),
 );
 

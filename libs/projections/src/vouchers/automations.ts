@@ -22,17 +22,19 @@ import {
   automationMetrics,
   automationStream,
   automationVouchersStream,
+  consentWithheldReason,
   grantFor,
   redemptions,
   uuidV5,
   voucherCode,
   type AutomationMetrics,
   type AutomationRule,
+  type ConsentLog,
   type CouponUse,
   type Grant,
 } from '@cairn/domain';
 import { eventStoreUnavailable, type CairnEventStore } from '@cairn/event-store';
-import type { ReadModelSchema, ReadStore } from '@cairn/read-models';
+import { loadProfiles, type ReadModelSchema, type ReadStore } from '@cairn/read-models';
 import { SEGMENT_ENTERED } from '../segments/segment-engine';
 import { CheckpointedReactor } from '../webhooks/checkpointed-reactor';
 
@@ -243,6 +245,12 @@ async function grantVouchers(trx: Transaction<ReadModelSchema>, batch: readonly 
   if (rules.length === 0) return 0;
   const last = new Map<string, string>(); // automation:customer → last grant in this batch
   const rows: AutomationGrantsTable[] = [];
+  // Consent, for rules that require it: the person's as the profiles know it now, read as of each trigger's instant.
+  const consent = new Map<string, ConsentLog>();
+  if (rules.some((r) => r.requiresConsent !== undefined)) {
+    const ids = [...new Set(batch.flatMap((e) => (typeof (e.data as { customerId?: unknown }).customerId === 'string' ? [(e.data as { customerId: string }).customerId] : [])))];
+    for (let i = 0; i < ids.length; i += 500) for (const [id, profile] of await loadProfiles(trx, ids.slice(i, i + 500))) consent.set(id, profile.state.consent ?? {});
+  }
   for (const e of batch) {
     const d = e.data as { segmentId?: unknown; customerId?: unknown; at?: unknown };
     if (typeof d.segmentId !== 'string' || typeof d.customerId !== 'string') continue;
@@ -252,10 +260,20 @@ async function grantVouchers(trx: Transaction<ReadModelSchema>, batch: readonly 
       const key = `${rule.id}:${d.customerId}`;
       const stored = last.has(key)
         ? null
-        : await db.selectFrom('automation_grants').select('triggered_at').where('automation_id', '=', rule.id).where('customer_id', '=', d.customerId).orderBy('triggered_at', 'desc').limit(1).executeTakeFirst();
-      const outcome = grantFor(rule, d.customerId, at, last.get(key) ?? stored?.triggered_at ?? null);
-      if (outcome === null) continue;
-      last.set(key, at);
+        : await db
+            .selectFrom('automation_grants')
+            .select('triggered_at')
+            .where('automation_id', '=', rule.id)
+            .where('customer_id', '=', d.customerId)
+            .where('outcome', '!=', 'withheld') // a trigger withheld for consent gave nothing: it does not start the oncePerDays wait
+            .orderBy('triggered_at', 'desc')
+            .limit(1)
+            .executeTakeFirst();
+      const granted = grantFor(rule, d.customerId, at, last.get(key) ?? stored?.triggered_at ?? null);
+      if (granted === null) continue;
+      const withheld = rule.requiresConsent === undefined ? null : consentWithheldReason(consent.get(d.customerId), rule.requiresConsent, at);
+      const outcome = withheld === null ? granted : 'withheld';
+      if (outcome !== 'withheld') last.set(key, at);
       rows.push({
         automation_id: rule.id,
         source_event_id: e.id,

@@ -7,8 +7,8 @@
 import { randomUUID } from 'crypto';
 import type { AllStreamRecordedEvent } from '@eventstore/db-client';
 import type { CairnEventStore } from '@cairn/event-store';
-import type { ReadStore } from '@cairn/read-models';
-import { VOUCHER_ISSUED } from '@cairn/domain';
+import { loadProfiles, type ReadStore } from '@cairn/read-models';
+import { VOUCHER_ISSUED, consentWithheldReason, type ConsentLog } from '@cairn/domain';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../segments/segment-engine';
 import { CheckpointedReactor } from './checkpointed-reactor';
 import { padPosition, webhookDb, type WebhookDeliveriesTable, type WebhookKind } from './webhook-store';
@@ -22,17 +22,18 @@ export interface WebhookOutboxOptions {
 }
 
 /** The payload a receiver gets for a source event (Standard Webhooks: type, timestamp, data), with what filters match on. */
-export function payloadOf(kind: WebhookKind, e: AllStreamRecordedEvent): { customerId: string; segmentId: string | null; payload: string } | null {
+export function payloadOf(kind: WebhookKind, e: AllStreamRecordedEvent): { customerId: string; segmentId: string | null; at: string; payload: string } | null {
   if (kind === 'voucher.issued') {
     const v = e.data as { automationId?: unknown; code?: unknown; customerId?: unknown; issuedAt?: unknown; expiresAt?: unknown; value?: unknown };
     if (typeof v.customerId !== 'string' || typeof v.code !== 'string') return null;
     const data = { customerId: v.customerId, code: v.code, automationId: v.automationId, value: v.value, issuedAt: v.issuedAt, expiresAt: v.expiresAt };
-    return { customerId: v.customerId, segmentId: null, payload: JSON.stringify({ type: kind, timestamp: typeof v.issuedAt === 'string' ? v.issuedAt : e.created.toISOString(), data }) };
+    const at = typeof v.issuedAt === 'string' ? v.issuedAt : e.created.toISOString();
+    return { customerId: v.customerId, segmentId: null, at, payload: JSON.stringify({ type: kind, timestamp: at, data }) };
   }
   const d = e.data as { segmentId?: unknown; segmentVersion?: unknown; customerId?: unknown; at?: unknown };
   if (typeof d.customerId !== 'string' || typeof d.segmentId !== 'string') return null;
   const at = typeof d.at === 'string' ? d.at : e.created.toISOString();
-  return { customerId: d.customerId, segmentId: d.segmentId, payload: JSON.stringify({ type: kind, timestamp: at, data: { customerId: d.customerId, segmentId: d.segmentId, segmentVersion: d.segmentVersion, at } }) };
+  return { customerId: d.customerId, segmentId: d.segmentId, at, payload: JSON.stringify({ type: kind, timestamp: at, data: { customerId: d.customerId, segmentId: d.segmentId, segmentVersion: d.segmentVersion, at } }) };
 }
 
 export class WebhookOutbox extends CheckpointedReactor {
@@ -45,17 +46,23 @@ export class WebhookOutbox extends CheckpointedReactor {
       async commit(trx, batch) {
         const db = webhookDb(trx);
         const now = new Date().toISOString();
-        const hooks = (await db.selectFrom('webhooks').select(['id', 'kinds', 'segment_id', 'created_at']).where('status', '=', 'enabled').execute()).map((h) => ({
+        const hooks = (await db.selectFrom('webhooks').select(['id', 'kinds', 'segment_id', 'created_at', 'requires_consent']).where('status', '=', 'enabled').execute()).map((h) => ({
           ...h,
           kinds: new Set(JSON.parse(h.kinds) as string[]),
         }));
+        const payloads = batch.map((e) => ({ e, kind: KIND_OF_TYPE[e.type]!, p: payloadOf(KIND_OF_TYPE[e.type]!, e) }));
+        // Consent, when an endpoint asks for it: the person's as the profiles know it now, read as of each change's instant.
+        const consent = new Map<string, ConsentLog>();
+        if (hooks.some((h) => h.requires_consent !== null)) {
+          const ids = [...new Set(payloads.flatMap(({ p }) => (p === null ? [] : [p.customerId])))];
+          for (let i = 0; i < ids.length; i += 500) for (const [id, profile] of await loadProfiles(trx, ids.slice(i, i + 500))) consent.set(id, profile.state.consent ?? {});
+        }
         const rows: WebhookDeliveriesTable[] = [];
-        for (const e of batch) {
-          const kind = KIND_OF_TYPE[e.type]!;
-          const p = payloadOf(kind, e);
+        for (const { e, kind, p } of payloads) {
           if (p === null) continue;
           for (const h of hooks) {
             if (!h.kinds.has(kind) || (h.segment_id !== null && p.segmentId !== null && h.segment_id !== p.segmentId) || e.created.toISOString() < h.created_at) continue;
+            const withheld = h.requires_consent === null ? null : consentWithheldReason(consent.get(p.customerId), h.requires_consent, p.at);
             rows.push({
               id: `msg_${randomUUID().replace(/-/g, '')}`,
               webhook_id: h.id,
@@ -64,7 +71,8 @@ export class WebhookOutbox extends CheckpointedReactor {
               customer_id: p.customerId,
               kind,
               payload: p.payload,
-              status: 'pending',
+              status: withheld === null ? 'pending' : 'withheld',
+              withheld_reason: withheld,
               attempts: 0,
               next_attempt_at: now,
               created_at: now,

@@ -21,6 +21,8 @@ export type WebhooksTable = {
   created_at: string;
   lease_owner: string | null;
   lease_until: string | null;
+  /** The consent purpose a delivery's person must have granted at the change's instant; null: none (migration 810). */
+  requires_consent: string | null;
 };
 export type WebhookDeliveriesTable = {
   id: string;
@@ -36,6 +38,8 @@ export type WebhookDeliveriesTable = {
   created_at: string;
   retry_from: string;
   delivered_at: string | null;
+  /** Why the delivery was withheld (status 'withheld', never sent); null otherwise (migration 810). */
+  withheld_reason: string | null;
 };
 export type WebhookAttemptsTable = {
   delivery_id: string;
@@ -70,8 +74,16 @@ export interface Webhook {
   readonly status: 'enabled' | 'disabled';
   /** Why it was disabled (a 410 answer); null while enabled. */
   readonly disabledReason: string | null;
+  /**
+   * The consent purpose the endpoint needs (e.g. email_marketing): a change about a person without
+   * it granted at the change's instant is withheld (recorded, never sent). Null: every change is sent.
+   */
+  readonly requiresConsent: string | null;
   readonly createdAt: string;
 }
+
+/** An endpoint with how many of its deliveries are in each state (withheld: for lack of consent, never sent). */
+export type WebhookWithCounts = Webhook & { readonly deliveries: { pending: number; delivered: number; dead: number; withheld: number } };
 
 export function toWebhook(r: WebhooksTable): Webhook {
   return {
@@ -81,14 +93,30 @@ export function toWebhook(r: WebhooksTable): Webhook {
     segmentId: r.segment_id,
     status: r.status as Webhook['status'],
     disabledReason: r.disabled_reason,
+    requiresConsent: r.requires_consent ?? null,
     createdAt: r.created_at,
   };
+}
+
+async function withCounts(db: Kysely<ReadModelSchema>, hooks: Webhook[]): Promise<WebhookWithCounts[]> {
+  if (hooks.length === 0) return [];
+  const rows = await webhookDb(db)
+    .selectFrom('webhook_deliveries')
+    .select(['webhook_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('webhook_id', 'in', hooks.map((h) => h.id))
+    .groupBy(['webhook_id', 'status'])
+    .execute();
+  return hooks.map((h) => {
+    const deliveries = { pending: 0, delivered: 0, dead: 0, withheld: 0 };
+    for (const r of rows) if (r.webhook_id === h.id && r.status in deliveries) deliveries[r.status as keyof typeof deliveries] = Number(r.n);
+    return { ...h, deliveries };
+  });
 }
 
 /** Log positions as 20-digit text: ordered alike on SQLite and PostgreSQL. */
 export const padPosition = (p: bigint): string => p.toString().padStart(20, '0');
 
-export async function createWebhook(store: ReadStore, def: { url: string; kinds: WebhookKind[]; segmentId?: string }, now: Date): Promise<{ webhook: Webhook; secret: string }> {
+export async function createWebhook(store: ReadStore, def: { url: string; kinds: WebhookKind[]; segmentId?: string; requiresConsent?: string }, now: Date): Promise<{ webhook: Webhook; secret: string }> {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const row: WebhooksTable = {
     id: `wh_${randomUUID().replace(/-/g, '')}`,
@@ -101,18 +129,19 @@ export async function createWebhook(store: ReadStore, def: { url: string; kinds:
     created_at: now.toISOString(),
     lease_owner: null,
     lease_until: null,
+    requires_consent: def.requiresConsent ?? null,
   };
   await webhookDb(store.db).insertInto('webhooks').values(row).execute();
   return { webhook: toWebhook(row), secret };
 }
 
-export async function listWebhooks(db: Kysely<ReadModelSchema>): Promise<Webhook[]> {
-  return (await webhookDb(db).selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute()).map(toWebhook);
+export async function listWebhooks(db: Kysely<ReadModelSchema>): Promise<WebhookWithCounts[]> {
+  return withCounts(db, (await webhookDb(db).selectFrom('webhooks').selectAll().orderBy('created_at').orderBy('id').execute()).map(toWebhook));
 }
 
-export async function getWebhook(db: Kysely<ReadModelSchema>, id: string): Promise<Webhook | null> {
+export async function getWebhook(db: Kysely<ReadModelSchema>, id: string): Promise<WebhookWithCounts | null> {
   const r = await webhookDb(db).selectFrom('webhooks').selectAll().where('id', '=', id).executeTakeFirst();
-  return r ? toWebhook(r) : null;
+  return r ? (await withCounts(db, [toWebhook(r)]))[0]! : null;
 }
 
 /** Deletes the endpoint, its deliveries and their attempts. */
@@ -128,7 +157,7 @@ export async function deleteWebhook(store: ReadStore, id: string): Promise<boole
 }
 
 /** Enables an endpoint again (after a 410 disabled it); its pending deliveries resume. */
-export async function enableWebhook(db: Kysely<ReadModelSchema>, id: string): Promise<Webhook | null> {
+export async function enableWebhook(db: Kysely<ReadModelSchema>, id: string): Promise<WebhookWithCounts | null> {
   await webhookDb(db).updateTable('webhooks').set({ status: 'enabled', disabled_reason: null }).where('id', '=', id).execute();
   return getWebhook(db, id);
 }
@@ -139,7 +168,10 @@ export interface DeliveryView {
   readonly kind: string;
   readonly customerId: string;
   readonly sourceEventId: string;
-  readonly status: 'pending' | 'delivered' | 'dead';
+  /** withheld: the endpoint requires a consent the person had not granted at the change's instant; never sent. */
+  readonly status: 'pending' | 'delivered' | 'dead' | 'withheld';
+  /** Why it was withheld; null otherwise. */
+  readonly withheldReason: string | null;
   readonly createdAt: string;
   readonly deliveredAt: string | null;
   /** When the next attempt is due; null unless pending. */
@@ -166,6 +198,7 @@ export async function listDeliveries(db: Kysely<ReadModelSchema>, webhookId: str
       customerId: r.customer_id,
       sourceEventId: r.source_event_id,
       status: r.status as DeliveryView['status'],
+      withheldReason: r.withheld_reason ?? null,
       createdAt: r.created_at,
       deliveredAt: r.delivered_at,
       nextAttemptAt: r.status === 'pending' ? r.next_attempt_at : null,
@@ -180,13 +213,15 @@ export async function listDeliveries(db: Kysely<ReadModelSchema>, webhookId: str
 
 /**
  * Queues deliveries again (same webhook-id: receivers dedupe on it): one by id, or every delivery
- * created in [from, to). Their attempts so far are kept; the retry window starts again now.
+ * created in [from, to), except withheld ones. Their attempts so far are kept; the retry window starts again now.
  */
 export async function resendDeliveries(db: Kysely<ReadModelSchema>, webhookId: string, which: { deliveryId: string } | { from: string; to: string }, now: Date): Promise<number> {
   let q = webhookDb(db)
     .updateTable('webhook_deliveries')
     .set({ status: 'pending', next_attempt_at: now.toISOString(), retry_from: now.toISOString(), delivered_at: null })
-    .where('webhook_id', '=', webhookId);
+    .where('webhook_id', '=', webhookId)
+    // A withheld delivery is never sent: consent was not granted at the change's instant, and a re-send cannot change that.
+    .where('status', '!=', 'withheld');
   q = 'deliveryId' in which ? q.where('id', '=', which.deliveryId) : q.where('created_at', '>=', which.from).where('created_at', '<', which.to);
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows);

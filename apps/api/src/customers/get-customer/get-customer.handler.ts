@@ -22,7 +22,8 @@ export class GetCustomerHandler implements IQueryHandler<GetCustomerQuery, Profi
     const identity = await resolveCustomer(readStore.db, q.customerId, config.identitySharedDeviceLimit);
     const profile = await getProfile(readStore.db, identity?.customerId ?? q.customerId);
     if (!profile) throw new CairnError(ERROR_CODES.NOT_FOUND, `no customer '${q.customerId}'`, { customerId: q.customerId });
-    const stage = lifecycleStage(profile, new Date(), rules);
-    return { ...toProfileView(profile), lifecycleStage: stage, identity };
+    const now = new Date();
+    const stage = lifecycleStage(profile, now, rules);
+    return { ...toProfileView(profile, now), lifecycleStage: stage, identity };
   }
 }

@@ -19,7 +19,7 @@ export class ListCustomersHandler implements IQueryHandler<ListCustomersQuery, C
     const test = this.matcher(rest);
     if (!test) {
       const page = await listProfiles(db, { cursor: q.cursor, limit: q.limit, idPrefix });
-      return { items: page.items.map(toProfileView), nextCursor: page.nextCursor };
+      return { items: page.items.map((p) => toProfileView(p)), nextCursor: page.nextCursor };
     }
     // Filters on the profile's figures: scan the id order, keep the matches; the cursor is the last id scanned.
     const items: Profile[] = [];
@@ -31,10 +31,10 @@ export class ListCustomersHandler implements IQueryHandler<ListCustomersQuery, C
         items.push(page.items[i]);
         if (items.length === q.limit) {
           const more = i < page.items.length - 1 || page.nextCursor !== null;
-          return { items: items.map(toProfileView), nextCursor: more ? encodeCursor(page.items[i].customerId) : null };
+          return { items: items.map((p) => toProfileView(p)), nextCursor: more ? encodeCursor(page.items[i].customerId) : null };
         }
       }
-      if (page.nextCursor === null) return { items: items.map(toProfileView), nextCursor: null };
+      if (page.nextCursor === null) return { items: items.map((p) => toProfileView(p)), nextCursor: null };
       cursor = page.nextCursor;
     }
   }

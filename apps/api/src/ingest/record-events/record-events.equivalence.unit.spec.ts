@@ -99,6 +99,16 @@ const validByKind: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
     .record({ ...common, type: fc.constant('review'), productId: shortId, rating: fc.integer({ min: 1, max: 5 }), orderId: opt(shortId), title: opt(text(200)), body: opt(fc.string({ maxLength: 300 })) })
     .map(compact),
   referral: fc.record({ ...common, type: fc.constant('referral'), referralCode: shortId, refereeId: opt(shortId) }).map(compact),
+  consent: fc
+    .record({
+      ...common,
+      type: fc.constant('consent'),
+      purpose: fc.oneof(fc.constantFrom('email_marketing', 'personalization', 'analytics', 'constructor'), fc.stringMatching(/^[a-z][a-z0-9_]{0,63}$/)),
+      status: fc.constantFrom('granted', 'withdrawn'),
+      source: opt(text(128)),
+      policyVersion: opt(text(128)),
+    })
+    .map(compact),
   identify: fc.record({ ...common, type: fc.constant('identify'), anonymousId: shortId, traits: opt(fc.dictionary(fc.constantFrom('email', 'country'), fc.string({ maxLength: 10 }), { maxKeys: 2 })) }).map(compact),
 };
 const validEvent = fc.oneof(...Object.values(validByKind));

@@ -33,6 +33,11 @@ import {
 } from 'class-validator';
 import {
   CHANNELS,
+  CONSENT_PURPOSE_PATTERN,
+  CONSENT_PURPOSE_RULE,
+  CONSENT_PURPOSES,
+  CONSENT_STATUSES,
+  CONSENT_TEXT_MAX_LENGTH,
   EVENT_KINDS,
   ID_PATTERN,
   ID_RULE,
@@ -42,6 +47,8 @@ import {
   MAX_QUANTITY,
   MIN_OCCURRED_AT,
   type Channel,
+  type ConsentInput,
+  type ConsentStatus,
   type EventContext,
   type EventInput,
   type EventKind,
@@ -192,6 +199,29 @@ export class IdentifyDto extends CommonDto implements IdentifyInput {
   @IsOptional() @IsObject() traits?: Traits;
 }
 
+export class ConsentDto extends CommonDto implements ConsentInput {
+  declare type: 'consent';
+  @ApiProperty({ pattern: CONSENT_PURPOSE_PATTERN.source, example: 'email_marketing', description: `${CONSENT_PURPOSES.join(', ')}, or a purpose of the shop's own (a–z, 0–9, _; starting with a letter; ≤ 64)` })
+  @Matches(CONSENT_PURPOSE_PATTERN, { message: `purpose ${CONSENT_PURPOSE_RULE}` })
+  purpose!: string;
+
+  @ApiProperty({ enum: CONSENT_STATUSES })
+  @IsIn(CONSENT_STATUSES as unknown as string[], { message: `status must be one of ${CONSENT_STATUSES.join(', ')}` })
+  status!: ConsentStatus;
+
+  @ApiPropertyOptional({ example: 'preference-center', description: 'Where the person said so (checkout, preference-center, …)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, CONSENT_TEXT_MAX_LENGTH)
+  source?: string;
+
+  @ApiPropertyOptional({ example: '2026-05', description: 'The version of the policy or wording the person was shown' })
+  @IsOptional()
+  @IsString()
+  @Length(1, CONSENT_TEXT_MAX_LENGTH)
+  policyVersion?: string;
+}
+
 /**
  * Makes a DTO instance carrying exactly the object's own fields (as own data properties: a JSON
  * `__proto__` key stays an ordinary, non-whitelisted field and never reaches the prototype).
@@ -221,6 +251,7 @@ const DTO_BY_KIND: Record<EventKind, new () => CommonDto> = {
   review: ReviewDto,
   referral: ReferralDto,
   identify: IdentifyDto,
+  consent: ConsentDto,
 };
 
 /** Flattens class-validator's nested errors into `items[0].quantity`-style paths. */

@@ -17,6 +17,8 @@ describe('parseEvent (POST /v1/events validation)', () => {
       { ...base, type: 'referral', referralCode: 'R1', refereeId: 'c2' },
       { ...base, type: 'identify', anonymousId: 'a1', traits: { email: 'a@b.c', country: 'DE' } },
       { type: 'view', anonymousId: 'a1', occurredAt: '2026-11-28T10:00:00Z', channel: 'app', productId: 'p1' },
+      { ...base, type: 'consent', purpose: 'email_marketing', status: 'granted', source: 'checkout', policyVersion: '2026-05' },
+      { type: 'consent', anonymousId: 'a1', occurredAt: '2026-11-28T10:00:00Z', channel: 'web', purpose: 'sms_offers', status: 'withdrawn' },
     ];
     for (const raw of valid) {
       const r = parseEvent(raw, now);
@@ -28,6 +30,22 @@ describe('parseEvent (POST /v1/events validation)', () => {
     const id = '0192f3a4-5b6c-7d8e-9f01-23456789abcd';
     const r = parseEvent({ ...base, id, type: 'view', productId: 'p1', context: { locale: 'de-DE', campaign: 'bf' } }, now);
     expect(r.ok && r.input).toEqual({ ...base, id, type: 'view', productId: 'p1', context: { locale: 'de-DE', campaign: 'bf' } });
+  });
+
+  it('names the consent field and the reason', () => {
+    const reasons = (raw: unknown) => {
+      const r = parseEvent(raw, now);
+      return r.ok ? [] : r.errors;
+    };
+    const consent = { ...base, type: 'consent', purpose: 'analytics', status: 'granted' };
+    expect(reasons({ ...consent, purpose: 'Email Marketing' })).toEqual([{ field: 'purpose', message: expect.stringContaining('a–z, 0–9 and _') }]);
+    expect(reasons({ ...consent, purpose: undefined })).toEqual([{ field: 'purpose', message: expect.stringContaining('email_marketing, personalization, analytics') }]);
+    expect(reasons({ ...consent, status: 'revoked' })).toEqual([{ field: 'status', message: expect.stringContaining('granted, withdrawn') }]);
+    expect(reasons({ ...consent, source: '' }).map((e) => e.field)).toEqual(['source']);
+    expect(reasons({ ...consent, policyVersion: 'v'.repeat(129) }).map((e) => e.field)).toEqual(['policyVersion']);
+    expect(reasons({ ...consent, purpose: '__proto__' }).map((e) => e.field)).toEqual(['purpose']);
+    expect(reasons({ ...consent, customerId: undefined }).map((e) => e.field)).toEqual(['customerId']);
+    expect(reasons({ ...consent, source: null, policyVersion: null })).toEqual([]);
   });
 
   it('names the field and the reason', () => {

@@ -17,7 +17,7 @@ export class ListWebhookDeliveriesHttpController {
   @Get(':id/deliveries')
   @RequireScope('admin')
   @ApiOperation({ summary: "An endpoint's deliveries in log order, each with every attempt (status code, latency, error)" })
-  @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead'] })
+  @ApiQuery({ name: 'status', required: false, enum: ['pending', 'delivered', 'dead', 'withheld'], description: 'withheld: for lack of the consent the endpoint requires; never sent' })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–500, default 100' })
   @ApiAnswer(200, 'DeliveryPage')
@@ -32,7 +32,7 @@ export class ListWebhookDeliveriesHttpController {
     nextCursor: string | null;
   }> {
     const webhookId = parseWebhookId(id);
-    if (status !== undefined && !['pending', 'delivered', 'dead'].includes(status as string)) throw badParam('status', 'must be pending, delivered or dead');
+    if (status !== undefined && !['pending', 'delivered', 'dead', 'withheld'].includes(status as string)) throw badParam('status', 'must be pending, delivered, dead or withheld');
     const after = parseCursor(cursor);
     if (after !== undefined && !/^\d{20}$/.test(after)) throw badParam('cursor', 'must be a nextCursor of this list');
     if (!(await getWebhook(this.runtime.readStore.db, webhookId))) throw new CairnError(ERROR_CODES.NOT_FOUND, `no webhook ${id}`);

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
-import { getWebhook, resendDeliveries } from '@cairn/projections';
+import { getWebhook, resendDeliveries, webhookDb } from '@cairn/projections';
 import { RequireScope } from '../../auth/auth.guard';
 import { Audited } from '../../audit/audit';
 import { badParam } from '../../http-params';
@@ -40,7 +40,14 @@ export class ResendWebhookDeliveriesHttpController {
     const webhookId = await this.existing(id);
     if (!/^msg_[0-9a-f]{32}$/.test(deliveryId)) throw badParam('deliveryId', 'must be a delivery id (msg_…)');
     const resent = await resendDeliveries(this.runtime.readStore.db, webhookId, { deliveryId }, new Date());
-    if (resent === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, `no delivery ${deliveryId} of webhook ${id}`);
+    if (resent === 0) {
+      const held = await webhookDb(this.runtime.readStore.db).selectFrom('webhook_deliveries').select('withheld_reason').where('id', '=', deliveryId).where('webhook_id', '=', webhookId).where('status', '=', 'withheld').executeTakeFirst();
+      if (held) {
+        const message = `was withheld (${held.withheld_reason ?? 'consent'}): a withheld delivery is never sent`;
+        throw new CairnError(ERROR_CODES.VALIDATION, `deliveryId ${message}`, { fields: [{ field: 'deliveryId', message }] });
+      }
+      throw new CairnError(ERROR_CODES.NOT_FOUND, `no delivery ${deliveryId} of webhook ${id}`);
+    }
     this.webhooks.deliveries.nudge();
     return { resent };
   }
