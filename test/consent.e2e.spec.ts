@@ -1,5 +1,5 @@
 /**
- * Consent end to end, on a real Cairn (embedded node, SQLite): consent events through both ingest
+ * Consent end to end, on a real Cairn (embedded node; SQLite and PostgreSQL read stores): consent events through both ingest
  * paths, the profile's consent per purpose with its history (as of now: a change dated ahead does
  * not count yet), a segment that requires consent (a person leaves it when consent is withdrawn, as
  * of the withdrawal, and the segment's entered/exited log says so), and the outgoing reactions
@@ -9,12 +9,14 @@
 import { randomUUID } from 'crypto';
 import { FORWARDS } from '@eventstore/db-client';
 import { startCairn, type TestCairn } from './support/cairn';
+import { pgAdmin, pgUrlFor } from './support/faults';
 import { startReceiver, waitFor, type Receiver } from '../apps/api/src/webhooks/webhook-receiver.test-support';
 
 const DAY = 86_400_000;
 
-describe('consent', () => {
+describe.each(['SQLite', 'PostgreSQL'] as const)('consent on %s', (kind) => {
   let cairn: TestCairn;
+  const pgDatabase = kind === 'PostgreSQL' ? `consent_${randomUUID().replace(/-/g, '').slice(0, 12)}` : null;
   let receiver: Receiver;
   const run = randomUUID().slice(0, 8);
   const call = async (method: string, path: string, body?: unknown) => {
@@ -50,11 +52,13 @@ describe('consent', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    cairn = await startCairn({ env: { CAIRN_WEBHOOK_URLS: 'dev', CAIRN_WEBHOOK_POLL_MS: '50', CAIRN_SEGMENT_POLL_MS: '50', CAIRN_SEGMENT_INTERVAL_MS: '1000' } });
+    if (pgDatabase) await pgAdmin((c) => c.query(`create database ${pgDatabase}`));
+    cairn = await startCairn({ ...(pgDatabase ? { readModel: pgUrlFor(pgDatabase) } : {}), env: { CAIRN_WEBHOOK_URLS: 'dev', CAIRN_WEBHOOK_POLL_MS: '50', CAIRN_SEGMENT_POLL_MS: '50', CAIRN_SEGMENT_INTERVAL_MS: '1000' } });
   }, 60_000);
   afterAll(async () => {
     await cairn?.close();
     await receiver?.close();
+    if (pgDatabase) await pgAdmin((c) => c.query(`drop database if exists ${pgDatabase} with (force)`));
   });
 
   it('rejects bad consent input naming field and reason, on both ingest paths and in definitions', async () => {
