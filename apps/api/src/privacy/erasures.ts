@@ -4,13 +4,11 @@
  * so recording it twice stores it once).
  */
 import { jsonEvent } from '@eventstore/db-client';
-import { CairnError, ERROR_CODES } from '@cairn/domain';
+import { CairnError, ERASURE_STREAM, ERROR_CODES, PRIVACY_ERASED } from '@cairn/domain';
 import { eventStoreUnavailable } from '@cairn/event-store';
 import type { PrivacyErasuresTable } from '@cairn/read-models';
 import type { CairnRuntime } from '../runtime';
 
-export const ERASURE_STREAM = 'privacy-erasures';
-export const ERASED_EVENT_TYPE = 'cairn.privacy.erased.v1';
 export const ERASURE_REASONS = ['data-subject-request', 'account-closed', 'legal-obligation', 'consent-withdrawn', 'other'] as const;
 export type ErasureReason = (typeof ERASURE_REASONS)[number];
 
@@ -82,7 +80,7 @@ export async function recordErasureEvent(runtime: CairnRuntime, record: ErasureR
   const { position: _p, ...data } = record;
   let commit: bigint | undefined;
   try {
-    const r = await runtime.events.client.appendToStream(ERASURE_STREAM, jsonEvent({ id: record.erasureId, type: ERASED_EVENT_TYPE, data: data as never }));
+    const r = await runtime.events.client.appendToStream(ERASURE_STREAM, jsonEvent({ id: record.erasureId, type: PRIVACY_ERASED, data: data as never }));
     commit = r.position?.commit;
   } catch (err) {
     throw eventStoreUnavailable(err);

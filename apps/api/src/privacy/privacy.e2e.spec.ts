@@ -15,6 +15,7 @@ import pino from 'pino';
 import { loadConfig } from '@cairn/config';
 import { composeCairn, type CairnProcess } from '../../../cli/src/compose';
 import { pgAdmin, pgUrlFor } from '../../../../test/support/faults';
+import { startReceiver, waitFor } from '../webhooks/webhook-receiver.test-support';
 
 /** Every file under `dir` whose bytes contain `needle`. */
 function filesContaining(dir: string, needle: string): string[] {
@@ -232,8 +233,13 @@ describe.each(['SQLite', 'PostgreSQL'] as const)('privacy on %s', (kind) => {
     expect(r.logs.filter((l) => l.includes(marker))).toEqual([]);
   }, 300_000);
 
-  it('erases a merged person as one: every linked id, and an unmerge keeps them erased', async () => {
-    r = await start(kind);
+  it('erases a merged person as one: every linked id, and an unmerge keeps them erased; privacy.erased webhooks tell the tools the shop copied data to', async () => {
+    const receiver = await startReceiver();
+    r = await start(kind, { CAIRN_WEBHOOK_URLS: 'dev', CAIRN_WEBHOOK_POLL_MS: '50' });
+    // An endpoint that requires a consent nobody gave still gets erasures: they are a right, not marketing.
+    const hook = await call(r, 'POST', '/v1/webhooks', { url: `${receiver.url}/erasures`, kinds: ['privacy.erased'], requiresConsent: 'email_marketing' });
+    expect(hook.status).toBe(201);
+    receiver.secrets.set('/erasures', hook.body.secret);
     const marker = `mk${randomUUID().replace(/-/g, '')}`;
     const [a, b] = [`a-${randomUUID()}`, `b-${randomUUID()}`];
     const [va, vb] = [`va-${randomUUID()}`, `vb-${randomUUID()}`];
@@ -245,6 +251,10 @@ describe.each(['SQLite', 'PostgreSQL'] as const)('privacy on %s', (kind) => {
     expect(erased.status).toBe(201);
     expect({ c: [...erased.body.customerIds].sort(), v: [...erased.body.anonymousIds].sort() }).toEqual({ c: [a, b].sort(), v: [va, vb].sort() });
     expect(erased.body.keysDestroyed).toHaveLength(4);
+    const [delivered] = await waitFor('the privacy.erased delivery', () => receiver.requests.filter((q) => q.path === '/erasures'), (q) => q.length > 0);
+    expect(delivered!.verified).toBe(true);
+    expect(delivered!.body).toMatchObject({ type: 'privacy.erased', data: { erasureId: erased.body.erasureId, customerIds: erased.body.customerIds, anonymousIds: erased.body.anonymousIds, reason: 'account-closed' } });
+    expect(JSON.stringify(delivered!.body)).not.toContain(marker);
 
     const unmerge = await call(r, 'DELETE', `/v1/identity/merges/${merge.body.mergeId}`);
     expect(unmerge.status).toBe(200);
@@ -258,6 +268,7 @@ describe.each(['SQLite', 'PostgreSQL'] as const)('privacy on %s', (kind) => {
     const again = await call(r, 'POST', '/v1/privacy/erasures', { customerId: a, reason: 'account-closed' });
     expect([again.status, again.body.erasureId]).toEqual([200, erased.body.erasureId]);
     expect(filesContaining(r.dataDir, marker)).toEqual([]);
+    await receiver.close();
   }, 180_000);
 });
 

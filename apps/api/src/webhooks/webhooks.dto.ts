@@ -4,7 +4,7 @@ import { CONSENT_PURPOSE_RULE, CairnError, ERROR_CODES, ID_PATTERN, isConsentPur
 import { WEBHOOK_KINDS, checkWebhookUrl, type WebhookKind, type WebhookUrlPolicy } from '@cairn/projections';
 
 /** Kinds the issue names whose sources Cairn does not produce yet (a 400 says so). */
-export const KINDS_WITHOUT_SOURCE = ['tier.changed', 'points.earned', 'points.expiring', 'customer.lapsed', 'privacy.erased'];
+export const KINDS_WITHOUT_SOURCE = ['tier.changed', 'points.earned', 'points.expiring', 'customer.lapsed'];
 
 export class RegisterWebhookRequestDto {
   @ApiProperty({ example: 'https://hooks.shop.example/cairn', description: 'https (http and loopback only with CAIRN_WEBHOOK_URLS=dev); never link-local or metadata addresses' }) url!: string;

@@ -34,6 +34,10 @@ export const PERSONAL_FIELDS: Readonly<Record<CairnEventType, readonly string[]>
 /** Context keys that are personal on every event type. */
 export const PERSONAL_CONTEXT_KEYS: readonly string[] = ['userAgent', 'ip', 'ipAddress'];
 
+/** An erasure's PII-free record in the log (stream `privacy-erasures`; the event id is the erasure id). */
+export const PRIVACY_ERASED = 'cairn.privacy.erased.v1';
+export const ERASURE_STREAM = 'privacy-erasures';
+
 /** A sealed value: `cairn:pii:v1:<keyId>:<base64url iv ‖ ciphertext ‖ tag>`. */
 export const SEALED_PREFIX = 'cairn:pii:v1:';
 

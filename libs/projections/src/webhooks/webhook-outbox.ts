@@ -8,12 +8,12 @@ import { randomUUID } from 'crypto';
 import type { AllStreamRecordedEvent } from '@eventstore/db-client';
 import type { CairnEventStore } from '@cairn/event-store';
 import { loadProfiles, type ReadStore } from '@cairn/read-models';
-import { VOUCHER_ISSUED, consentWithheldReason, type ConsentLog } from '@cairn/domain';
+import { PRIVACY_ERASED, VOUCHER_ISSUED, consentWithheldReason, type ConsentLog } from '@cairn/domain';
 import { SEGMENT_ENTERED, SEGMENT_EXITED } from '../segments/segment-engine';
 import { CheckpointedReactor } from './checkpointed-reactor';
 import { padPosition, webhookDb, type WebhookDeliveriesTable, type WebhookKind } from './webhook-store';
 
-const KIND_OF_TYPE: Readonly<Record<string, WebhookKind>> = { [SEGMENT_ENTERED]: 'segment.entered', [SEGMENT_EXITED]: 'segment.exited', [VOUCHER_ISSUED]: 'voucher.issued' };
+const KIND_OF_TYPE: Readonly<Record<string, WebhookKind>> = { [SEGMENT_ENTERED]: 'segment.entered', [SEGMENT_EXITED]: 'segment.exited', [VOUCHER_ISSUED]: 'voucher.issued', [PRIVACY_ERASED]: 'privacy.erased' };
 
 export interface WebhookOutboxOptions {
   /** Called after a commit that enqueued deliveries (the delivery worker starts at once). */
@@ -23,6 +23,14 @@ export interface WebhookOutboxOptions {
 
 /** The payload a receiver gets for a source event (Standard Webhooks: type, timestamp, data), with what filters match on. */
 export function payloadOf(kind: WebhookKind, e: AllStreamRecordedEvent): { customerId: string; segmentId: string | null; at: string; payload: string } | null {
+  if (kind === 'privacy.erased') {
+    // For the tools the shop copied data to: forget these ids too. Ids and the record only, no personal value.
+    const r = e.data as { erasureId?: unknown; customerIds?: unknown; anonymousIds?: unknown; reason?: unknown; reference?: unknown; erasedAt?: unknown };
+    if (typeof r.erasureId !== 'string' || !Array.isArray(r.customerIds) || !Array.isArray(r.anonymousIds)) return null;
+    const at = typeof r.erasedAt === 'string' ? r.erasedAt : e.created.toISOString();
+    const data = { erasureId: r.erasureId, customerIds: r.customerIds, anonymousIds: r.anonymousIds, reason: r.reason, reference: r.reference ?? null, erasedAt: at };
+    return { customerId: String(r.customerIds[0] ?? r.anonymousIds[0] ?? ''), segmentId: null, at, payload: JSON.stringify({ type: kind, timestamp: at, data }) };
+  }
   if (kind === 'voucher.issued') {
     const v = e.data as { automationId?: unknown; code?: unknown; customerId?: unknown; issuedAt?: unknown; expiresAt?: unknown; value?: unknown };
     if (typeof v.customerId !== 'string' || typeof v.code !== 'string') return null;
@@ -62,7 +70,8 @@ export class WebhookOutbox extends CheckpointedReactor {
           if (p === null) continue;
           for (const h of hooks) {
             if (!h.kinds.has(kind) || (h.segment_id !== null && p.segmentId !== null && h.segment_id !== p.segmentId) || e.created.toISOString() < h.created_at) continue;
-            const withheld = h.requires_consent === null ? null : consentWithheldReason(consent.get(p.customerId), h.requires_consent, p.at);
+            // An erasure reaches every endpoint that asked for it, whatever consent the person gave: it is their right, not marketing.
+            const withheld = h.requires_consent === null || kind === 'privacy.erased' ? null : consentWithheldReason(consent.get(p.customerId), h.requires_consent, p.at);
             rows.push({
               id: `msg_${randomUUID().replace(/-/g, '')}`,
               webhook_id: h.id,

@@ -7,7 +7,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { ReadModelSchema, ReadStore } from '@cairn/read-models';
 
 /** Kinds that have a source today (see docs/webhooks.md for the others). */
-export const WEBHOOK_KINDS = ['segment.entered', 'segment.exited', 'voucher.issued'] as const;
+export const WEBHOOK_KINDS = ['segment.entered', 'segment.exited', 'voucher.issued', 'privacy.erased'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
 
 export type WebhooksTable = {
