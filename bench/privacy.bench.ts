@@ -18,17 +18,12 @@ import type { EventToAppend } from '@cairn/event-store';
 import { openReadStore } from '@cairn/read-models';
 import { LocalKeyEncryptionKey, PersonalDataVault } from '@cairn/runtime';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
-import { httpCall, startCairnChild } from './spine.bench';
+import { httpCall, pool, rng, startCairnChild } from './spine.bench';
 
 const ROUNDS = 3;
 const BATCHES = 40;
 const BATCH = 500;
 const CLIENTS = 8;
-
-function rng(seed: number) {
-  let x = seed;
-  return (k: number) => ((x = (x * 1103515245 + 12345) % 2147483648), x % k);
-}
 
 /** A round's identify events: people drawn from `known` earlier ones and new ones, interleaved. */
 function identifies(round: number, personal: boolean): string[] {
@@ -43,13 +38,6 @@ function identifies(round: number, personal: boolean): string[] {
       }),
     }),
   );
-}
-
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
 }
 
 async function ingestRate(url: string, key: string, bodies: readonly string[]): Promise<number> {

@@ -33,7 +33,8 @@ const CATCHUP_EVENTS = 200_000;
 const GET_REQUESTS = 20_000;
 const GET_CLIENTS = 50;
 
-function rng(seed: number) {
+/** A small seeded generator (the same log on every run). */
+export function rng(seed: number) {
   let x = seed;
   return (k: number) => ((x = (x * 1103515245 + 12345) % 2147483648), x % k);
 }
@@ -105,7 +106,8 @@ export function httpCall(url: string, method: string, key: string, body?: string
   });
 }
 
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+/** Runs `work` over `items`, `concurrency` at a time. */
+export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < items.length) await work(items[next++]);

@@ -4,6 +4,7 @@
  * fail, they are never skipped (CI starts it). CAIRN_TEST_PG_URL points elsewhere.
  */
 import { randomUUID } from 'crypto';
+import { Client } from 'pg';
 import { sql } from 'kysely';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
 
@@ -24,4 +25,33 @@ export async function dropAndClose(store: ReadStore): Promise<void> {
     await sql`drop schema if exists ${sql.id(r.rows[0]!.s)} cascade`.execute(store.db);
   }
   await store.close();
+}
+
+async function pg(query: string): Promise<void> {
+  const c = new Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(query);
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * `describe.each` rows for e2e specs that start Cairn: SQLite (the default read store), and
+ * PostgreSQL in a schema of its own (`prefix_<random>`, dropped by `cleanup`), as `readModel`.
+ */
+export function e2eReadModels(prefix: string): [string, () => Promise<{ readModel?: string; cleanup: () => Promise<void> }>][] {
+  return [
+    ['SQLite', async () => ({ cleanup: async () => undefined })],
+    [
+      'PostgreSQL',
+      async () => {
+        const schema = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+        await pg(`create schema ${schema}`);
+        const sep = PG_URL.includes('?') ? '&' : '?';
+        return { readModel: `${PG_URL}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`, cleanup: () => pg(`drop schema if exists ${schema} cascade`) };
+      },
+    ],
+  ];
 }

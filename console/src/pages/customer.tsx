@@ -2,17 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getJson, qs } from '../api';
 import { formatCount, formatDecimal, formatInstant, formatMoney, NONE } from '../format';
 import type { CustomerEvent, CustomerEvents, Profile } from '../types';
+import type { LoyaltySummary } from '../loyalty';
 import { ErrorBox, Freshness, Loading, Section, useLoad } from '../ui';
 
-interface Loyalty {
-  programVersion: number;
-  balance: { pending: number; available: number };
-  lifetimeEarned: number;
-  redeemed: number;
-  expired: number;
-  takenBack: number;
-  tier: { name: string; since: string; keptUntil: string | null; qualifying: number; next: { name: string; threshold: number; remaining: number } | null } | null;
-}
 interface Movement {
   at: string;
   type: string;
@@ -184,7 +176,7 @@ function Detail({ id }: { id: string }) {
   const { data, error, loading } = useLoad(async () => {
     const profile = await getJson<Profile & { consent?: ConsentView }>(`/v1/customers/${enc}`);
     const [loyalty, ledger, explain, segments, rfm] = await Promise.all([
-      optional(getJson<Loyalty>(`/v1/loyalty/${enc}`)),
+      optional(getJson<LoyaltySummary>(`/v1/loyalty/${enc}`)),
       optional(getJson<{ movements: Movement[] }>(`/v1/loyalty/${enc}/ledger`)),
       optional(getJson<Explain>(`/v1/loyalty/${enc}/explain`)),
       getJson<{ items: { segmentId: string; name: string; version: number; since: string }[] }>(`/v1/customers/${enc}/segments`),

@@ -5,10 +5,10 @@
  * events are not lag; and what happens when the audit log cannot be appended.
  */
 import { randomUUID } from 'crypto';
-import { Client } from 'pg';
 import { isFoldedEventType } from '@cairn/event-store';
 import { toLogEvent } from '@cairn/projections';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
+import { e2eReadModels } from '../../../../test/support/read-stores';
 import { AUDIT_COMPLETED, AUDIT_REQUESTED, AUDIT_STREAM } from './audit';
 
 const PROGRAM = {
@@ -20,27 +20,8 @@ const PROGRAM = {
   tiers: { basis: 'points', window: { kind: 'rolling', days: 365 }, downgrade: 'end-of-period', levels: [{ name: 'Bronze', threshold: 0, multiplier: 1 }] },
 };
 
-const PG_URL = process.env.CAIRN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-async function pg(query: string): Promise<void> {
-  const c = new Client({ connectionString: PG_URL });
-  await c.connect();
-  await c.query(query);
-  await c.end();
-}
-
 /** SQLite (the default read store), and PostgreSQL in a schema of its own. */
-const STORES: [string, () => Promise<{ readModel?: string; cleanup: () => Promise<void> }>][] = [
-  ['SQLite', async () => ({ cleanup: async () => undefined })],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = `t_audit_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-      await pg(`create schema ${schema}`);
-      const sep = PG_URL.includes('?') ? '&' : '?';
-      return { readModel: `${PG_URL}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`, cleanup: () => pg(`drop schema if exists ${schema} cascade`) };
-    },
-  ],
-];
+const STORES = e2eReadModels('t_audit');
 
 interface Entry {
   id: string;

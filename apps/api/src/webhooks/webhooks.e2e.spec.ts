@@ -6,35 +6,16 @@
  * aimed at link-local or metadata addresses are refused.
  */
 import { randomUUID } from 'crypto';
-import { Client } from 'pg';
 import { startCairn, type TestCairn } from '../../../../test/support/cairn';
-import { PG_URL } from '../../../../test/support/read-stores';
+import { e2eReadModels } from '../../../../test/support/read-stores';
 import { startReceiver, waitFor, type Receiver } from './webhook-receiver.test-support';
 
 const TIMEOUT_MS = 8000;
 /** The retry window, shortened from 24 h so a dead endpoint's delivery is dead-lettered within the spec. */
 const RETRY_FOR_MS = 3000;
 
-async function pg(query: string): Promise<void> {
-  const c = new Client({ connectionString: PG_URL });
-  await c.connect();
-  await c.query(query);
-  await c.end();
-}
-
 /** SQLite (the default read store), and PostgreSQL in a schema of its own. */
-const STORES: [string, () => Promise<{ readModel?: string; cleanup: () => Promise<void> }>][] = [
-  ['SQLite', async () => ({ cleanup: async () => undefined })],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = `t_wh_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-      await pg(`create schema ${schema}`);
-      const sep = PG_URL.includes('?') ? '&' : '?';
-      return { readModel: `${PG_URL}${sep}options=${encodeURIComponent(`-c search_path=${schema}`)}`, cleanup: () => pg(`drop schema if exists ${schema} cascade`) };
-    },
-  ],
-];
+const STORES = e2eReadModels('t_wh');
 
 describe.each(STORES)('signed webhooks (%s read store)', (_name, openStore) => {
   let cairn: TestCairn;
