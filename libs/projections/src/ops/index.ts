@@ -4,3 +4,4 @@ export * from './tables';
 export * from './replay';
 export * from './rebuild';
 export * from './operations';
+export * from './what-if';

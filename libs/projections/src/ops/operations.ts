@@ -11,7 +11,8 @@ import type { Projection } from '../projection';
 import type { LiveProjector, ProjectorState } from '../engine/engine';
 import { countParked, listParked, requestRetry, type ParkedEvent, type RetryResult } from './parked';
 import { RebuildJob, builtVersions, listRebuilds, type LiveStore, type RebuildStatus } from './rebuild';
-import { runReplay, selectProjections, type ReplayProgress, type ReplayRequest, type ReplaySummary } from './replay';
+import { runReplay, selectProjections, splitRules, type ReplayProgress, type ReplayRequest, type ReplaySummary } from './replay';
+import type { WhatIfArea } from './what-if';
 
 export interface ProjectionHealth {
   readonly name: string;
@@ -46,6 +47,8 @@ export interface OperationsDeps<R> {
   readonly rules: R;
   /** The registry: every projection under given rules (`cairnProjections`). */
   readonly projectionsFor: (rules: R) => Projection[];
+  /** Areas whose what-if rules apply on read (the loyalty program, segment definitions…: `cairnWhatIfAreas`). */
+  readonly whatIfAreas?: readonly WhatIfArea[];
   /** The projection engine this process runs (in-thread or in its projector thread), null when they run elsewhere. */
   readonly engine: LiveProjector | null;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -190,8 +193,9 @@ export class CairnOperations<R = unknown> {
 
   /** Starts a replay job; poll `replay(id)`, then read `replayFiles(id)`. */
   startReplay(request: ReplayRequest): ReplayJobStatus {
-    // Validates names now, so a bad request is a 400 rather than a failed job.
-    selectProjections(this.projections(), request.projections);
+    // Validates names and rules now, so a bad request is a 400 rather than a failed job.
+    const selected = selectProjections(this.projections(), request.projections);
+    if (request.rules !== undefined && request.rules !== null && typeof request.rules === 'object' && !Array.isArray(request.rules)) splitRules(this.deps.rules, request.rules, this.deps.whatIfAreas ?? [], selected);
     const id = randomUUID();
     const job: ReplayJob = {
       status: {
@@ -208,9 +212,16 @@ export class CairnOperations<R = unknown> {
     };
     this.replays.set(id, job);
     while (this.replays.size > KEEP_REPLAYS) this.replays.delete(this.replays.keys().next().value as string);
-    void runReplay(this.deps.events, this.deps.projectionsFor, this.deps.rules, request, (progress) => {
-      job.status = { ...job.status, progress };
-    }).then(
+    void runReplay(
+      this.deps.events,
+      this.deps.projectionsFor,
+      this.deps.rules,
+      request,
+      (progress) => {
+        job.status = { ...job.status, progress };
+      },
+      { areas: this.deps.whatIfAreas ?? [], live: this.deps.live.store.db },
+    ).then(
       (result) => {
         job.files = result.files;
         job.status = { ...job.status, state: 'done', finishedAt: new Date().toISOString(), summary: result.summary };

@@ -7,9 +7,12 @@
  * - bi-temporal: `asOf` keeps events whose business time (`occurredAt`) is at or before it;
  *   `knownAt` keeps events recorded by then (`metadata.receivedAt`, the instant Cairn accepted
  *   them), so late events and corrections that arrived afterwards are left out;
- * - what-if: with `rules`, the projections are built twice, under the live rules (baseline) and
- *   under the live rules with `rules` merged over them, and every read model is diffed by primary
- *   key; a projection that exposes `replaySummary` / `replayDiff` adds its own area summary;
+ * - what-if: with `rules`. Rules of the folds (`currency`, `timezone`, `sharedDeviceLimit`) build
+ *   the projections twice, under the live rules (baseline) and under the live rules with those
+ *   merged over them, and every read model is diffed by primary key. Rules of the areas that apply
+ *   theirs on read (`loyalty`, `segments`, `rfm`, `lifecycle`: what-if.ts) are compared over the
+ *   one read model, each in its own terms. A projection that exposes `replaySummary` /
+ *   `replayDiff` adds its own area summary;
  * - output: each read model as CSV and JSON, plus `summary.json`. Nothing in it depends on the
  *   wall clock, so the same events, projection versions, instant and rules give byte-identical files.
  */
@@ -23,6 +26,7 @@ import { errorMessage } from './parked';
 import { diffRows, dumpTable, stableJson, tableShape, toCsv, type TableDiff } from './tables';
 import { Folder } from '../engine/folder';
 import { secondaryIndexes } from './rebuild';
+import type { WhatIfArea, WhatIfContext } from './what-if';
 
 /** What a replay hook is told: the instants and the rules each scratch store was built under. */
 export interface ReplayHookContext {
@@ -76,7 +80,7 @@ export interface ReplaySummary {
   readonly projections: { name: string; version: number }[];
   readonly asOf: string | null;
   readonly knownAt: string | null;
-  readonly rules: { live: unknown; whatIf: unknown } | null;
+  readonly rules: { live: unknown; whatIf: unknown; areas?: Record<string, unknown> } | null;
   readonly events: { read: number; included: number; afterAsOf: number; unknownAtKnownAt: number };
   /** Events a projection could not fold (poison): parked in the scratch store, left out of its read model. */
   readonly parked: { projection: string; id: string; position: string; type: string; error: string }[];
@@ -160,20 +164,57 @@ function tablesOf(projections: readonly Projection[]): string[] {
   return [...new Set(projections.flatMap((p) => p.tables.map((t) => t.table)))].sort();
 }
 
+export interface ReplayOptions {
+  /** The areas whose rules apply on read (what-if.ts); their keys are the `rules` they take. */
+  readonly areas?: readonly WhatIfArea[];
+  /** The live read store, for what an area reads from it (segment definitions). */
+  readonly live?: Kysely<ReadModelSchema> | null;
+}
+
+/** Splits `rules` into overrides of the folds' rules and the areas' own rules (parsed); 400 naming each unknown or bad key. */
+export function splitRules<R>(liveRules: R, rules: Record<string, unknown>, areas: readonly WhatIfArea[], projections: readonly Projection[]) {
+  const folds: Record<string, unknown> = {};
+  const byArea: { area: WhatIfArea; rules: unknown }[] = [];
+  const fields: { field: string; message: string }[] = [];
+  const foldKeys = Object.keys(liveRules as Record<string, unknown>);
+  for (const [key, value] of Object.entries(rules)) {
+    const area = areas.find((a) => a.key === key);
+    if (area) {
+      const missing = area.reads.filter((name) => !projections.some((p) => p.name === name));
+      if (missing.length > 0) fields.push({ field: `rules.${key}`, message: `needs the ${missing.join(', ')} projection${missing.length > 1 ? 's' : ''} in the replay (projections: ${[...new Set([...projections.map((p) => p.name), ...missing])].join(',')})` });
+      else {
+        try {
+          byArea.push({ area, rules: area.parse(value) });
+        } catch (err) {
+          if (err instanceof CairnError && Array.isArray(err.details?.fields)) fields.push(...(err.details.fields as { field: string; message: string }[]));
+          else throw err;
+        }
+      }
+    } else if (foldKeys.includes(key)) folds[key] = value;
+    else fields.push({ field: `rules.${key}`, message: `is not a rule Cairn knows: fold rules ${foldKeys.join(', ')}; areas ${areas.map((a) => a.key).join(', ') || 'none'}` });
+  }
+  if (fields.length > 0) throw new CairnError(ERROR_CODES.VALIDATION, `invalid what-if rules: ${fields[0]!.field} ${fields[0]!.message}`, { fields });
+  return { folds, byArea };
+}
+
 export async function runReplay<R>(
   events: CairnEventStore,
   projectionsFor: (rules: R) => readonly Projection[],
   liveRules: R,
   request: ReplayRequest,
   onProgress: (p: ReplayProgress) => void = () => undefined,
+  options: ReplayOptions = {},
 ): Promise<ReplayResult> {
   const asOf = instant('asOf', request.asOf);
   const knownAt = instant('knownAt', request.knownAt);
   if (request.rules !== undefined && !isObject(request.rules)) {
     throw new CairnError(ERROR_CODES.VALIDATION, 'rules must be a JSON object', { fields: [{ field: 'rules', message: 'must be a JSON object' }] });
   }
-  const baseline = await openScratch(selectProjections(projectionsFor(liveRules), request.projections));
-  const whatIfRules = request.rules === undefined ? null : mergeRules(liveRules, request.rules);
+  const selected = selectProjections(projectionsFor(liveRules), request.projections);
+  const split = request.rules === undefined ? null : splitRules(liveRules, request.rules, options.areas ?? [], selected);
+  const baseline = await openScratch(selected);
+  // Only rules of the folds need a second read model; the areas compare over the one.
+  const whatIfRules = split === null || Object.keys(split.folds).length === 0 ? null : mergeRules(liveRules, split.folds);
   let whatIf: Scratch | null = null;
   try {
     if (whatIfRules !== null) {
@@ -182,6 +223,8 @@ export async function runReplay<R>(
     const head = (await headPosition(events)) ?? 0n;
     const progress = new Progress(0n, head, 0);
     const counts = { read: 0, included: 0, afterAsOf: 0, unknownAtKnownAt: 0 };
+    /** The latest business time included: what "now" is for the areas of a replay without asOf (no wall clock in the output). */
+    let latest = 0;
     for await (const batch of readHistory(events, null, BATCH)) {
       const kept: LogEvent[] = [];
       for (const e of batch) {
@@ -198,6 +241,8 @@ export async function runReplay<R>(
           continue;
         }
         kept.push(e);
+        const t = Date.parse(occurredAt);
+        if (t > latest) latest = t;
       }
       counts.included += kept.length;
       if (kept.length > 0) {
@@ -246,16 +291,32 @@ export async function runReplay<R>(
       if (p.replaySummary) areas[p.name] = await p.replaySummary(baseline.store.db, context);
       if (whatIf && p.replayDiff) whatIfAreas[p.name] = await p.replayDiff(baseline.store.db, whatIf.store.db, context);
     }
+    if (split && split.byArea.length > 0) {
+      const areaContext: WhatIfContext = {
+        asOf: context.asOf,
+        knownAt: context.knownAt,
+        at: context.asOf ?? new Date(latest).toISOString(),
+        events,
+        live: options.live ?? null,
+        rules: liveRules,
+      };
+      for (const { area, rules } of split.byArea) {
+        onProgress({ phase: 'writing', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });
+        const outcome = await area.compare(baseline.store.db, rules, areaContext);
+        whatIfAreas[area.key] = outcome.summary;
+        for (const [name, content] of Object.entries(outcome.files ?? {})) files.set(`what-if/${area.key}/${name}.json`, stableJson(content));
+      }
+    }
     const summary: ReplaySummary = {
       projections: baseline.projections.map((p) => ({ name: p.name, version: p.version })),
       asOf: asOf === null ? null : new Date(asOf).toISOString(),
       knownAt: knownAt === null ? null : new Date(knownAt).toISOString(),
-      rules: whatIfRules === null ? null : { live: liveRules, whatIf: whatIfRules },
+      rules: split === null ? null : { live: liveRules, whatIf: whatIfRules ?? liveRules, ...(split.byArea.length > 0 ? { areas: Object.fromEntries(split.byArea.map((a) => [a.area.key, a.rules])) } : {}) },
       events: counts,
       parked: [...baseline.parked, ...(whatIf?.parked ?? []).map((p) => ({ ...p, projection: `${p.projection} (what-if)` }))],
       tables,
       areas,
-      whatIf: whatIf ? { tables: diffs, areas: whatIfAreas } : null,
+      whatIf: split !== null ? { tables: diffs, areas: whatIfAreas } : null,
     };
     files.set('summary.json', stableJson(summary));
     onProgress({ phase: 'done', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });
