@@ -10,7 +10,7 @@ import type { AddressInfo } from 'net';
 import { resolve } from 'path';
 import { createApiApp, type CairnRuntime, type ProjectionMonitor } from '@cairn/api';
 import type { CairnConfig } from '@cairn/config';
-import { CairnOperations, ProjectionEngine, cairnProjections, type LiveProjector, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
+import { CairnOperations, ProjectionEngine, cairnProjections, cairnWhatIfAreas, type LiveProjector, type ProjectionRules, type ProjectorStatus } from '@cairn/projections';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 import { ingestIndexPath, openSqliteIngestIndex, readStoreIngestIndex, type IngestIndex } from '@cairn/event-store';
 import { listCheckpoints, openReadStore, parseReadStoreUrl, readCheckpoint, redact, type ReadStore } from '@cairn/read-models';
@@ -159,6 +159,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       live: { store: readStore, url: config.readModelUrl },
       rules: projectionRules,
       projectionsFor,
+      whatIfAreas: cairnWhatIfAreas(),
       engine,
       log: (level, msg, fields) => logger[level](fields ?? {}, msg),
     });

@@ -232,11 +232,33 @@ export function replayCommand(io: CliIo = { out: process.stdout }) {
       writeFileSync(target, content);
     }
     write(io, `replay written to ${out} (${Object.keys(files).length} files)`);
-    const summary = status.summary as { events: Record<string, number>; tables: Record<string, { rows: number }>; whatIf: { tables: Record<string, Record<string, number>> } | null };
+    const summary = status.summary as {
+      events: Record<string, number>;
+      tables: Record<string, { rows: number }>;
+      whatIf: { tables: Record<string, Record<string, number>>; areas: Record<string, Record<string, unknown>> } | null;
+    };
     write(io, `events: ${Object.entries(summary.events).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     for (const [t, info] of Object.entries(summary.tables)) {
       const d = summary.whatIf?.tables[t];
       write(io, `  ${t}: ${info.rows} rows${d ? ` | what-if: +${d.added} -${d.removed} ~${d.changed}` : ''}`);
+    }
+    // An area's what-if in one line (its counts and changes); the lists are in what-if/<area>/.
+    const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
+    const brief = (v: unknown): string | null => {
+      if (typeof v === 'number') return String(v);
+      if (v === null || typeof v !== 'object') return null;
+      const o = v as Record<string, unknown>;
+      if (typeof o.count === 'number') return String(o.count);
+      if (typeof o.change === 'number') return `${signed(o.change)} (${String(o.before)} → ${String(o.after)})`;
+      const parts = Object.entries(o).flatMap(([k, x]) => (x !== null && typeof x === 'object' && typeof (x as { change?: unknown }).change === 'number' ? [`${k} ${brief(x)}`] : []));
+      return parts.length > 0 ? parts.join(', ') : null;
+    };
+    for (const [area, answer] of Object.entries(summary.whatIf?.areas ?? {})) {
+      const parts = Object.entries(answer ?? {}).flatMap(([k, v]) => {
+        const b = brief(v);
+        return b === null ? [] : [`${k} ${b}`];
+      });
+      write(io, `  what-if ${area}: ${parts.join(' | ')} (lists in ${join(out, 'what-if', area)})`);
     }
   };
 }

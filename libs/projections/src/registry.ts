@@ -4,6 +4,8 @@
  */
 import { analyticsProjection } from './analytics';
 import { loyaltyProjection } from './loyalty';
+import { loyaltyWhatIf } from './loyalty/loyalty.what-if';
+import type { WhatIfArea } from './ops/what-if';
 import { profileProjection, type IdentityRules } from './profile.projection';
 import type { Projection } from './projection';
 import { voucherUsesProjection } from './vouchers/voucher-uses.projection';
@@ -16,4 +18,9 @@ export interface ProjectionRules extends IdentityRules {
 
 export function cairnProjections(rules: ProjectionRules): Projection[] {
   return [profileProjection(rules), loyaltyProjection(), analyticsProjection(), voucherUsesProjection()];
+}
+
+/** The areas a what-if replay compares on read, by the key of `rules` they take (ops/what-if.ts). */
+export function cairnWhatIfAreas(): WhatIfArea[] {
+  return [loyaltyWhatIf as WhatIfArea];
 }

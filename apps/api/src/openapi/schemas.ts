@@ -93,7 +93,7 @@ export interface CairnSchemas {
      */
     id?: string;
   };
-  /** Body of PUT /v1/loyalty/program (parsePutProgram; docs/loyalty.md). */
+  /** Body of PUT /v1/loyalty/program (parseProgramChange in libs/domain; docs/loyalty.md). */
   PutProgramRequest: {
     program: LoyaltyProgram;
     /** ISO 8601 instant with an offset from which this version applies (default: now). */

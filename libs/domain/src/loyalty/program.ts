@@ -5,7 +5,7 @@
  * Multipliers and points-per-unit are decimals with at most two places; the ledger computes with
  * them as integer hundredths, so no float ever touches a balance.
  */
-import type { FieldError } from '../errors';
+import { CairnError, ERROR_CODES, type FieldError } from '../errors';
 
 export type Rounding = 'floor' | 'half-up' | 'ceil';
 export type ExpiryMode = 'none' | 'fixed' | 'inactivity';
@@ -202,4 +202,29 @@ export function validateProgram(input: unknown): ProgramValidation {
       tiers: { basis: basis!, window: window!, downgrade: downgrade!, levels },
     },
   };
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * `{ program, effectiveFrom? }`, as PUT /v1/loyalty/program takes it and a what-if replay's
+ * `rules.loyalty` too; CAIRN.VALIDATION naming every JSON path, under `path` (e.g. `rules.loyalty`).
+ */
+export function parseProgramChange(body: unknown, path = ''): { program: LoyaltyProgram; effectiveFrom: string | undefined } {
+  const at = (field: string) => (path === '' ? field : `${path}.${field}`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new CairnError(ERROR_CODES.VALIDATION, 'expected an object { program, effectiveFrom? }', { fields: [{ field: path === '' ? '(body)' : path, message: 'must be an object { program, effectiveFrom? }' }] });
+  }
+  const b = body as Record<string, unknown>;
+  const fields: FieldError[] = [];
+  for (const k of Object.keys(b)) if (k !== 'program' && k !== 'effectiveFrom') fields.push({ field: at(k), message: 'unknown field' });
+  let effectiveFrom: string | undefined;
+  if (b.effectiveFrom !== undefined) {
+    if (typeof b.effectiveFrom === 'string' && INSTANT.test(b.effectiveFrom) && Number.isFinite(Date.parse(b.effectiveFrom))) effectiveFrom = new Date(b.effectiveFrom).toISOString();
+    else fields.push({ field: at('effectiveFrom'), message: 'must be an ISO-8601 instant with an offset' });
+  }
+  const v = validateProgram(b.program);
+  if (!v.ok) for (const e of v.errors) fields.push({ field: e.field === '(body)' ? at('program') : at(`program.${e.field}`), message: e.message });
+  if (fields.length > 0 || !v.ok) throw new CairnError(ERROR_CODES.VALIDATION, `invalid loyalty program: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, { fields });
+  return { program: v.program, effectiveFrom };
 }

@@ -1,2 +1,3 @@
 export * from './loyalty.projection';
 export * from './loyalty.store';
+export * from './loyalty.what-if';
