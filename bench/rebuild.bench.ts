@@ -34,8 +34,8 @@ import { Client } from 'pg';
 import { startNodeChild } from './children';
 import { figure, ratio, type BenchFigure, type BenchSuite } from './harness';
 
-const EVENTS = Number(process.env.CAIRN_BENCH_REBUILD_EVENTS ?? 1_000_000);
-const CUSTOMERS = Number(process.env.CAIRN_BENCH_REBUILD_CUSTOMERS ?? 100_000);
+export const EVENTS = Number(process.env.CAIRN_BENCH_REBUILD_EVENTS ?? 1_000_000);
+export const CUSTOMERS = Number(process.env.CAIRN_BENCH_REBUILD_CUSTOMERS ?? 100_000);
 /** The rebuild's memory budget (RebuildOptions.memoryBudgetMb; unset: its default). */
 const PG = process.env.CAIRN_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MEMORY_MB = process.env.CAIRN_BENCH_REBUILD_MEMORY_MB ? Number(process.env.CAIRN_BENCH_REBUILD_MEMORY_MB) : undefined;
@@ -100,7 +100,7 @@ export async function appendLog(connectionString: string, count: number, custome
   }
 }
 
-function appendInChild(connectionString: string, log: (msg: string) => void): Promise<void> {
+export function appendInChild(connectionString: string, log: (msg: string) => void): Promise<void> {
   const root = resolve(__dirname, '..', '..');
   const script = `require(${JSON.stringify(join(root, 'bin', 'paths'))});
 require(${JSON.stringify(join(__dirname, 'rebuild.bench.js'))}).appendLog(process.argv[1], ${EVENTS}, ${CUSTOMERS}, (m) => process.stdout.write(m + '\\n')).then(() => process.exit(0), (e) => { process.stderr.write(String(e && e.stack || e) + '\\n'); process.exit(1); });`;

@@ -54,6 +54,92 @@ export const SHOWN_ROWS = 10;
 
 const keyText = (k: unknown) => (Array.isArray(k) ? k.join(' / ') : String(k));
 
+interface TierMove {
+  customerId: string;
+  from: string | null;
+  to: string | null;
+  available: { before: number; after: number };
+  pending: { before: number; after: number };
+}
+/** `summary.whatIf.areas.loyalty` (libs/projections/src/loyalty/loyalty.what-if.ts). */
+export interface LoyaltyWhatIfAnswer {
+  members: number;
+  promoted: { count: number; byTier: Record<string, number>; first: TierMove[] };
+  demoted: { count: number; byTier: Record<string, number>; first: TierMove[] };
+  liability: { pending: { before: number; after: number; change: number }; available: { before: number; after: number; change: number } };
+  expired: { before: number; after: number; change: number };
+  refusedRedemptions: { count: number; points: number; first: { customerId: string; redemptionId: string; at: string; points: number; availableThen: number }[] };
+  changed: number;
+}
+
+const signed = (n: number) => (n > 0 ? `+${formatCount(n)}` : formatCount(n));
+
+/** Who changes tier under the what-if program, and what it does to the points. */
+function LoyaltyWhatIf({ a }: { a: LoyaltyWhatIfAnswer }) {
+  const moves = (title: string, testid: string, m: LoyaltyWhatIfAnswer['promoted']) => (
+    <>
+      <h4>
+        {title}: {formatCount(m.count)}
+        {Object.keys(m.byTier).length > 0 && ` (${Object.entries(m.byTier).map(([k, v]) => `${k} ${formatCount(v)}`).join(', ')})`}
+      </h4>
+      {m.first.length > 0 && (
+        <table class="table" data-testid={testid}>
+          <caption>{m.count > m.first.length ? `the first ${m.first.length} of ${formatCount(m.count)}; the replay's file what-if/loyalty/${testid.replace('whatif-', '')}.json has every one` : `all ${formatCount(m.count)}`}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Customer</th>
+              <th scope="col">Tier now</th>
+              <th scope="col">Under the what-if</th>
+              <th scope="col" class="num">Available points now</th>
+              <th scope="col" class="num">Under the what-if</th>
+            </tr>
+          </thead>
+          <tbody>
+            {m.first.map((c) => (
+              <tr key={c.customerId} data-customer={c.customerId}>
+                <th scope="row">
+                  <a href={`#/customers/${encodeURIComponent(c.customerId)}`}>{c.customerId}</a>
+                </th>
+                <td data-field="from">{c.from ?? '—'}</td>
+                <td data-field="to">{c.to ?? '—'}</td>
+                <td class="num">{formatCount(c.available.before)}</td>
+                <td class="num">{formatCount(c.available.after)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+  return (
+    <div data-testid="whatif-loyalty">
+      <h3>Loyalty under the what-if program ({formatCount(a.members)} members)</h3>
+      <dl class="kv">
+        <dt>Promoted</dt>
+        <dd data-field="promoted">{formatCount(a.promoted.count)}</dd>
+        <dt>Demoted</dt>
+        <dd data-field="demoted">{formatCount(a.demoted.count)}</dd>
+        <dt>Available points (liability)</dt>
+        <dd data-field="liability.available">
+          {formatCount(a.liability.available.before)} → {formatCount(a.liability.available.after)} ({signed(a.liability.available.change)})
+        </dd>
+        <dt>Pending points</dt>
+        <dd data-field="liability.pending">
+          {formatCount(a.liability.pending.before)} → {formatCount(a.liability.pending.after)} ({signed(a.liability.pending.change)})
+        </dd>
+        <dt>Points expired</dt>
+        <dd data-field="expired">{signed(a.expired.change)}</dd>
+        <dt>Redemptions it would have refused</dt>
+        <dd data-field="refused">
+          {formatCount(a.refusedRedemptions.count)} ({formatCount(a.refusedRedemptions.points)} points)
+        </dd>
+      </dl>
+      {moves('Promoted', 'whatif-promoted', a.promoted)}
+      {moves('Demoted', 'whatif-demoted', a.demoted)}
+    </div>
+  );
+}
+
 function Progress({ job }: { job: ReplayStatus }) {
   const p = job.progress;
   const pct = p.total > 0 ? Math.min(100, Math.round((100 * p.done) / p.total)) : null;
@@ -197,7 +283,8 @@ function Summary({ job }: { job: ReplayStatus }) {
         <>
           <h3>Rows that differ under the what-if rules, per read model</h3>
           <Bars label="rows added, removed or changed per read model" labels={diffTables.map(([t]) => t)} values={diffTables.map(([, d]) => d.added + d.removed + d.changed)} height={150} slot={120} />
-          {[...Object.entries(s.areas), ...Object.entries(s.whatIf.areas)].length > 0 && <pre class="mono">{JSON.stringify({ areas: s.areas, whatIf: s.whatIf.areas }, null, 2)}</pre>}
+          {s.whatIf.areas.loyalty !== undefined && <LoyaltyWhatIf a={s.whatIf.areas.loyalty as LoyaltyWhatIfAnswer} />}
+          {Object.entries(s.whatIf.areas).some(([k]) => k !== 'loyalty') && <pre class="mono">{JSON.stringify(Object.fromEntries(Object.entries(s.whatIf.areas).filter(([k]) => k !== 'loyalty')), null, 2)}</pre>}
           <ChangedRows id={job.id} tables={diffTables.filter(([, d]) => d.added + d.removed + d.changed > 0).map(([t]) => t)} />
         </>
       )}
@@ -252,7 +339,7 @@ export function Replays({ projections }: { projections: string[] }) {
     <Section title="Replays" testid="ops-replays">
       <p class="note">
         A replay folds the history again into scratch stores, never the live read models: <strong>as of</strong> a business instant (events that occurred by then), optionally <strong>as known at</strong> a recorded instant (events Cairn had received by then), and optionally under
-        <strong> what-if rules</strong> (JSON merged over the live rules, e.g. <code>{'{"currency": "EUR"}'}</code>): then it builds a baseline and a what-if and shows every row that differs. Instants are UTC.
+        <strong> what-if rules</strong>: fold rules merged over the live ones (e.g. <code>{'{"currency": "EUR"}'}</code>: a baseline and a what-if, every row that differs), or an area's own rules (e.g. <code>{'{"loyalty": {"program": {…}}}'}</code>, the body of PUT /v1/loyalty/program: who changes tier and what it does to the points). Instants are UTC.
       </p>
       <form onSubmit={start} class="controls" data-testid="replay-form">
         <fieldset>
