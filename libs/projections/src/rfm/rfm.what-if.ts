@@ -18,7 +18,7 @@ import type { Kysely } from 'kysely';
 import { DEFAULT_RFM_WINDOW_DAYS, RFM_SEGMENTS, rfmInputOf, rfmSegment, scoreRfm, type FieldError, type RfmCustomerInput, type RfmScore, type RfmSegment } from '@cairn/domain';
 import type { ReadModelSchema } from '@cairn/read-models';
 import { firstOf, type WhatIfArea, type WhatIfContext, type WhatIfOutcome } from '../ops/what-if';
-import { MAX_THRESHOLD_DAYS, forEachProfile, invalidRules, isPlainObject, transitionsOf, type Move, type Transition } from '../ops/what-if-profiles';
+import { MAX_THRESHOLD_DAYS, byString, forEachProfile, invalidRules, isPlainObject, transitionsOf, type Move, type Transition } from '../ops/what-if-profiles';
 
 export interface RfmCutoffs {
   readonly recencyDays?: readonly [number, number, number, number];
@@ -146,20 +146,25 @@ export async function compareRfm(db: Kysely<ReadModelSchema>, rules: RfmWhatIfRu
   const before = new Map(scoreWith(inputs.live, asOf, live).map((s) => [s.customerId, s]));
   const after = new Map(scoreWith(inputs.whatIf, asOf, whatIf).map((s) => [s.customerId, s]));
   const brief = (s: RfmScore | undefined): RfmScoreBrief | null => (s === undefined ? null : { segment: s.segment, r: s.r, f: s.f, m: s.m });
-  const ids = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const ids = [...new Set([...before.keys(), ...after.keys()])].sort(byString);
   const moves: Move<RfmScoreBrief>[] = [];
   for (const id of ids) {
     const b = before.get(id);
     const a = after.get(id);
     if (b?.segment !== a?.segment) moves.push({ customerId: id, from: brief(b), to: brief(a) });
   }
-  const count = (m: ReadonlyMap<string, RfmScore>, segment: RfmSegment) => [...m.values()].filter((s) => s.segment === segment).length;
+  const perSegment = (m: ReadonlyMap<string, RfmScore>) => {
+    const n = new Map<RfmSegment, number>();
+    for (const s of m.values()) n.set(s.segment, (n.get(s.segment) ?? 0) + 1);
+    return n;
+  };
+  const [countBefore, countAfter] = [perSegment(before), perSegment(after)];
   const summary: RfmWhatIfSummary = {
     at: context.at,
     live,
     whatIf,
     scored: { before: before.size, after: after.size },
-    segments: RFM_SEGMENTS.map((segment) => ({ segment, before: count(before, segment), after: count(after, segment) })),
+    segments: RFM_SEGMENTS.map((segment) => ({ segment, before: countBefore.get(segment) ?? 0, after: countAfter.get(segment) ?? 0 })),
     changed: moves.length,
     transitions: transitionsOf(moves, (v) => (v as RfmScoreBrief).segment),
     changes: firstOf(moves).map((m) => ({ customerId: m.customerId, from: m.from?.segment ?? null, to: m.to?.segment ?? null })),
