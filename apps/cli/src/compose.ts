@@ -159,7 +159,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
       live: { store: readStore, url: config.readModelUrl },
       rules: projectionRules,
       projectionsFor,
-      whatIfAreas: cairnWhatIfAreas(),
+      whatIfAreas: cairnWhatIfAreas({ lifecycle: { newDays: config.lifecycleNewDays, activeDays: config.lifecycleActiveDays, lapsedDays: config.lifecycleLapsedDays }, rfmWindowDays: config.rfmWindowDays }),
       engine,
       log: (level, msg, fields) => logger[level](fields ?? {}, msg),
     });
