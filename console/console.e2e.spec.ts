@@ -395,3 +395,24 @@ it('Operations (admin): a what-if replay started from the page shows its progres
   await shot('operations-replay');
   await expectTabReachesEveryControl();
 }, 90_000);
+
+it('Operations (admin): a loyalty what-if started from the page shows the promoted customers, as the replay lists them', async () => {
+  await open('#/operations', '[data-testid=replay-form]');
+  for (const p of ['profiles', 'analytics', 'voucher-uses']) await page.uncheck(`[data-testid=replay-projection-${p}]`);
+  const { versions } = await api('/v1/loyalty/program');
+  const live = versions[versions.length - 1].program;
+  // "What if Silver started at 1 point?": every Bronze member with a point is promoted.
+  const whatIf = { ...live, tiers: { ...live.tiers, levels: live.tiers.levels.map((l: { name: string; threshold: number }) => (l.name === 'Silver' ? { ...l, threshold: 1 } : l)) } };
+  await page.check('[data-testid=replay-projection-loyalty]');
+  await page.fill('[data-testid=replay-rules]', JSON.stringify({ loyalty: { program: whatIf } }));
+  await page.click('[data-testid=replay-start]');
+  await page.waitForSelector('[data-testid=whatif-loyalty]', { timeout: 60_000 });
+  const id = await page.getAttribute('[data-testid=replay-progress]', 'data-replay-id');
+  const { files } = await api(`/v1/admin/replays/${id}/files`);
+  const promoted = JSON.parse(files['what-if/loyalty/promoted.json']) as { customerId: string; from: string; to: string }[];
+  expect(promoted.length).toBeGreaterThan(0);
+  expect(await page.textContent('[data-testid=whatif-loyalty] [data-field=promoted]')).toBe(formatCount(promoted.length));
+  const shown = await page.$$eval('[data-testid=whatif-promoted] tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-customer'), tr.querySelector('[data-field=from]')!.textContent, tr.querySelector('[data-field=to]')!.textContent]));
+  expect(shown).toEqual(promoted.slice(0, 20).map((p) => [p.customerId, p.from, p.to]));
+  await shot('operations-what-if');
+}, 90_000);

@@ -114,7 +114,7 @@ function LoyaltyWhatIf({ a }: { a: LoyaltyWhatIfAnswer }) {
   return (
     <div data-testid="whatif-loyalty">
       <h3>Loyalty under the what-if program ({formatCount(a.members)} members)</h3>
-      <dl class="kv">
+      <dl class="facts">
         <dt>Promoted</dt>
         <dd data-field="promoted">{formatCount(a.promoted.count)}</dd>
         <dt>Demoted</dt>
@@ -225,6 +225,8 @@ function ChangedRows({ id, tables }: { id: string; tables: string[] }) {
 function Summary({ job }: { job: ReplayStatus }) {
   const s = job.summary!;
   const diffTables = s.whatIf ? Object.entries(s.whatIf.tables) : [];
+  // Rules of the folds build a second read model, diffed table by table; an area's own rules (loyalty…) do not.
+  const folds = diffTables.length > 0;
   return (
     <div data-testid="replay-summary">
       <p>
@@ -248,8 +250,8 @@ function Summary({ job }: { job: ReplayStatus }) {
         <thead>
           <tr>
             <th scope="col">Read model</th>
-            <th scope="col" class="num">Rows{s.whatIf ? ' (baseline)' : ''}</th>
-            {s.whatIf && (
+            <th scope="col" class="num">Rows{folds ? ' (baseline)' : ''}</th>
+            {folds && (
               <>
                 <th scope="col" class="num">Added</th>
                 <th scope="col" class="num">Removed</th>
@@ -281,11 +283,15 @@ function Summary({ job }: { job: ReplayStatus }) {
       </table>
       {s.whatIf && (
         <>
-          <h3>Rows that differ under the what-if rules, per read model</h3>
-          <Bars label="rows added, removed or changed per read model" labels={diffTables.map(([t]) => t)} values={diffTables.map(([, d]) => d.added + d.removed + d.changed)} height={150} slot={120} />
+          {folds && (
+            <>
+              <h3>Rows that differ under the what-if rules, per read model</h3>
+              <Bars label="rows added, removed or changed per read model" labels={diffTables.map(([t]) => t)} values={diffTables.map(([, d]) => d.added + d.removed + d.changed)} height={150} slot={120} />
+            </>
+          )}
           {s.whatIf.areas.loyalty !== undefined && <LoyaltyWhatIf a={s.whatIf.areas.loyalty as LoyaltyWhatIfAnswer} />}
           {Object.entries(s.whatIf.areas).some(([k]) => k !== 'loyalty') && <pre class="mono">{JSON.stringify(Object.fromEntries(Object.entries(s.whatIf.areas).filter(([k]) => k !== 'loyalty')), null, 2)}</pre>}
-          <ChangedRows id={job.id} tables={diffTables.filter(([, d]) => d.added + d.removed + d.changed > 0).map(([t]) => t)} />
+          {folds && <ChangedRows id={job.id} tables={diffTables.filter(([, d]) => d.added + d.removed + d.changed > 0).map(([t]) => t)} />}
         </>
       )}
     </div>
