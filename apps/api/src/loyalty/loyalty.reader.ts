@@ -1,7 +1,13 @@
 /**
  * Reads what a loyalty ledger is computed from: the program versions (the `loyalty-program`
- * stream, cached and read forward), the customer's redemptions (the `loyalty-<customerId>` stream,
- * with its revision for optimistic concurrency) and the customer's facts (the loyalty read model).
+ * stream, cached and read forward), the person's redemptions (the `loyalty-<id>` stream of each of
+ * their customer ids; the person's own id's stream, with its revision, is where new ones go) and
+ * the facts of every customer id of the person (the loyalty read model).
+ *
+ * Identity (docs/identity.md): a customer id resolves to its person on every read, the way
+ * profiles do, so a merge combines the ledgers at once (points, tier history, referrals: one
+ * between two merged ids is a self-referral and withheld) and an unmerge splits them again exactly
+ * as they were; each active merge shows in `corrections` with the merge as its cause.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
@@ -12,17 +18,20 @@ import {
   LOYALTY_PROGRAM_STREAM,
   PROGRAM_DEFINED_TYPE,
   REDEEMED_TYPE,
+  asPerson,
   computeLedger,
   loyaltyStreamFor,
   type AdjustedV1,
   type AdjustmentFact,
+  type Correction,
   type Ledger,
+  type LoyaltyFact,
   type ProgramDefinedV1,
   type ProgramVersion,
   type RedeemedV1,
   type RedemptionFact,
 } from '@cairn/domain';
-import { loadLedgerFacts } from '@cairn/projections';
+import { loadLedgerFacts, resolveCustomer } from '@cairn/projections';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
 export interface StreamRead<T> {
@@ -123,14 +132,73 @@ export class LoyaltyReader {
     return readStream(this.runtime.events.client, loyaltyStreamFor(customerId), null, (e) => redemptionOf(customerId, e));
   }
 
-  /** The customer's ledger as of `asOf`; 404 without a program or without any loyalty activity. */
-  async ledger(customerId: string, asOf: string, opts: { allowEmpty?: boolean } = {}): Promise<{ ledger: Ledger; revision: bigint | null; redemptionIds: Set<string> }> {
-    const [{ versions }, redemptions, facts] = await Promise.all([this.programs(), this.redemptions(customerId), loadLedgerFacts(this.runtime.readStore.db, customerId)]);
+  /** The person a customer id belongs to: its canonical id (the ledger's `customerId`), every customer id of theirs, the active merges. */
+  async person(customerId: string): Promise<{ personId: string; ids: string[]; merges: { mergeId: string; mergedId: string; survivorId: string }[] }> {
+    const identity = await resolveCustomer(this.runtime.readStore.db, customerId, this.runtime.config.identitySharedDeviceLimit);
+    return { personId: identity?.customerId ?? customerId, ids: identity ? [...identity.customerIds] : [customerId], merges: identity ? [...identity.merges] : [] };
+  }
+
+  /**
+   * The person's ledger as of `asOf`; 404 without a program or without any loyalty activity.
+   * `revision` and `stream` are those of the person's own loyalty stream, where a redemption or an
+   * adjustment is appended (optimistic concurrency on it).
+   */
+  async ledger(customerId: string, asOf: string, opts: { allowEmpty?: boolean } = {}): Promise<{ ledger: Ledger; personId: string; stream: string; revision: bigint | null; redemptionIds: Set<string> }> {
+    const { personId, ids, merges } = await this.person(customerId);
+    const db = this.runtime.readStore.db;
+    const [{ versions }, streams, facts] = await Promise.all([
+      this.programs(),
+      Promise.all(ids.map((id) => this.redemptions(id))),
+      Promise.all(ids.map((id) => loadLedgerFacts(db, id))).then((lists) => lists.flat()),
+    ]);
     if (versions.length === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, 'no loyalty program is defined yet: PUT /v1/loyalty/program');
-    if (!opts.allowEmpty && redemptions.items.length === 0 && !facts.some((f) => f.customerId === customerId)) {
+    const redemptions = streams.flatMap((r) => r.items);
+    const idSet = new Set(ids);
+    if (!opts.allowEmpty && redemptions.length === 0 && !facts.some((f) => idSet.has(f.customerId))) {
       throw new CairnError(ERROR_CODES.NOT_FOUND, `no loyalty activity for customer '${customerId}'`, { customerId });
     }
-    const ledger = computeLedger(customerId, [...facts, ...redemptions.items], versions, asOf);
-    return { ledger, revision: redemptions.revision, redemptionIds: new Set(redemptions.items.map((r) => r.id)) };
+    const all = [...facts, ...redemptions];
+    const ledger = computeLedger(personId, asPerson(personId, idSet, all), versions, asOf);
+    const corrections = await this.mergeCorrections(personId, idSet, all, versions, asOf, merges);
+    const own = streams[ids.indexOf(personId)] ?? { items: [], revision: null };
+    return {
+      ledger: corrections.length === 0 ? ledger : { ...ledger, corrections: [...ledger.corrections, ...corrections].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) },
+      personId,
+      stream: loyaltyStreamFor(personId),
+      revision: own.revision,
+      redemptionIds: new Set(redemptions.map((r) => r.id)),
+    };
+  }
+
+  /**
+   * Each active merge as a correction, at the instant it was requested: what it changes in this
+   * answer (the ledger as of `asOf` without the merged id against the one with it). Identity applies
+   * to every as-of instant, so a merge made later changes an earlier answer too, and says so.
+   */
+  private async mergeCorrections(personId: string, ids: Set<string>, facts: LoyaltyFact[], versions: readonly ProgramVersion[], asOf: string, merges: { mergeId: string; mergedId: string }[]): Promise<Correction[]> {
+    if (merges.length === 0) return [];
+    const rows = await this.runtime.readStore.db.selectFrom('identity_merges').select(['merge_id', 'requested_at']).where('merge_id', 'in', merges.map((m) => m.mergeId)).execute();
+    const at = new Map(rows.map((r) => [r.merge_id, new Date(r.requested_at).toISOString()]));
+    const out: Correction[] = [];
+    for (const m of merges) {
+      const when = at.get(m.mergeId);
+      if (when === undefined || !ids.has(m.mergedId)) continue;
+      const without = new Set([...ids].filter((id) => id !== m.mergedId));
+      const before = computeLedger(personId, asPerson(personId, without, facts.filter((f) => f.customerId !== m.mergedId)), versions, asOf);
+      const after = computeLedger(personId, asPerson(personId, ids, facts), versions, asOf);
+      const tierBefore = before.tier?.name ?? null;
+      const tierAfter = after.tier?.name ?? null;
+      out.push({
+        at: when,
+        cause: m.mergeId,
+        causes: [m.mergeId],
+        kind: `identity merge of ${m.mergedId}`,
+        pending: after.balance.pending - before.balance.pending,
+        available: after.balance.available - before.balance.available,
+        lifetimeEarned: after.lifetimeEarned - before.lifetimeEarned,
+        tier: tierBefore !== tierAfter ? { from: tierBefore, to: tierAfter } : null,
+      });
+    }
+    return out;
   }
 }

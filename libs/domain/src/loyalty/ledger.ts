@@ -845,3 +845,23 @@ export type LoyaltySummary = Pick<Ledger, 'customerId' | 'asOf' | 'programVersio
 };
 /** GET /v1/loyalty/:customerId/ledger */
 export type LoyaltyLedgerView = Pick<Ledger, 'customerId' | 'asOf' | 'programVersion' | 'balance' | 'movements' | 'tierHistory' | 'withheld' | 'ignored' | 'corrections'>;
+
+/**
+ * A person's facts (docs/identity.md): those of every id of theirs, each as the person's own
+ * (`customerId` and a referral's `refereeId` rewritten to `personId`), so one ledger holds every
+ * point, tier and referral of the person; a referral between two of their ids becomes a
+ * self-referral and is withheld. Facts are deduplicated by id. Pure: an unmerge is the same call
+ * with fewer ids, so it gives back each ledger exactly as it was.
+ */
+export function asPerson(personId: string, ids: ReadonlySet<string>, facts: readonly LoyaltyFact[]): LoyaltyFact[] {
+  const seen = new Set<string>();
+  const out: LoyaltyFact[] = [];
+  for (const f of facts) {
+    if (seen.has(f.id)) continue;
+    seen.add(f.id);
+    let g = ids.has(f.customerId) && f.customerId !== personId ? { ...f, customerId: personId } : f;
+    if (g.kind === 'referral' && g.refereeId !== undefined && ids.has(g.refereeId) && g.refereeId !== personId) g = { ...g, refereeId: personId };
+    out.push(g);
+  }
+  return out;
+}

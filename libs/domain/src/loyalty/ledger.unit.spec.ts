@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { computeLedger, explainLedger, purchasePoints, validateProgram, type LoyaltyFact, type LoyaltyProgram, type ProgramVersion, type PurchaseFact } from '..';
+import { asPerson, computeLedger, explainLedger, purchasePoints, validateProgram, type LoyaltyFact, type LoyaltyProgram, type ProgramVersion, type PurchaseFact } from '..';
 
 const DAY = 86_400_000;
 const t = (day: number, hour = 12) => new Date(Date.UTC(2026, 0, 1) + day * DAY + hour * 3_600_000).toISOString();
@@ -315,6 +315,24 @@ describe('properties', () => {
     negativeBalance: fc.constantFrom('allow', 'floor-at-zero'),
     basis: fc.constantFrom('points', 'spend'),
   }).map((o) => version(program({ expiry: o.expiry, returns: { negativeBalance: o.negativeBalance }, tiers: { ...PROGRAM.tiers, basis: o.basis, downgrade: o.downgrade, window: o.window } })));
+
+  it('merge: the person of a and b has the ledger of their facts written as one customer from the start; unmerge gives each its own back', () => {
+    // The same facts, once as they were sent (a and b), once as if b's had always been a's.
+    const asOne = (f: LoyaltyFact): LoyaltyFact => {
+      const g = f.customerId === 'b' ? { ...f, customerId: 'a' } : f;
+      return g.kind === 'referral' && g.refereeId === 'b' ? { ...g, refereeId: 'a' } : g;
+    };
+    fc.assert(
+      fc.property(fc.array(factArb, { maxLength: 25 }), programArb, fc.integer({ min: 0, max: 800 }), (facts, prog, asOfDay) => {
+        const merged = computeLedger('a', asPerson('a', new Set(['a', 'b']), facts), [prog], t(asOfDay));
+        expect(merged).toEqual(computeLedger('a', facts.map(asOne), [prog], t(asOfDay)));
+        // A third customer is untouched; apart again, each ledger is exactly its own.
+        expect(computeLedger('c', asPerson('a', new Set(['a', 'b']), facts), [prog], t(asOfDay)).balance).toEqual(computeLedger('c', facts.map(asOne), [prog], t(asOfDay)).balance);
+        for (const c of ['a', 'b']) expect(computeLedger(c, asPerson(c, new Set([c]), facts), [prog], t(asOfDay))).toEqual(computeLedger(c, facts, [prog], t(asOfDay)));
+      }),
+      { numRuns: 150 },
+    );
+  });
 
   it('any arrival order of the same facts gives the same ledger for a fixed as-of', () => {
     fc.assert(

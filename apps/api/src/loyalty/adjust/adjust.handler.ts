@@ -7,7 +7,7 @@ import { RUNTIME, type CairnRuntime } from '../../runtime';
 import { LoyaltyReader } from '../loyalty.reader';
 import { AdjustCommand, type Adjusted } from './adjust.command';
 
-/** Appends to `loyalty-<customerId>` with the revision read, like redemptions (one writer order per customer). */
+/** Appends to `loyalty-<personId>` with the revision read, like redemptions (one writer order per person). */
 @CommandHandler(AdjustCommand)
 export class AdjustHandler implements ICommandHandler<AdjustCommand, Adjusted> {
   constructor(
@@ -16,14 +16,15 @@ export class AdjustHandler implements ICommandHandler<AdjustCommand, Adjusted> {
   ) {}
 
   async execute(c: AdjustCommand): Promise<Adjusted> {
+    const { personId } = await this.reader.person(c.customerId);
     for (let attempt = 0; attempt < 20; attempt++) {
-      const { items, revision } = await this.reader.redemptions(c.customerId);
+      const { items, revision } = await this.reader.redemptions(personId);
       const existing = items.find((i) => i.id === c.adjustmentId);
       if (existing) return { adjustmentId: c.adjustmentId, customerId: c.customerId, points: c.points, occurredAt: existing.occurredAt };
       const occurredAt = new Date().toISOString();
-      const data: AdjustedV1['data'] = { customerId: c.customerId, points: c.points, reason: c.reason, occurredAt };
+      const data: AdjustedV1['data'] = { customerId: personId, points: c.points, reason: c.reason, occurredAt };
       try {
-        await this.runtime.events.client.appendToStream(loyaltyStreamFor(c.customerId), jsonEvent({ id: c.adjustmentId, type: ADJUSTED_TYPE, data: data as never }), {
+        await this.runtime.events.client.appendToStream(loyaltyStreamFor(personId), jsonEvent({ id: c.adjustmentId, type: ADJUSTED_TYPE, data: data as never }), {
           expectedRevision: revision ?? NO_STREAM,
         });
         return { adjustmentId: c.adjustmentId, customerId: c.customerId, points: c.points, occurredAt };

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'timers/promises';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { NO_STREAM, WrongExpectedVersionError, jsonEvent } from '@eventstore/db-client';
-import { CairnError, ERROR_CODES, REDEEMED_TYPE, loyaltyStreamFor, type RedeemedV1 } from '@cairn/domain';
+import { CairnError, ERROR_CODES, REDEEMED_TYPE, type RedeemedV1 } from '@cairn/domain';
 import { eventStoreUnavailable } from '@cairn/event-store';
 import { awaitPosition } from '../../read-your-writes';
 import { RUNTIME, type CairnRuntime } from '../../runtime';
@@ -12,7 +12,8 @@ import { RedeemCommand, type Redeemed } from './redeem.command';
 const MAX_ATTEMPTS = 50;
 
 /**
- * Check-then-append with optimistic concurrency on `loyalty-<customerId>`: the balance is computed
+ * Check-then-append with optimistic concurrency on `loyalty-<personId>` (the person's own id, when
+ * the customer id was merged into another: docs/identity.md): the balance is computed
  * from the stream revision read, and the append expects exactly that revision. A concurrent
  * redemption makes the append fail with WrongExpectedVersion; we re-read and re-check, so two
  * redemptions can never both spend the same points — across processes too. Within this process,
@@ -42,7 +43,8 @@ export class RedeemHandler implements ICommandHandler<RedeemCommand, Redeemed> {
   private async redeem(c: RedeemCommand): Promise<Redeemed> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const occurredAt = new Date().toISOString();
-      const { ledger, revision, redemptionIds } = await this.reader.ledger(c.customerId, occurredAt, { allowEmpty: true });
+      // The person's ledger (every id of theirs); the redemption goes to the person's own stream.
+      const { ledger, personId, stream, revision, redemptionIds } = await this.reader.ledger(c.customerId, occurredAt, { allowEmpty: true });
       const available = ledger.balance.available;
       if (redemptionIds.has(c.redemptionId)) {
         return { redemptionId: c.redemptionId, customerId: c.customerId, points: c.points, occurredAt, available, duplicate: true };
@@ -53,9 +55,9 @@ export class RedeemHandler implements ICommandHandler<RedeemCommand, Redeemed> {
           requested: c.points,
         });
       }
-      const data: RedeemedV1['data'] = { customerId: c.customerId, points: c.points, occurredAt, ...(c.reference !== undefined ? { reference: c.reference } : {}) };
+      const data: RedeemedV1['data'] = { customerId: personId, points: c.points, occurredAt, ...(c.reference !== undefined ? { reference: c.reference } : {}) };
       try {
-        await this.runtime.events.client.appendToStream(loyaltyStreamFor(c.customerId), jsonEvent({ id: c.redemptionId, type: REDEEMED_TYPE, data: data as never }), {
+        await this.runtime.events.client.appendToStream(stream, jsonEvent({ id: c.redemptionId, type: REDEEMED_TYPE, data: data as never }), {
           expectedRevision: revision ?? NO_STREAM,
         });
         return { redemptionId: c.redemptionId, customerId: c.customerId, points: c.points, occurredAt, available: available - c.points, duplicate: false };
