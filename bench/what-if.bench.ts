@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { randomUUID } from 'crypto';
-import { LOYALTY_PROGRAM_STREAM, PROGRAM_DEFINED_TYPE, REDEEMED_TYPE, loyaltyStreamFor } from '@cairn/domain';
+import { LOYALTY_PROGRAM_STREAM, PROGRAM_DEFINED_TYPE, REDEEMED_TYPE, loyaltyStreamFor, validateProgram } from '@cairn/domain';
 import { CairnEventStore } from '@cairn/event-store';
 import { cairnProjections, cairnWhatIfAreas, runReplay } from '@cairn/projections';
 import { startNodeChild } from './children';
@@ -45,9 +45,12 @@ export const run: BenchSuite = async (log) => {
   try {
     log(`appending ${EVENTS.toLocaleString('en-US')} events over ${CUSTOMERS.toLocaleString('en-US')} customers`);
     await appendInChild(node.connectionString, log);
+    // Stored as PUT /v1/loyalty/program stores it: the validated (complete) program.
+    const live = validateProgram(program(2000));
+    if (!live.ok) throw new Error(JSON.stringify(live.errors));
     await events.client.appendToStream(
       LOYALTY_PROGRAM_STREAM,
-      jsonEvent({ id: randomUUID(), type: PROGRAM_DEFINED_TYPE, data: { version: 1, effectiveFrom: '2024-12-01T00:00:00.000Z', recordedAt: '2024-12-01T00:00:00.000Z', program: program(2000) } as never }),
+      jsonEvent({ id: randomUUID(), type: PROGRAM_DEFINED_TYPE, data: { version: 1, effectiveFrom: '2024-12-01T00:00:00.000Z', recordedAt: '2024-12-01T00:00:00.000Z', program: live.program } as never }),
     );
     for (let c = 0; c < CUSTOMERS; c += 100) {
       await events.client.appendToStream(loyaltyStreamFor(`c${c}`), jsonEvent({ id: randomUUID(), type: REDEEMED_TYPE, data: { customerId: `c${c}`, points: 10, occurredAt: '2026-06-01T00:00:00.000Z' } as never }));
