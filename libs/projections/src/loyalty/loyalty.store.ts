@@ -67,3 +67,23 @@ export async function loadLedgerFacts(db: Kysely<ReadModelSchema>, customerId: s
   const ownerReferrals = await factsOf(db, owners, ['referral']);
   return [...own, ...others, ...ownerReferrals];
 }
+
+/** The facts of each of `customerIds`, their own only (one query per thousand), by customer. */
+export async function loadOwnFacts(db: Kysely<ReadModelSchema>, customerIds: readonly string[]): Promise<Map<string, LoyaltyFact[]>> {
+  const out = new Map<string, LoyaltyFact[]>();
+  for (const f of await factsOf(db, customerIds)) (out.get(f.customerId) ?? out.set(f.customerId, []).get(f.customerId)!).push(f);
+  return out;
+}
+
+/**
+ * Customers whose ledger needs other customers' facts (`loadLedgerFacts`): those with a referral or
+ * a referral code used, and those a referral names as the friend.
+ */
+export async function referralInvolved(db: Kysely<ReadModelSchema>): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const r of await db.selectFrom('loyalty_links').select(['kind', 'key', 'customer_id']).execute()) {
+    out.add(r.customer_id);
+    if (r.kind === 'referee') out.add(r.key);
+  }
+  return out;
+}

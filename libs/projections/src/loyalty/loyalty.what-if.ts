@@ -15,7 +15,7 @@
  * points than the what-if balance held available at that moment).
  */
 import type { Kysely } from 'kysely';
-import { FORWARDS, START, StreamNotFoundError, type EventStoreDBClient } from '@eventstore/db-client';
+import { BACKWARDS, END, FORWARDS, START, StreamNotFoundError, eventTypeFilter, type EventStoreDBClient } from '@eventstore/db-client';
 import {
   ADJUSTED_TYPE,
   CairnError,
@@ -24,7 +24,6 @@ import {
   PROGRAM_DEFINED_TYPE,
   REDEEMED_TYPE,
   computeLedger,
-  loyaltyStreamFor,
   parseProgramChange,
   type AdjustedV1,
   type Ledger,
@@ -36,7 +35,7 @@ import {
 } from '@cairn/domain';
 import type { ReadModelSchema } from '@cairn/read-models';
 import { firstOf, type WhatIfArea, type WhatIfContext } from '../ops/what-if';
-import { loadLedgerFacts } from './loyalty.store';
+import { loadLedgerFacts, loadOwnFacts, referralInvolved } from './loyalty.store';
 
 export interface LoyaltyWhatIfRules {
   readonly program: LoyaltyProgram;
@@ -63,8 +62,8 @@ export interface RefusedRedemption {
   readonly availableThen: number;
 }
 
-/** Members read per step (their redemption streams concurrently). */
-const STEP = 64;
+/** Members whose facts are read per query. */
+const STEP = 1000;
 
 async function readStream<T>(client: EventStoreDBClient, stream: string, map: (e: { id: string; type: string; data: unknown }) => T | null): Promise<T[]> {
   const out: T[] = [];
@@ -102,17 +101,49 @@ export function whatIfVersions(live: readonly ProgramVersion[], rules: LoyaltyWh
   return [...kept, { version, effectiveFrom: from, recordedAt: from, eventId: 'what-if', program: rules.program }];
 }
 
-/** A member's redemptions and adjustments (their `loyalty-<id>` stream), as known at `knownAt`. */
-async function redemptionsOf(client: EventStoreDBClient, customerId: string, knownAt: string | null): Promise<LoyaltyFact[]> {
-  return readStream(client, loyaltyStreamFor(customerId), (e) => {
-    if (e.type === ADJUSTED_TYPE) {
-      const a = e.data as AdjustedV1['data'];
-      return knownBy(knownAt, a.occurredAt) ? ({ kind: 'adjustment', id: e.id, customerId, occurredAt: a.occurredAt, receivedAt: a.occurredAt, points: a.points, reason: a.reason } as LoyaltyFact) : null;
-    }
-    if (e.type !== REDEEMED_TYPE) return null;
-    const d = e.data as RedeemedV1['data'];
-    return knownBy(knownAt, d.occurredAt) ? ({ kind: 'redemption', id: e.id, customerId, occurredAt: d.occurredAt, receivedAt: d.occurredAt, points: d.points, ...(d.reference !== undefined ? { reference: d.reference } : {}) } as LoyaltyFact) : null;
+const LOYALTY_STREAM = /^loyalty-(.+)$/;
+
+/**
+ * Every member's redemptions and adjustments (their `loyalty-<id>` streams), as known at `knownAt`,
+ * in one pass: a subscription to `$all` filtered by the server to those two types, from the start
+ * to the end of the log as it is now (caught up, or a checkpoint or event at the end).
+ */
+async function redemptionsByMember(client: EventStoreDBClient, knownAt: string | null): Promise<Map<string, LoyaltyFact[]>> {
+  const out = new Map<string, LoyaltyFact[]>();
+  let end = 0n;
+  for await (const r of client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 })) end = r.event?.position?.commit ?? 0n;
+  if (end === 0n) return out;
+  const add = (customerId: string, f: LoyaltyFact) => (out.get(customerId) ?? out.set(customerId, []).get(customerId)!).push(f);
+  await new Promise<void>((resolve, reject) => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      void sub.unsubscribe().then(resolve, resolve);
+    };
+    const sub = client.subscribeToAll({
+      fromPosition: START,
+      filter: eventTypeFilter({ prefixes: [REDEEMED_TYPE, ADJUSTED_TYPE], checkpointInterval: 32, checkpointReached: (_s, position) => (position.commit >= end ? finish() : undefined) }),
+    });
+    sub.on('data', (r) => {
+      const e = r.event;
+      if (!e || finished) return;
+      const customerId = LOYALTY_STREAM.exec(e.streamId)?.[1];
+      if (customerId !== undefined) {
+        if (e.type === ADJUSTED_TYPE) {
+          const a = e.data as AdjustedV1['data'];
+          if (knownBy(knownAt, a.occurredAt)) add(customerId, { kind: 'adjustment', id: e.id, customerId, occurredAt: a.occurredAt, receivedAt: a.occurredAt, points: a.points, reason: a.reason });
+        } else if (e.type === REDEEMED_TYPE) {
+          const d = e.data as RedeemedV1['data'];
+          if (knownBy(knownAt, d.occurredAt)) add(customerId, { kind: 'redemption', id: e.id, customerId, occurredAt: d.occurredAt, receivedAt: d.occurredAt, points: d.points, ...(d.reference !== undefined ? { reference: d.reference } : {}) });
+        }
+      }
+      if ((e.position?.commit ?? 0n) >= end) finish();
+    });
+    sub.on('caughtUp', finish);
+    sub.on('error', (err) => (finished ? resolve() : reject(new CairnError(ERROR_CODES.UNAVAILABLE, `event store: ${err instanceof Error ? err.message : String(err)}`))));
   });
+  return out;
 }
 
 /** Redemptions of `ledger` made with more points than were available at that moment. */
@@ -152,9 +183,14 @@ export const loyaltyWhatIf: WhatIfArea<LoyaltyWhatIfRules> = {
     const refused: RefusedRedemption[] = [];
     const totals = { members: 0, pending: { before: 0, after: 0 }, available: { before: 0, after: 0 }, expired: { before: 0, after: 0 } };
     const ids = await members(db);
+    const redemptions = await redemptionsByMember(client, context.knownAt);
+    // A member with a referral, a referral code used, or named as a friend needs other members'
+    // facts too (loadLedgerFacts); everyone else only their own, read a thousand members a query.
+    const involved = await referralInvolved(db);
     for (let i = 0; i < ids.length; i += STEP) {
       const step = ids.slice(i, i + STEP);
-      const loaded = await Promise.all(step.map(async (id) => ({ id, facts: await loadLedgerFacts(db, id), own: await redemptionsOf(client, id, context.knownAt) })));
+      const own = await loadOwnFacts(db, step.filter((id) => !involved.has(id)));
+      const loaded = await Promise.all(step.map(async (id) => ({ id, facts: involved.has(id) ? await loadLedgerFacts(db, id) : (own.get(id) ?? []), own: redemptions.get(id) ?? [] })));
       for (const { id, facts, own } of loaded) {
         const all = [...facts, ...own];
         const before = live.length === 0 ? null : computeLedger(id, all, live, context.at);
