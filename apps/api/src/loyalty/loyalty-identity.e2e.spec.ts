@@ -80,4 +80,30 @@ describe('the loyalty ledger follows identity', () => {
     expect(aAfter.customerId).toBe(a);
     expect((await call('GET', `/v1/loyalty/${a}/ledger?asOf=${asOf}`)).text).toBe(before.a.text);
   }, 120_000);
+
+  it('a replay as of T applies the merges requested by T and no later one', async () => {
+    const [a, b] = [`ra-${randomUUID()}`, `rb-${randomUUID()}`];
+    const at = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+    const buy = (c: string) => ({ type: 'purchase', customerId: c, occurredAt: at(10), channel: 'web', orderId: `o-${randomUUID()}`, currency: 'USD', items: [{ productId: 'p', quantity: 1, unitPriceMinor: 1000 }], totalMinor: 1000 });
+    const ingest = await call('POST', '/v1/events', { events: [buy(a), buy(b)] });
+    expect((await call('GET', `/v1/customers/${b}?minPosition=${ingest.body.position.commit}`)).status).toBe(200);
+    const beforeMerge = new Date().toISOString();
+    const merge = await call('POST', '/v1/identity/merges', { survivorId: a, mergedId: b, reason: 'same person' });
+    expect(merge.status).toBe(201);
+    const profilesAsOf = async (asOf: string) => {
+      const started = await call('POST', '/v1/admin/replays', { projections: ['profiles'], asOf });
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const { body } = await call('GET', `/v1/admin/replays/${started.body.id}`);
+        if (body.state !== 'running') break;
+        if (Date.now() > deadline) throw new Error('timed out waiting for the replay');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const files = (await call('GET', `/v1/admin/replays/${started.body.id}/files`)).body.files as Record<string, string>;
+      return (JSON.parse(files['profiles.json']) as { customer_id: string; orders: number }[]).filter((p) => p.customer_id === a || p.customer_id === b).map((p) => [p.customer_id, p.orders]);
+    };
+    // Before the merge was requested: two people; after: one, with both orders.
+    expect(await profilesAsOf(beforeMerge)).toEqual([[a, 1], [b, 1]]);
+    expect(await profilesAsOf(new Date(Date.now() + 1000).toISOString())).toEqual([[a, 2]]);
+  }, 120_000);
 });
