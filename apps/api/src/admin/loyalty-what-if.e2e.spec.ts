@@ -138,12 +138,15 @@ describe('loyalty what-if replays', () => {
     expect(area.refusedRedemptions).toMatchObject({ count: 1, points: 3200, first: [{ customerId: ids[19], points: 3200, availableThen: 3100 }] });
   }, 180_000);
 
-  it('answers 400 naming the JSON path of bad rules, before any job starts', async () => {
+  it('answers 400 naming the JSON path of bad rules (and live ids that do not exist), before any job starts', async () => {
     const bad = await call('POST', '/v1/admin/replays', { projections: ['loyalty'], rules: { loyalty: { program: { ...program(1500), tiers: { ...program(1500).tiers, levels: [] } }, effectiveFrom: 'soon', extra: 1 }, nope: 1 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error.fields.map((f: { field: string }) => f.field).sort()).toEqual(['rules.loyalty.effectiveFrom', 'rules.loyalty.extra', 'rules.loyalty.program.tiers.levels', 'rules.nope']);
     const missing = await call('POST', '/v1/admin/replays', { projections: ['profiles'], rules: { loyalty: { program: program(1500) } } });
     expect(missing.status).toBe(400);
     expect(missing.body.error.fields).toEqual([{ field: 'rules.loyalty', message: expect.stringContaining('needs the loyalty projection') }]);
+    // A segment to change must exist: checked against the live read store before the job starts.
+    const unknown = await call('POST', '/v1/admin/replays', { projections: ['profiles'], rules: { segments: [{ id: 'no-such-segment', name: 'x', condition: { field: 'orders', op: '>=', value: 1 } }] } });
+    expect([unknown.status, unknown.body.error.fields]).toEqual([400, [{ field: 'rules.segments[0].id', message: expect.stringContaining("no live segment 'no-such-segment'") }]]);
   });
 });

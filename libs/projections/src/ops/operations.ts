@@ -191,6 +191,13 @@ export class CairnOperations<R = unknown> {
     return job.done;
   }
 
+  /** What a replay's request is checked against before it starts: area rules naming live ids (a segment to change). */
+  async checkReplay(request: ReplayRequest): Promise<void> {
+    if (request.rules === undefined || request.rules === null || typeof request.rules !== 'object' || Array.isArray(request.rules)) return;
+    const { byArea } = splitRules(this.deps.rules, request.rules, this.deps.whatIfAreas ?? [], selectProjections(this.projections(), request.projections));
+    for (const { area, rules } of byArea) await area.check?.(rules, this.deps.live.store.db);
+  }
+
   /** Starts a replay job; poll `replay(id)`, then read `replayFiles(id)`. */
   startReplay(request: ReplayRequest): ReplayJobStatus {
     // Validates names and rules now, so a bad request is a 400 rather than a failed job.

@@ -46,6 +46,8 @@ export interface WhatIfArea<R = unknown> {
   readonly reads: readonly string[];
   /** Validates its rules; CAIRN.VALIDATION naming each JSON path under `rules.<key>`. */
   parse(rules: unknown): R;
+  /** Checks the parsed rules against the live read store (ids that must exist), before the job starts. */
+  check?(rules: R, live: Kysely<ReadModelSchema> | null): Promise<void>;
   /** Live rules versus `rules`, over the replay's read model (`db`). */
   compare(db: Kysely<ReadModelSchema>, rules: R, context: WhatIfContext): Promise<WhatIfOutcome>;
 }

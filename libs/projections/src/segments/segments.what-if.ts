@@ -122,21 +122,28 @@ export interface SegmentsWhatIfOptions {
   readonly lifecycle?: LifecycleRules;
 }
 
+/** The live definitions; CAIRN.VALIDATION naming each `rules.segments[i].id` that names none. */
+async function checkSegments(defs: readonly SegmentWhatIfDefinition[], liveDb: Kysely<ReadModelSchema> | null): Promise<LiveSegment[]> {
+  const live = await liveSegments(liveDb);
+  const ids = new Set(live.map((s) => s.id));
+  const missing: FieldError[] = [];
+  defs.forEach((d, i) => {
+    if (d.id !== null && !ids.has(d.id)) {
+      missing.push({ field: `rules.segments[${i}].id`, message: liveDb === null ? 'names a live segment, but this replay runs without the live read store' : `no live segment '${d.id}' (GET /v1/segments lists them)` });
+    }
+  });
+  if (missing.length > 0) throw invalidRules(missing);
+  return live;
+}
+
 export async function compareSegments(
   db: Kysely<ReadModelSchema>,
   defs: readonly SegmentWhatIfDefinition[],
   context: WhatIfContext,
   options: SegmentsWhatIfOptions = {},
 ): Promise<WhatIfOutcome> {
-  const live = await liveSegments(context.live);
+  const live = await checkSegments(defs, context.live);
   const byId = new Map(live.map((s) => [s.id, s]));
-  const missing: FieldError[] = [];
-  defs.forEach((d, i) => {
-    if (d.id !== null && !byId.has(d.id)) {
-      missing.push({ field: `rules.segments[${i}].id`, message: context.live === null ? 'names a live segment, but this replay runs without the live read store' : `no live segment '${d.id}' (GET /v1/segments lists them)` });
-    }
-  });
-  if (missing.length > 0) throw invalidRules(missing);
   const lifecycle = liveLifecycleRules(options.lifecycle, context.rules);
   const ctx: EvaluationContext = { asOf: new Date(context.at), lifecycle };
   const baseline = defs.map((d) => (d.id === null ? null : byId.get(d.id)!.condition));
@@ -174,6 +181,7 @@ export function segmentsWhatIfArea(options: SegmentsWhatIfOptions = {}): WhatIfA
     key: 'segments',
     reads: ['profiles'],
     parse: parseSegmentsWhatIf,
+    check: async (defs, live) => void (await checkSegments(defs, live)),
     compare: (db, rules, context) => compareSegments(db, rules, context, options),
   };
 }

@@ -10,6 +10,9 @@ export class StartReplayHandler implements ICommandHandler<StartReplayCommand, R
   constructor(@Inject(RUNTIME) private readonly runtime: CairnRuntime) {}
 
   async execute(command: StartReplayCommand): Promise<ReplayJobStatus> {
-    return operationsOf(this.runtime).startReplay(command.request);
+    const operations = operationsOf(this.runtime);
+    // Rules naming live ids (a segment to change) are checked now: a 400, not a failed job.
+    await operations.checkReplay(command.request);
+    return operations.startReplay(command.request);
   }
 }
