@@ -8,6 +8,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   calibrationSummaries,
+  beatsOrder,
   CairnError,
   cohortRetention,
   computeKpis,
@@ -245,7 +246,7 @@ export function customerValueView(v: CustomerValue) {
   };
 }
 
-/** Keeps one order per (customerId, orderId): the earliest, as uniqueOrders does. */
+/** Keeps one order per (customerId, orderId): the one uniqueOrders keeps (beatsOrder). */
 function addOrders(into: OrderFact[], index: Map<string, number>, more: readonly OrderFact[]): void {
   for (const o of more) {
     const k = `${o.customerId}\u0000${o.orderId}`;
@@ -255,7 +256,7 @@ function addOrders(into: OrderFact[], index: Map<string, number>, more: readonly
       into.push(o);
     } else {
       const cur = into[i];
-      if (o.at < cur.at || (o.at === cur.at && o.totalMinor < cur.totalMinor)) into[i] = o;
+      if (beatsOrder(o, cur)) into[i] = o;
     }
   }
 }

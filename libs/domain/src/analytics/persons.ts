@@ -4,7 +4,7 @@
  * at read time (the profile projection's `identity_sources`), so a merge or an unmerge changes
  * every answer at once and rebuilds nothing.
  */
-import { uniqueOrders, type ActivityFact, type Facts, type OrderFact, type RefundFact } from './metrics';
+import { beatsOrder, uniqueOrders, type ActivityFact, type Facts, type OrderFact, type RefundFact } from './metrics';
 
 /**
  * Who answers for an id: only the ids whose person is someone else are listed (a customer merged
@@ -45,14 +45,28 @@ export function factsByPerson(facts: Facts, persons: PersonMap): Facts {
   if (isIdentityMap(persons)) return facts;
   const c = persons.customers;
   const v = persons.visitors;
-  const orders: OrderFact[] = [];
-  let changed = false;
-  for (const o of facts.orders) {
-    const to = c.get(o.customerId);
-    if (to === undefined) orders.push(o);
-    else {
-      orders.push({ ...o, customerId: to });
-      changed = true;
+  // Orders of two ids of one person may share an order id: keep the earliest, as uniqueOrders does.
+  // Facts already unique per (id, orderId) can only collide within a person that has several ids,
+  // so only those persons' orders are keyed (a merge costs its persons, not a pass over every key).
+  let orders: OrderFact[];
+  if (!facts.unique) orders = uniqueOrders(facts.orders.map((o) => (c.has(o.customerId) ? { ...o, customerId: c.get(o.customerId)! } : o)));
+  else {
+    const several = new Set(c.values());
+    orders = [];
+    const index = new Map<string, number>();
+    for (const o of facts.orders) {
+      const to = c.get(o.customerId);
+      const x = to === undefined ? o : { ...o, customerId: to };
+      if (to === undefined && !several.has(o.customerId)) {
+        orders.push(x);
+        continue;
+      }
+      const k = `${x.customerId}\u0000${x.orderId}`;
+      const i = index.get(k);
+      if (i === undefined) {
+        index.set(k, orders.length);
+        orders.push(x);
+      } else if (beatsOrder(x, orders[i]!)) orders[i] = x;
     }
   }
   const returns: RefundFact[] = facts.returns.map((r) => {
@@ -64,6 +78,5 @@ export function factsByPerson(facts: Facts, persons: PersonMap): Facts {
     const refereeId = a.refereeId ? (c.get(a.refereeId) ?? a.refereeId) : a.refereeId;
     return customerId === a.customerId && refereeId === a.refereeId ? a : { ...a, customerId, refereeId };
   });
-  // Orders of two ids of one person may share an order id: keep the earliest, as uniqueOrders does.
-  return { unique: true, orders: changed || !facts.unique ? uniqueOrders(orders) : orders, returns, activity };
+  return { unique: true, orders, returns, activity };
 }
