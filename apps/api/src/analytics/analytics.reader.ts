@@ -1,17 +1,24 @@
 /**
  * Answers the analytics endpoints from the read store (the analytics_facts table), never from the
- * event store. The fitted CLV model is cached per (analytics checkpoint, calibration parameters).
+ * event store. The facts are read as persons (`factsByPerson` over the identity the profiles
+ * projection resolved, read when a metric is asked): a merged person counts once in retention,
+ * KPIs and CLV, and an unmerge splits it again at once. The fitted CLV model is cached per
+ * (analytics facts, identity, calibration parameters).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import {
   calibrationSummaries,
+  beatsOrder,
   CairnError,
   cohortRetention,
   computeKpis,
   customerValue,
   dayToIso,
   ERROR_CODES,
+  factsByPerson,
   fitClvModel,
+  isIdentityMap,
+  samePersonMap,
   uniqueOrders,
   type ClvModel,
   type Facts,
@@ -21,9 +28,10 @@ import {
   type Kpis,
   type LocalCalendar,
   type PeriodUnit,
+  type PersonMap,
   type RetentionRow,
 } from '@cairn/domain';
-import { loadAnalyticsFacts, type LoadedFacts } from '@cairn/projections';
+import { customerIdsOfPerson, loadAnalyticsFacts, loadPersonMap, type LoadedFacts } from '@cairn/projections';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
 const DAY_MS = 86_400_000;
@@ -64,14 +72,52 @@ export class AnalyticsReader {
    */
   private memory: { facts: LoadedFacts & { unique: true }; count: number; orderIndex: Map<string, number> } | undefined;
   private topUp: Promise<Facts> | undefined;
+  /**
+   * Who is whom, as last read from identity_sources, and under which profiles checkpoint (read
+   * again only when that moved); `version` grows whenever what it says changed.
+   */
+  private identity: { checkpoint: string | null; map: PersonMap; version: number } | undefined;
+  /** The in-memory facts read as persons, for one (facts, identity version). */
+  private persons: { raw: LoadedFacts; rows: number; maxSeq: number; version: number; facts: Facts } | undefined;
 
+  /** Every fact, each id read as its person's canonical customer id. */
   allFacts(): Promise<Facts> {
-    const next = (this.topUp ?? Promise.resolve(undefined)).catch(() => undefined).then(() => this.refresh());
+    const next = (this.topUp ?? Promise.resolve(undefined)).catch(() => undefined).then(async () => this.asPersons(await this.refresh(), await this.readIdentity()));
     this.topUp = next;
     return next;
   }
 
-  private async refresh(): Promise<Facts> {
+  /** A key that changes whenever the facts or the identity they are read through change. */
+  private factsKey(): string {
+    return [this.memory?.facts.maxSeq, this.memory?.count, this.identity?.version].join('|');
+  }
+
+  private async readIdentity(): Promise<{ map: PersonMap; version: number }> {
+    const db = this.runtime.readStore.db;
+    const row = await db.selectFrom('checkpoints').select(['position', 'updated_at', 'events_processed']).where('projection', '=', 'profiles').executeTakeFirst();
+    // No checkpoint (specs folding without the engine): read it every time.
+    const checkpoint = row === undefined ? null : `${row.position}|${row.updated_at}|${row.events_processed}`;
+    const cur = this.identity;
+    if (cur !== undefined && checkpoint !== null && cur.checkpoint === checkpoint) return cur;
+    const map = await loadPersonMap(db);
+    if (cur !== undefined && samePersonMap(cur.map, map)) {
+      cur.checkpoint = checkpoint;
+      return cur;
+    }
+    this.identity = { checkpoint, map, version: (cur?.version ?? 0) + 1 };
+    return this.identity;
+  }
+
+  private asPersons(raw: LoadedFacts & { unique: true }, identity: { map: PersonMap; version: number }): Facts {
+    if (isIdentityMap(identity.map)) return raw;
+    const p = this.persons;
+    if (p !== undefined && p.raw === raw && p.rows === this.memory?.count && p.maxSeq === raw.maxSeq && p.version === identity.version) return p.facts;
+    const facts = factsByPerson(raw, identity.map);
+    this.persons = { raw, rows: this.memory?.count ?? 0, maxSeq: raw.maxSeq, version: identity.version, facts };
+    return facts;
+  }
+
+  private async refresh(): Promise<LoadedFacts & { unique: true }> {
     const db = this.runtime.readStore.db;
     const { n } = await db.selectFrom('analytics_facts').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     const count = Number(n);
@@ -107,7 +153,7 @@ export class AnalyticsReader {
 
   async clv(p: ClvParams): Promise<ClvReport> {
     await this.allFacts();
-    const key = [this.memory?.facts.maxSeq, this.memory?.count, p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
+    const key = [this.factsKey(), p.calendar.timezone, p.calibrationEndDay, p.unit].join('|');
     if (this.cache?.key !== key) {
       const report = this.fitReport(p);
       this.cache = { key, report };
@@ -141,12 +187,20 @@ export class AnalyticsReader {
     return this.valuesCache.values;
   }
 
-  /** One customer's historic value (net revenue to date) and, when they bought before the calibration end, the predicted value. */
-  async customer(customerId: string, p: ClvParams, nowMs = Date.now()) {
+  /**
+   * One person's historic value (net revenue to date, over every customer id of the person) and,
+   * when they bought before the calibration end, the predicted value; answered under the person's
+   * canonical customer id, as GET /v1/customers/:id answers.
+   */
+  async customer(requestedId: string, p: ClvParams, nowMs = Date.now()) {
     const currency = this.runtime.config.currency;
-    const facts = await loadAnalyticsFacts(this.runtime.readStore.db, { untilMs: nowMs, activity: false, customerId });
+    const db = this.runtime.readStore.db;
+    const person = await customerIdsOfPerson(db, requestedId);
+    const customerId = person.customerId;
+    const raw = await loadAnalyticsFacts(db, { untilMs: nowMs, activity: false, customerIds: person.customerIds });
+    const facts = factsByPerson(raw, { customers: new Map(person.customerIds.filter((id) => id !== customerId).map((id) => [id, customerId])), visitors: new Map() });
     const orders = uniqueOrders(facts.orders).sort((a, b) => a.at - b.at);
-    if (orders.length === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, `no purchases by customer '${customerId}'`, { customerId });
+    if (orders.length === 0) throw new CairnError(ERROR_CODES.NOT_FOUND, `no purchases by customer '${requestedId}'`, { customerId: requestedId });
     const refunds = new Map<string, number>();
     for (const r of facts.returns) refunds.set(r.orderId, (refunds.get(r.orderId) ?? 0) + r.refundMinor);
     let gross = 0;
@@ -192,7 +246,7 @@ export function customerValueView(v: CustomerValue) {
   };
 }
 
-/** Keeps one order per (customerId, orderId): the earliest, as uniqueOrders does. */
+/** Keeps one order per (customerId, orderId): the one uniqueOrders keeps (beatsOrder). */
 function addOrders(into: OrderFact[], index: Map<string, number>, more: readonly OrderFact[]): void {
   for (const o of more) {
     const k = `${o.customerId}\u0000${o.orderId}`;
@@ -202,7 +256,7 @@ function addOrders(into: OrderFact[], index: Map<string, number>, more: readonly
       into.push(o);
     } else {
       const cur = into[i];
-      if (o.at < cur.at || (o.at === cur.at && o.totalMinor < cur.totalMinor)) into[i] = o;
+      if (beatsOrder(o, cur)) into[i] = o;
     }
   }
 }

@@ -5,3 +5,4 @@ export * from './summary';
 export * from './metrics';
 export * from './cdnow';
 export * from './clv';
+export * from './persons';

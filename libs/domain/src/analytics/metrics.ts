@@ -38,15 +38,27 @@ export interface Facts {
 }
 
 /**
- * The same order sent twice under two event ids counts once: the earliest (by occurredAt, then
- * total) per customer and orderId — independent of arrival order.
+ * Which of two copies of one order counts: the earliest (by occurredAt), then the smaller total,
+ * then currency and referral code (so two copies differing only there still give one answer,
+ * whatever order they arrived in).
+ */
+export function beatsOrder(o: OrderFact, cur: OrderFact): boolean {
+  if (o.at !== cur.at) return o.at < cur.at;
+  if (o.totalMinor !== cur.totalMinor) return o.totalMinor < cur.totalMinor;
+  if (o.currency !== cur.currency) return o.currency < cur.currency;
+  return (o.referralCode ?? '') < (cur.referralCode ?? '');
+}
+
+/**
+ * The same order sent twice under two event ids counts once: the earliest (beatsOrder) per
+ * customer and orderId — independent of arrival order.
  */
 export function uniqueOrders(orders: readonly OrderFact[]): OrderFact[] {
   const m = new Map<string, OrderFact>();
   for (const o of orders) {
     const k = `${o.customerId}\u0000${o.orderId}`;
     const cur = m.get(k);
-    if (!cur || o.at < cur.at || (o.at === cur.at && o.totalMinor < cur.totalMinor)) m.set(k, o);
+    if (!cur || beatsOrder(o, cur)) m.set(k, o);
   }
   return [...m.values()];
 }

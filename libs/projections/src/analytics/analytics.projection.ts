@@ -74,16 +74,18 @@ export type LoadedFacts = { orders: Facts['orders'][number][]; returns: Facts['r
 
 /**
  * Reads the facts the metrics need: up to an instant (untilMs), after a log position (afterSeq,
- * for topping up an in-memory copy), for one customer, and with or without non-purchase activity.
+ * for topping up an in-memory copy), for one customer or a person's customer ids, and with or
+ * without non-purchase activity. The ids are the raw ones: `factsByPerson` reads them as persons.
  */
 export async function loadAnalyticsFacts(
   db: Kysely<ReadModelSchema>,
-  opts: { untilMs?: number; activity: boolean; customerId?: string; afterSeq?: number },
+  opts: { untilMs?: number; activity: boolean; customerId?: string; customerIds?: readonly string[]; afterSeq?: number },
 ): Promise<LoadedFacts> {
   let q = db.selectFrom('analytics_facts').select(['kind', 'customer_id', 'anonymous_id', 'occurred_ms', 'order_id', 'amount_minor', 'currency', 'rating', 'code', 'referee_id', 'seq']);
   if (opts.untilMs !== undefined) q = q.where('occurred_ms', '<=', opts.untilMs);
   if (!opts.activity) q = q.where('kind', 'in', ['purchase', 'return']);
   if (opts.customerId !== undefined) q = q.where('customer_id', '=', opts.customerId);
+  if (opts.customerIds !== undefined) q = q.where('customer_id', 'in', opts.customerIds.length > 0 ? [...opts.customerIds] : ['']);
   if (opts.afterSeq !== undefined) q = q.where('seq', '>', opts.afterSeq);
   const rows = await q.execute();
   const facts: LoadedFacts = { orders: [], returns: [], activity: [], maxSeq: opts.afterSeq ?? -1, rows: rows.length };

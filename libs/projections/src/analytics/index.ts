@@ -1,1 +1,2 @@
 export * from './analytics.projection';
+export * from './persons';
