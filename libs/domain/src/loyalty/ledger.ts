@@ -301,6 +301,8 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
   const purchasedProducts = new Set<string>();
   let debt = 0;
   let lifetimeEarned = 0, redeemed = 0, expired = 0, takenBack = 0, writtenOff = 0, adjusted = 0;
+  /** Referrals that earned this customer the referrer bonus, for the every-N milestone. */
+  let rewardedReferrals = 0;
   let lastActivity: number | null = null;
   let inactivityDone = false;
   let tier = -1;
@@ -590,6 +592,19 @@ function replay(customerId: string, facts: readonly LoyaltyFact[], programs: rea
         o.role === 'referrer' ? `referral bonus: friend ${o.friendId}'s first order passed the return window` : `welcome bonus: referred by ${o.referrerId}`);
       makeAvailable(lot, t, 'referral bonus is available at once');
       contribute({ cause: o.referralId, date: t, effectiveAt: t, points, spend: 0, note: 'referral bonus' });
+      if (o.role === 'referrer') {
+        // Every N-th rewarded referral (counted over the referrer's history, under the program in force) adds the milestone bonus.
+        rewardedReferrals += 1;
+        // Programs stored before milestones existed have no `every`.
+        const every = r.every ?? null;
+        if (every !== null && rewardedReferrals % every.count === 0) {
+          const bonus = addLot(`${o.referralId}/milestone-${rewardedReferrals}`, o.referralId, t, every.points, pv, false);
+          lifetimeEarned += every.points;
+          move(t, 'earned', every.points, 0, o.referralId, pv.version, `referral milestone: ${rewardedReferrals} successful referrals`);
+          makeAvailable(bonus, t, 'referral milestone bonus is available at once');
+          contribute({ cause: o.referralId, date: t, effectiveAt: t, points: every.points, spend: 0, note: 'referral milestone bonus' });
+        }
+      }
       activity(t);
       evaluateTier(t, 'referral bonus');
       return;

@@ -248,6 +248,26 @@ describe('referrals', () => {
     expect(computeLedger('f', facts, programs, t(31)).balance.available).toBe(200 + 10);
   });
 
+  it('gives the milestone bonus after every N rewarded referrals, and none for withheld ones', () => {
+    const milestone = [version(program({ earn: { ...PROGRAM.earn, referral: { referrerPoints: 500, friendPoints: 0, maxPerWeek: 10, every: { count: 3, points: 1000 } } } }))];
+    // Five friends buy with r's code on days 1, 11, 21, 31 and 41; the third one's order is returned (withheld).
+    const facts = [referral('r', 0, 'RM'), ...['f1', 'f2', 'f3', 'f4', 'f5'].map((f, i) => purchase(f, 1 + i * 10, 1000, { referralCode: 'RM', id: `m-${f}` })), ret('f3', 22, 'o-m-f3', 1000)];
+    const early = computeLedger('r', facts, milestone, t(40));
+    // By day 71 (first order + 30 days) f1, f2, f4 and f5 are rewarded; the milestone comes with the third.
+    const at = computeLedger('r', facts, milestone, t(71));
+    expect(early.movements.filter((m) => m.note.startsWith('referral milestone'))).toEqual([]);
+    expect(at.movements.filter((m) => m.type === 'earned' && m.note.startsWith('referral milestone'))).toEqual([expect.objectContaining({ pending: 1000, note: 'referral milestone: 3 successful referrals' })]);
+    expect(at.lifetimeEarned).toBe(4 * 500 + 1000); // f1, f2, f4 and f5 rewarded; one milestone (at the third)
+    expect(validateProgram({ ...PROGRAM, earn: { ...PROGRAM.earn, referral: { referrerPoints: 1, every: { count: 1, points: 0 } } } })).toMatchObject({
+      ok: false,
+      errors: [expect.objectContaining({ field: 'earn.referral.every.count' }), expect.objectContaining({ field: 'earn.referral.every.points' })],
+    });
+    // A program stored before milestones existed (no `every`) still computes.
+    const old = program();
+    const stored = { ...old, earn: { ...old.earn, referral: { referrerPoints: 500, friendPoints: 200, maxPerWeek: 2 } } } as unknown as LoyaltyProgram;
+    expect(computeLedger('r', facts, [version(stored)], t(71)).lifetimeEarned).toBe(4 * 500);
+  });
+
   it('withholds self-referral, a friend who was already a customer, a returned first order, and over the weekly cap', () => {
     const self = [referral('s', 0, 'S1'), purchase('s', 1, 1000, { referralCode: 'S1' })];
     expect(computeLedger('s', self, programs, t(40)).withheld[0].reason).toMatch(/self-referral/);

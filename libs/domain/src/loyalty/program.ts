@@ -35,7 +35,13 @@ export interface LoyaltyProgram {
     /** Bonus for a review: at most once per product; only for a purchased product if `requirePurchase`. */
     readonly review: { readonly points: number; readonly requirePurchase: boolean } | null;
     /** Bonus when a referred friend's first order passes the return window (the pending period). */
-    readonly referral: { readonly referrerPoints: number; readonly friendPoints: number; readonly maxPerWeek: number } | null;
+    readonly referral: {
+      readonly referrerPoints: number;
+      readonly friendPoints: number;
+      readonly maxPerWeek: number;
+      /** A milestone bonus for the referrer after every `count` rewarded referrals (e.g. 1,000 points after every 3); null: none. */
+      readonly every: { readonly count: number; readonly points: number } | null;
+    } | null;
   };
   /** Earned points stay pending this many days (the return window), then become available. */
   readonly pendingDays: number;
@@ -130,11 +136,19 @@ export function validateProgram(input: unknown): ProgramValidation {
   let referral: LoyaltyProgram['earn']['referral'] = null;
   if (earnIn.referral !== undefined && earnIn.referral !== null) {
     const r = c.obj(earnIn.referral, 'earn.referral') ?? {};
-    c.unknownKeys(r, 'earn.referral', ['referrerPoints', 'friendPoints', 'maxPerWeek']);
+    c.unknownKeys(r, 'earn.referral', ['referrerPoints', 'friendPoints', 'maxPerWeek', 'every']);
     const referrerPoints = c.int(r.referrerPoints, 'earn.referral.referrerPoints', 0, 1_000_000);
     const friendPoints = c.int(r.friendPoints ?? 0, 'earn.referral.friendPoints', 0, 1_000_000);
     const maxPerWeek = c.int(r.maxPerWeek ?? 5, 'earn.referral.maxPerWeek', 1, 10_000);
-    if (referrerPoints !== undefined && friendPoints !== undefined && maxPerWeek !== undefined) referral = { referrerPoints, friendPoints, maxPerWeek };
+    let every: { count: number; points: number } | null | undefined = null;
+    if (r.every !== undefined && r.every !== null) {
+      const e = c.obj(r.every, 'earn.referral.every') ?? {};
+      c.unknownKeys(e, 'earn.referral.every', ['count', 'points']);
+      const count = c.int(e.count, 'earn.referral.every.count', 2, 1000);
+      const points = c.int(e.points, 'earn.referral.every.points', 1, 1_000_000);
+      every = count !== undefined && points !== undefined ? { count, points } : undefined;
+    }
+    if (referrerPoints !== undefined && friendPoints !== undefined && maxPerWeek !== undefined && every !== undefined) referral = { referrerPoints, friendPoints, maxPerWeek, every };
   }
 
   const pendingDays = c.int(root.pendingDays ?? 0, 'pendingDays', 0, MAX_DAYS);
