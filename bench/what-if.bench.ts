@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- what-if`: a loyalty what-if ("what if Gold started lower?") over the
+ * `npm run bench -- what-if`: a loyalty what-if ("what if Silver started at 250 points and Gold
+ * at 1,000, not 500 and 2,000?") over the
  * rebuild benchmark's log (1M events, 100k customers interleaved; CAIRN_BENCH_REBUILD_EVENTS /
  * _CUSTOMERS) against the plain replay of the same projection, in the same run and process.
  *
@@ -19,7 +20,7 @@ import { startNodeChild } from './children';
 import { ratio, type BenchFigure, type BenchSuite } from './harness';
 import { CUSTOMERS, EVENTS, appendInChild } from './rebuild.bench';
 
-const program = (gold: number) => ({
+const program = (silver: number, gold: number) => ({
   currency: 'USD',
   earn: { pointsPerUnit: 1, unitMinor: 100, rounding: 'floor' },
   pendingDays: 14,
@@ -31,7 +32,7 @@ const program = (gold: number) => ({
     downgrade: 'end-of-period',
     levels: [
       { name: 'Bronze', threshold: 0, multiplier: 1 },
-      { name: 'Silver', threshold: 500, multiplier: 1.25 },
+      { name: 'Silver', threshold: silver, multiplier: 1.25 },
       { name: 'Gold', threshold: gold, multiplier: 1.5 },
     ],
   },
@@ -46,7 +47,7 @@ export const run: BenchSuite = async (log) => {
     log(`appending ${EVENTS.toLocaleString('en-US')} events over ${CUSTOMERS.toLocaleString('en-US')} customers`);
     await appendInChild(node.connectionString, log);
     // Stored as PUT /v1/loyalty/program stores it: the validated (complete) program.
-    const live = validateProgram(program(2000));
+    const live = validateProgram(program(500, 2000));
     if (!live.ok) throw new Error(JSON.stringify(live.errors));
     await events.client.appendToStream(
       LOYALTY_PROGRAM_STREAM,
@@ -69,7 +70,7 @@ export const run: BenchSuite = async (log) => {
       await runReplay(events, projectionsFor, rules, { projections: ['loyalty'], asOf });
       plain = Math.min(plain, (Date.now() - t0) / 1000);
       t0 = Date.now();
-      const result = await runReplay(events, projectionsFor, rules, { projections: ['loyalty'], asOf, rules: { loyalty: { program: program(1500) } } }, () => undefined, options);
+      const result = await runReplay(events, projectionsFor, rules, { projections: ['loyalty'], asOf, rules: { loyalty: { program: program(250, 1000) } } }, () => undefined, options);
       whatIf = Math.min(whatIf, (Date.now() - t0) / 1000);
       answer = result.summary.whatIf?.areas.loyalty;
       log(`round ${round + 1}: plain replay of loyalty ${plain.toFixed(1)} s, loyalty what-if ${whatIf.toFixed(1)} s`);
