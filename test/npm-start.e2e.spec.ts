@@ -34,7 +34,7 @@ describe('npm start', () => {
     npm.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
     const url = await poll(`npm start to print "Cairn API on" (output so far: ${out.slice(-300)})`, () => /Cairn API on (\S+)/.exec(out)?.[1], 180_000);
-    expect(out).toMatch(/Data directory: .*cairn-npm-start-/);
+    await poll('npm start to print its data directory', () => /Data directory: .*cairn-npm-start-/.test(out) || undefined, 30_000);
     expect((await fetch(`${url}/health/live`)).status).toBe(200);
     // npm's child is node itself, not `sh -c`, which would die on SIGTERM and orphan the server.
     const children = spawnSync('ps', ['-o', 'pid=,args=', '--ppid', String(npm.pid)], { encoding: 'utf8' }).stdout.trim().split('\n');

@@ -25,9 +25,12 @@ export async function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projecto
         `Use it as: Authorization: Bearer ${cairn.createdAdminKey}\n\n`,
     );
   }
-  if (cairn.url) io.out.write(`Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\nConsole: ${cairn.url}/console\n`);
-  io.out.write(`Event store: ${cairn.connectionString}\n`);
-  io.out.write(`Data directory: ${resolvePath(config.dataDir)}${config.eventStore === undefined ? ' (embedded node: eventstore/)' : ''}; read models: ${config.readModelUrl.replace(/\/\/[^@/]*@/, '//…@')}\n`);
+  // One write: a reader of the pipe (a supervisor, a test) sees the addresses and the data directory together.
+  io.out.write(
+    (cairn.url ? `Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\nConsole: ${cairn.url}/console\n` : '') +
+      `Event store: ${cairn.connectionString}\n` +
+      `Data directory: ${resolvePath(config.dataDir)}${config.eventStore === undefined ? ' (embedded node: eventstore/)' : ''}; read models: ${config.readModelUrl.replace(/\/\/[^@/]*@/, '//…@')}\n`,
+  );
 
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -42,6 +42,9 @@ export interface LogPosition {
   readonly prepare: bigint;
 }
 
+/** Appends (one per stream) in flight at once in `appendEach`. */
+const APPENDS_IN_FLIGHT = 128;
+
 /** Events read per page when scanning `$all` for the events projections fold. */
 const SCAN_PAGE = 512;
 
@@ -102,20 +105,33 @@ export class CairnEventStore {
       if (list) list.push(e);
       else byStream.set(e.streamId, [e]);
     }
-    return Promise.all(
-      [...byStream].map(([streamId, list]): Promise<StreamAppendOutcome> => {
-        const ids = list.map((e) => e.id);
-        return this.client
-          .appendToStream(
-            streamId,
-            list.map((e) => jsonEvent({ id: e.id, type: e.event.type, data: e.event.data as never, metadata: e.metadata as never })),
-          )
-          .then(
-            (r) => ({ ok: true as const, streamId, ids, position: r.position ? { commit: r.position.commit, prepare: r.position.prepare } : null }),
-            (err: unknown) => ({ ok: false as const, streamId, ids, error: translate(err) }),
-          );
+    const streams = [...byStream];
+    const outcomes: StreamAppendOutcome[] = new Array(streams.length);
+    const appendOne = ([streamId, list]: [string, EventToAppend[]]): Promise<StreamAppendOutcome> => {
+      const ids = list.map((e) => e.id);
+      return this.client
+        .appendToStream(
+          streamId,
+          list.map((e) => jsonEvent({ id: e.id, type: e.event.type, data: e.event.data as never, metadata: e.metadata as never })),
+        )
+        .then(
+          (r) => ({ ok: true as const, streamId, ids, position: r.position ? { commit: r.position.commit, prepare: r.position.prepare } : null }),
+          (err: unknown) => ({ ok: false as const, streamId, ids, error: translate(err) }),
+        );
+    };
+    // At most APPENDS_IN_FLIGHT calls at once: each call's deadline runs from its start, so thousands
+    // started together (an import group of as many streams) timed out at the tail on a busy machine
+    // while the node was still working through the head; the node group-commits concurrent appends anyway.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(APPENDS_IN_FLIGHT, streams.length) }, async () => {
+        while (next < streams.length) {
+          const i = next++;
+          outcomes[i] = await appendOne(streams[i]!);
+        }
       }),
     );
+    return outcomes;
   }
 
   /** Catch-up subscription to `$all`, filtered server-side to Cairn's event types, after `from` (exclusive). */
