@@ -158,7 +158,8 @@ describe.each(['SQLite', 'PostgreSQL'] as const)('consent on %s', (kind) => {
     const before = (await call('GET', `/v1/customers/${dave}?minPosition=${position}`)).body!;
     if (Date.now() < ahead) expect(before.consent.email_marketing).toMatchObject({ status: 'granted', history: [expect.objectContaining({ status: 'granted' })] });
     await waitFor('dave out once the withdrawal\'s instant has passed', () => members(mailable.id), (m) => m.length === 0, 30_000);
-    const exit = (await membership(mailable.id)).filter((e) => e.customerId === dave && e.type === 'cairn.segment.exited.v1');
+    // The exit reaches segment-members-<id> through the segment outbox, a moment after the member table.
+    const exit = await waitFor('dave\'s exit in the membership log', async () => (await membership(mailable.id)).filter((e) => e.customerId === dave && e.type === 'cairn.segment.exited.v1'), (x) => x.length > 0, 30_000);
     expect(exit).toHaveLength(1);
     expect(Date.parse(exit[0]!.at)).toBeGreaterThanOrEqual(ahead);
     expect((await call('GET', `/v1/customers/${dave}`)).body!.consent.email_marketing).toMatchObject({ status: 'withdrawn', since: new Date(ahead).toISOString() });
