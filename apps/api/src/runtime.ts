@@ -29,7 +29,7 @@ export interface CairnRuntime {
   /** What /health/ready checks beyond a read on each store. */
   readonly readiness?: {
     /** Embedded node: a synced tiny write to its log's database (disk full, I/O errors show here). */
-    readonly probeEventStoreWrite?: () => void;
+    readonly probeEventStoreWrite?: () => void | Promise<void>;
     /** Embedded node: the last failed append (cleared by the next successful one). */
     readonly lastEventStoreWriteFailure?: () => { code: string | undefined; at: Date } | undefined;
     /** Local directories (embedded log, SQLite read models) whose free space is watched. */

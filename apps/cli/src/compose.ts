@@ -40,6 +40,8 @@ export interface ComposeOptions {
    * on for `cairn start`). In-process specs leave it off: they compose from the sources.
    */
   readonly projectorThread?: boolean;
+  /** The embedded node in a worker thread (CAIRN_NODE_THREAD, default on for `cairn start` and `cairn api`). */
+  readonly nodeThread?: boolean;
 }
 
 function localMonitor(engine: LiveProjector): ProjectionMonitor {
@@ -80,7 +82,20 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
   try {
     // Private from the start: keys, the log and SQLite read models live here.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const store: OpenedEventStore = await openEventStore(config, { memory: options.memoryEventStore });
+    const store: OpenedEventStore = await openEventStore(config, {
+      memory: options.memoryEventStore,
+      ...(options.nodeThread
+        ? {
+            thread: {
+              // The log is gone with its thread: exit, so that a supervisor starts Cairn again (every acknowledged append is synced).
+              onDeath: (cause: string) => {
+                logger.fatal({ cause }, 'the embedded node thread died: exiting');
+                process.exit(1);
+              },
+            },
+          }
+        : {}),
+    });
     closers.push(() => store.close());
     if (!store.embedded) {
       // The client connects lazily: "ready" only once the event store has answered a read.

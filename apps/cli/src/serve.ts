@@ -18,7 +18,7 @@ export async function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projecto
   if (!parts.api && config.eventStore === undefined) {
     throw new Error('cairn projector needs CAIRN_EVENTSTORE (or --event-store): the node started by `cairn api`, or a real EventStoreDB');
   }
-  const cairn = await composeCairn(config, { ...parts, projectorThread: config.projectorThread === 'on' });
+  const cairn = await composeCairn(config, { ...parts, projectorThread: config.projectorThread === 'on', nodeThread: config.nodeThread === 'on' });
   if (cairn.createdAdminKey) {
     io.out.write(
       `\nCreated an admin API key (stored hashed in the read store; shown only this once):\n\n    ${cairn.createdAdminKey}\n\n` +

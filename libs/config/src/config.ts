@@ -136,6 +136,14 @@ export class CairnConfig {
   projectorThread: 'on' | 'off' = 'on';
 
   /**
+   * CAIRN_NODE_THREAD: `on` (default) runs the embedded node of `cairn start` / `cairn api` in a
+   * worker thread, so the server's half of each append (gRPC decode, SQLite commit) runs beside the
+   * HTTP event loop; `off` runs it on the main thread. No effect with CAIRN_EVENTSTORE.
+   */
+  @IsIn(['on', 'off'])
+  nodeThread: 'on' | 'off' = 'on';
+
+  /**
    * CAIRN_IMPORT_GROUP_EVENTS: lines of a bulk import (POST /v1/events/import) appended together,
    * one append per stream of the group. Larger groups mean fewer, larger appends (and group
    * commits); memory holds about two groups (each also capped at 8 MiB of events).
@@ -293,6 +301,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
   projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',
   projectorThread: 'CAIRN_PROJECTOR_THREAD',
+  nodeThread: 'CAIRN_NODE_THREAD',
   importGroupEvents: 'CAIRN_IMPORT_GROUP_EVENTS',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
   headWaitMs: 'CAIRN_HEAD_WAIT_MS',

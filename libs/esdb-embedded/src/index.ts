@@ -3,3 +3,5 @@ export type { EmbeddedNode, EmbeddedNodeOptions } from './server';
 export { esdbCommand, serveEmbeddedNode } from './cli';
 export { DataDirLockedError } from './store';
 export type { LockHolder, WriteFailure } from './store';
+export { startEmbeddedNodeThread } from './node-thread';
+export type { EmbeddedNodeThread } from './node-thread';

@@ -112,7 +112,9 @@ export class CairnEventStore {
       return this.client
         .appendToStream(
           streamId,
-          list.map((e) => jsonEvent({ id: e.id, type: e.event.type, data: e.event.data as never, metadata: e.metadata as never })),
+          // Metadata as its JSON bytes: the same bytes on the wire, without the client's base64 round trip
+          // (encode, then decode again in the protobuf writer) of every event's metadata.
+          list.map((e) => jsonEvent({ id: e.id, type: e.event.type, data: e.event.data as never, metadata: Buffer.from(JSON.stringify(e.metadata)) })),
         )
         .then(
           (r) => ({ ok: true as const, streamId, ids, position: r.position ? { commit: r.position.commit, prepare: r.position.prepare } : null }),

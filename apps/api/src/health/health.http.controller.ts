@@ -84,11 +84,11 @@ export class HealthHttpController {
    * client writes), and appends that failed within the last few seconds (a one-row write may fit
    * where an append does not). Once appends fail no longer, readiness recovers by itself.
    */
-  private writeProbe(probe: () => void, lastFailure: (() => { code: string | undefined; at: Date } | undefined) | undefined, read: Component): Component {
+  private async writeProbe(probe: () => void | Promise<void>, lastFailure: (() => { code: string | undefined; at: Date } | undefined) | undefined, read: Component): Promise<Component> {
     try {
-      probe();
+      await withTimeout(Promise.resolve(probe()), PROBE_TIMEOUT_MS);
     } catch (err) {
-      const reason = storeUnavailableReason(err) ?? 'unavailable';
+      const reason = err instanceof TimeoutError ? `no answer within ${PROBE_TIMEOUT_MS} ms` : (storeUnavailableReason(err) ?? 'unavailable');
       this.runtime.logger.warn({ component: 'eventStore', err }, `readiness: event store writes fail (${reason})`);
       return { status: 'down', reason: `writes fail: ${reason}` };
     }
