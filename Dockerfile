@@ -19,7 +19,8 @@ RUN node bin/build-if-stale.js --force \
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     CAIRN_DATA_DIR=/data \
-    PORT=3000
+    PORT=3000 \
+    CAIRN_PROJECTOR_HEALTH_PORT=3001
 WORKDIR /app
 COPY --from=build /app/package.json /app/tsconfig.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -30,8 +31,9 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 3000
-# Ready = event store, read store and disk up (GET /health/ready). `cairn projector` serves no
-# HTTP: docker-compose.yml gives it its own check.
+# Ready = event store, read store and disk up (GET /health/ready). `cairn projector` serves no API:
+# it answers /health/ready on CAIRN_PROJECTOR_HEALTH_PORT instead (event store, read store, no
+# failed projection); docker-compose.yml points the projector's check there.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.PORT + '/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "bin/cairn.js"]

@@ -2,6 +2,7 @@
 import { resolve as resolvePath } from 'path';
 import { loadConfig } from '@cairn/config';
 import { composeCairn, type ComposeOptions } from './compose';
+import { serveProjectorHealth, type ProjectorHealth } from './projector-health';
 import type { MainIo } from './main';
 
 /** The flags of `cairn start | api | projector`; each overrides its environment variable. */
@@ -25,9 +26,21 @@ export async function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projecto
         `Use it as: Authorization: Bearer ${cairn.createdAdminKey}\n\n`,
     );
   }
+  // `cairn projector` alone serves no API: its health gets a port of its own.
+  let health: ProjectorHealth | null = null;
+  if (!parts.api && config.projectorHealthPort !== 'off') {
+    try {
+      health = await serveProjectorHealth({ events: cairn.runtime.events, readStore: cairn.runtime.readStore, engine: cairn.engine, logger: cairn.runtime.logger }, config.projectorHealthPort, config.host);
+    } catch (err) {
+      await cairn.close();
+      throw new Error(`CAIRN_PROJECTOR_HEALTH_PORT: cannot listen on ${config.projectorHealthPort} (${(err as Error).message}); choose another port, or off`);
+    }
+  }
+  const healthHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   // One write: a reader of the pipe (a supervisor, a test) sees the addresses and the data directory together.
   io.out.write(
     (cairn.url ? `Cairn API on ${cairn.url} (docs: ${cairn.url}/docs)\nConsole: ${cairn.url}/console\n` : '') +
+      (health ? `Projector health on http://${healthHost}:${health.port}/health/ready\n` : '') +
       `Event store: ${cairn.connectionString}\n` +
       `Data directory: ${resolvePath(config.dataDir)}${config.eventStore === undefined ? ' (embedded node: eventstore/)' : ''}; read models: ${config.readModelUrl.replace(/\/\/[^@/]*@/, '//…@')}\n`,
   );
@@ -43,7 +56,7 @@ export async function serveCommand(parts: Pick<ComposeOptions, 'api' | 'projecto
         process.exit(1);
       }, config.shutdownTimeoutMs);
       timer.unref();
-      void cairn.close().then(resolve);
+      void (health?.close() ?? Promise.resolve()).then(() => cairn.close()).then(resolve);
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));

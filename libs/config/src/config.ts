@@ -3,7 +3,7 @@
  * with class-validator into one typed object. Nothing else in Cairn reads `process.env`.
  */
 import { plainToInstance } from 'class-transformer';
-import { ValidationError, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, validateSync } from 'class-validator';
+import { ValidationError, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf, validateSync } from 'class-validator';
 import { resolve } from 'path';
 import { CairnError, ERROR_CODES } from '@cairn/domain';
 
@@ -40,6 +40,18 @@ export class CairnConfig {
   /** CAIRN_HOST: interface the API binds to. */
   @IsString()
   host = '0.0.0.0';
+
+  /**
+   * CAIRN_PROJECTOR_HEALTH_PORT: `cairn projector` (which serves no API) answers GET /health/live
+   * and /health/ready on this port, for a container healthcheck or an orchestrator's probes (the
+   * image sets 3001); 0 = ephemeral (printed at start); `off` (default: several projectors may share
+   * a machine) serves nothing.
+   */
+  @ValidateIf((c: CairnConfig) => c.projectorHealthPort !== 'off')
+  @IsInt({ message: 'must be a port number or off' })
+  @Min(0)
+  @Max(65535)
+  projectorHealthPort: number | 'off' = 'off';
 
   /** CAIRN_ESDB_PORT / --esdb-port: port of the embedded node (0 = ephemeral). */
   @IsInt()
@@ -302,6 +314,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',
   projectorThread: 'CAIRN_PROJECTOR_THREAD',
   nodeThread: 'CAIRN_NODE_THREAD',
+  projectorHealthPort: 'CAIRN_PROJECTOR_HEALTH_PORT',
   importGroupEvents: 'CAIRN_IMPORT_GROUP_EVENTS',
   readWaitMs: 'CAIRN_READ_WAIT_MS',
   headWaitMs: 'CAIRN_HEAD_WAIT_MS',
@@ -322,7 +335,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   webhookTimeoutMs: 'CAIRN_WEBHOOK_TIMEOUT_MS',
   webhookPollMs: 'CAIRN_WEBHOOK_POLL_MS',
 };
-const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
+const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /** Settings whose values an error message never repeats. */
 const SECRETS = new Set(['adminKey', 'kek']);
