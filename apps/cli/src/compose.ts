@@ -141,6 +141,7 @@ export async function composeCairn(config: CairnConfig, options: ComposeOptions)
           batchSize: config.projectorBatchSize,
           batchMs: config.projectorBatchMs,
           memoryBudgetMb: config.projectorMemoryMb,
+          heapMb: config.projectorHeapMb,
           logLevel: config.logLevel,
           segments: {
             sweepIntervalMs: config.segmentIntervalMs,

@@ -30,6 +30,8 @@ export interface ProjectorThreadSettings {
   readonly batchSize: number;
   readonly batchMs: number;
   readonly memoryBudgetMb: number;
+  /** The thread's V8 old-generation limit (CAIRN_PROJECTOR_HEAP_MB): its heap stops growing there instead of holding garbage. */
+  readonly heapMb: number;
   readonly logLevel: string;
   /** The background work that runs beside the engine (the API then only nudges it). */
   readonly segments: { readonly sweepIntervalMs: number; readonly pollMs: number; readonly lifecycle: { readonly newDays: number; readonly activeDays: number; readonly lapsedDays: number } };
@@ -58,7 +60,11 @@ function spawnWorker(settings: ProjectorThreadSettings): Worker {
   const setup = compiled ? join(root, 'bin', 'paths.js') : join(root, 'test', 'support', 'ts-hooks.js');
   const entry = join(__dirname, compiled ? 'projector.worker.js' : 'projector.worker.ts');
   const code = [setup, require.resolve('reflect-metadata'), entry].map((f) => `require(${JSON.stringify(f)});`).join(' ');
-  return new Worker(code, { eval: true, workerData: settings });
+  // Without a limit V8 let the thread's heap grow to hundreds of MB of uncollected garbage under
+  // sustained ingest (the soak bench: 120 → 360 MB in two minutes, with 50–240 MB live); with one it
+  // collects sooner. Reaching it with a live set that big ends the thread, and the supervisor below
+  // restarts it from the checkpoints.
+  return new Worker(code, { eval: true, workerData: settings, resourceLimits: { maxOldGenerationSizeMb: settings.heapMb } });
 }
 
 export class ProjectorThread implements LiveProjector {

@@ -141,6 +141,16 @@ export class CairnConfig {
   projectorMemoryMb = 64;
 
   /**
+   * CAIRN_PROJECTOR_HEAP_MB: the V8 old-generation limit of the projector thread of `cairn start`
+   * (it collects garbage before growing past it). A thread whose live data exceeds it ends with an
+   * out-of-memory error and is restarted from its checkpoints (visible in /v1/projections).
+   */
+  @IsInt()
+  @Min(64)
+  @Max(65_536)
+  projectorHeapMb = 384;
+
+  /**
    * CAIRN_PROJECTOR_THREAD: `on` (default) runs the projection engine of `cairn start` in a worker
    * thread it supervises, so the HTTP event loop serves only HTTP; `off` runs it on the main thread.
    */
@@ -312,6 +322,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   projectorBatchSize: 'CAIRN_PROJECTOR_BATCH_SIZE',
   projectorBatchMs: 'CAIRN_PROJECTOR_BATCH_MS',
   projectorMemoryMb: 'CAIRN_PROJECTOR_MEMORY_MB',
+  projectorHeapMb: 'CAIRN_PROJECTOR_HEAP_MB',
   projectorThread: 'CAIRN_PROJECTOR_THREAD',
   nodeThread: 'CAIRN_NODE_THREAD',
   projectorHealthPort: 'CAIRN_PROJECTOR_HEALTH_PORT',
@@ -335,7 +346,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   webhookTimeoutMs: 'CAIRN_WEBHOOK_TIMEOUT_MS',
   webhookPollMs: 'CAIRN_WEBHOOK_POLL_MS',
 };
-const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
+const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'projectorHeapMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /** Settings whose values an error message never repeats. */
 const SECRETS = new Set(['adminKey', 'kek']);
