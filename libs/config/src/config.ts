@@ -286,6 +286,12 @@ export class CairnConfig {
   @Max(60_000)
   webhookPollMs = 500;
 
+  /** CAIRN_WEBHOOK_SIGNALS_MS: how often tiers, points, expiries and lapses are re-read for tier.changed, points.earned, points.expiring and customer.lapsed (only while an endpoint asks for one): the most such a delivery lags. */
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  webhookSignalsMs = 60_000;
+
   /** The read-model URL actually used. */
   get readModelUrl(): string {
     return this.readModel ?? `sqlite:${resolve(this.dataDir, 'read-models.sqlite')}`;
@@ -334,8 +340,9 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   webhookRetryForMs: 'CAIRN_WEBHOOK_RETRY_FOR_MS',
   webhookTimeoutMs: 'CAIRN_WEBHOOK_TIMEOUT_MS',
   webhookPollMs: 'CAIRN_WEBHOOK_POLL_MS',
+  webhookSignalsMs: 'CAIRN_WEBHOOK_SIGNALS_MS',
 };
-const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
+const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'webhookSignalsMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /** Settings whose values an error message never repeats. */
 const SECRETS = new Set(['adminKey', 'kek']);
