@@ -258,6 +258,10 @@ export class CairnConfig {
     return resolve(this.dataDir, 'eventstore');
   }
 
+  /** CAIRN_SEGMENT_CUSTOM_EVENTS: what the Segment door does with a track event outside the e-commerce mapping — 'keep' it as a custom event (cairn.custom.v1: name and properties, in the timeline), or 'reject' it (answered "unmapped", not recorded). */
+  @IsIn(['keep', 'reject'])
+  segmentCustomEvents: 'keep' | 'reject' = 'keep';
+
   /** CAIRN_WEBHOOK_URLS: 'strict' — webhook URLs must be https, resolve, and not be loopback; 'dev' also allows http, loopback and unresolvable names. Link-local and metadata addresses are refused under both. */
   @IsIn(['strict', 'dev'])
   webhookUrls: 'strict' | 'dev' = 'strict';
@@ -341,6 +345,7 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   webhookTimeoutMs: 'CAIRN_WEBHOOK_TIMEOUT_MS',
   webhookPollMs: 'CAIRN_WEBHOOK_POLL_MS',
   webhookSignalsMs: 'CAIRN_WEBHOOK_SIGNALS_MS',
+  segmentCustomEvents: 'CAIRN_SEGMENT_CUSTOM_EVENTS',
 };
 const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'webhookSignalsMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
