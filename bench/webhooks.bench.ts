@@ -10,9 +10,14 @@
  *   same transaction), against the same subscription reading the same events and writing nothing;
  *   and the outbox with no endpoint registered (cursor writes only).
  * - The projector beside it: the engine catching up 20,000 ingest events into profiles on a fresh
- *   SQLite read store, alone and with the outbox enqueueing the 20,000 segment events on the same
- *   store at the same time (they share SQLite's one writer).
+ *   read store, alone and with the outbox enqueueing the 20,000 segment events on the same
+ *   store at the same time (on SQLite they share its one writer).
+ *
+ * Each figure on SQLite, then on PostgreSQL (a database of its own on CAIRN_BENCH_PG, default
+ * postgres://postgres@127.0.0.1:5432/test; skipped when unreachable), against baselines of the same
+ * run and store. CAIRN_BENCH_WEBHOOKS_SCALE (default 1) multiplies every size: 0.2 for a short run.
  */
+import { Client } from 'pg';
 import { createServer, request, type Server } from 'http';
 import type { AddressInfo } from 'net';
 import { mkdtempSync, rmSync } from 'fs';
@@ -27,9 +32,12 @@ import { streamFor, toStoredEvent, type EventInput } from '@cairn/domain';
 import { openReadStore, type ReadStore } from '@cairn/read-models';
 import { ratio, type BenchFigure, type BenchSuite } from './harness';
 
-const DELIVERIES = 5000;
+const SCALE = Number(process.env.CAIRN_BENCH_WEBHOOKS_SCALE ?? '1');
+const sized = (n: number, step: number) => Math.max(step, Math.round((n * SCALE) / step) * step);
+const DELIVERIES = sized(5000, 100);
 const IN_FLIGHT = 16;
-const SOURCE_EVENTS = 20_000;
+const SOURCE_EVENTS = sized(20_000, 500);
+const PG = process.env.CAIRN_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const body = (i: number) => JSON.stringify({ type: 'segment.entered', timestamp: new Date().toISOString(), data: { customerId: `c${i}`, segmentId: 'b3f1c2d4-0000-4000-8000-000000000001', segmentVersion: 1, at: new Date().toISOString() } });
 
@@ -122,11 +130,11 @@ async function outboxRate(store: ReadStore, events: CairnEventStore, n: number, 
   return rate;
 }
 
-const CATALOGUE_EVENTS = 20_000;
+const CATALOGUE_EVENTS = sized(20_000, 1000);
 
 /** The engine's catch-up rate into profiles on a fresh store, with the outbox enqueueing beside it or not. */
-async function projectorRate(dir: string, events: CairnEventStore, head: bigint, name: string, withOutbox: boolean): Promise<number> {
-  const store = await openReadStore(`sqlite:${join(dir, `${name}.sqlite`)}`);
+async function projectorRate(open: (name: string) => Promise<ReadStore>, events: CairnEventStore, head: bigint, name: string, withOutbox: boolean): Promise<number> {
+  const store = await open(name);
   const outbox = new WebhookOutbox(store, events);
   if (withOutbox) {
     await createWebhook(store, { url: 'http://127.0.0.1:9/unused', kinds: ['segment.entered'] }, new Date(0));
@@ -148,9 +156,48 @@ async function projectorRate(dir: string, events: CairnEventStore, head: bigint,
 
 export const run: BenchSuite = async (log) => {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-bench-webhooks-'));
+  const figures: BenchFigure[] = [];
+  try {
+    figures.push(...(await measure(log, 'SQLite', async (name) => openReadStore(`sqlite:${join(dir, `${name}.sqlite`)}`))));
+    const db = `cairn_bench_webhooks_${process.pid}`;
+    const admin = new Client({ connectionString: PG });
+    try {
+      await admin.connect();
+    } catch (err) {
+      log(`PostgreSQL at ${PG} unreachable (${(err as Error).message}): PostgreSQL figures skipped`);
+      return figures;
+    }
+    try {
+      await admin.query(`create database ${db}`);
+      const url = new URL(PG);
+      url.pathname = `/${db}`;
+      const pg = new Client({ connectionString: url.toString() });
+      await pg.connect();
+      try {
+        figures.push(
+          ...(await measure(log, 'PostgreSQL', async (name) => {
+            const schema = `s_${name.replace(/[^a-z0-9]/g, '_')}`;
+            await pg.query(`create schema if not exists ${schema}`);
+            return openReadStore(`${url.toString()}?options=${encodeURIComponent(`-c search_path=${schema}`)}`);
+          })),
+        );
+      } finally {
+        await pg.end();
+      }
+    } finally {
+      await admin.query(`drop database if exists ${db} with (force)`).catch(() => undefined);
+      await admin.end();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+};
+
+async function measure(log: (line: string) => void, storeName: string, open: (name: string) => Promise<ReadStore>): Promise<BenchFigure[]> {
   const node = await startEmbeddedNode({ port: 0 });
   const events = CairnEventStore.connect(node.connectionString);
-  const store = await openReadStore(`sqlite:${join(dir, 'read-models.sqlite')}`);
+  const store = await open('read_models');
   let received = 0;
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -170,7 +217,7 @@ export const run: BenchSuite = async (log) => {
     log(`receiver answered ${received} requests`);
     figures.push(ratio('webhook deliveries', delivered, 'deliveries/s', { name: "receiver's own rate (plain POSTs)", value: plain }));
 
-    log(`appending ${SOURCE_EVENTS} segment.entered events`);
+    log(`${storeName}: appending ${SOURCE_EVENTS} segment.entered events`);
     for (let i = 0; i < SOURCE_EVENTS; i += 500) {
       await events.client.appendToStream(
         `segment-members-bench-${i / 500}`,
@@ -201,17 +248,16 @@ export const run: BenchSuite = async (log) => {
       const p = await events.append(batch.map((input) => ({ id: randomUUID(), streamId: streamFor(input), event: toStoredEvent(input), metadata: { receivedAt: new Date().toISOString(), correlationId: 'bench' } })));
       if (p && p.commit > head) head = p.commit;
     }
-    const alone1 = await projectorRate(dir, events, head, 'alone-1', false);
-    const beside = await projectorRate(dir, events, head, 'beside', true);
-    const alone2 = await projectorRate(dir, events, head, 'alone-2', false);
+    const alone1 = await projectorRate(open, events, head, 'alone_1', false);
+    const beside = await projectorRate(open, events, head, 'beside', true);
+    const alone2 = await projectorRate(open, events, head, 'alone_2', false);
     log(`projector alone: ${Math.round(alone1)} then ${Math.round(alone2)} events/s`);
-    figures.push(ratio('projector catch-up with the outbox enqueueing on the same SQLite store', beside, 'events/s', { name: 'projector alone (faster of two runs)', value: Math.max(alone1, alone2) }));
+    figures.push(ratio('projector catch-up with the outbox enqueueing on the same store', beside, 'events/s', { name: 'projector alone (faster of two runs)', value: Math.max(alone1, alone2) }));
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
     await store.close();
     await events.client.dispose();
     await node.close();
-    rmSync(dir, { recursive: true, force: true });
   }
-  return figures;
-};
+  return figures.map((f) => ({ ...f, name: `${f.name} [${storeName}]` }));
+}

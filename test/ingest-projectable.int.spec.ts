@@ -46,6 +46,8 @@ describe('the ingest contract (no database)', () => {
     const accepted = sample.filter((raw) => parseEvent(raw, NOW).ok).length;
     expect(accepted).toBeGreaterThan(200);
     expect(accepted).toBeLessThan(1800);
+    // The shop's own events (cairn.custom.v1) are among them, so every projection meets them below.
+    expect(sample.filter((raw) => (raw as { type?: unknown })?.type === 'custom' && parseEvent(raw, NOW).ok).length).toBeGreaterThan(20);
   });
 
   it('parseEvent never throws, and whatever it accepts the SDK accepts and streamFor places by a string id', () => {

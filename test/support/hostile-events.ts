@@ -202,6 +202,15 @@ const byKind: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
       policyVersion: optional(fc.oneof(fc.constantFrom('2026-05', 'v1', ''), hostileString)),
     })
     .map(compact),
+  // The shop's own track events (the Segment door's custom kind): any name, flat properties, hostile ones too.
+  custom: fc
+    .record({
+      ...common,
+      type: fc.constant('custom'),
+      name: fc.oneof({ weight: 12, arbitrary: fc.constantFrom('Newsletter Signed Up', 'Cart Viewed', 'constructor', '__proto__', 'x'.repeat(200)) }, { weight: 1, arbitrary: fc.oneof(hostileString, fc.constantFrom('', '   ', 'x'.repeat(201), null, 7)) }),
+      properties: optional(smallRecord),
+    })
+    .map(compact),
 };
 
 const extraKey = fc.oneof(

@@ -268,6 +268,10 @@ export class CairnConfig {
     return resolve(this.dataDir, 'eventstore');
   }
 
+  /** CAIRN_SEGMENT_CUSTOM_EVENTS: what the Segment door does with a track event outside the e-commerce mapping — 'keep' it as a custom event (cairn.custom.v1: name and properties, in the timeline), or 'reject' it (answered "unmapped", not recorded). */
+  @IsIn(['keep', 'reject'])
+  segmentCustomEvents: 'keep' | 'reject' = 'keep';
+
   /** CAIRN_WEBHOOK_URLS: 'strict' — webhook URLs must be https, resolve, and not be loopback; 'dev' also allows http, loopback and unresolvable names. Link-local and metadata addresses are refused under both. */
   @IsIn(['strict', 'dev'])
   webhookUrls: 'strict' | 'dev' = 'strict';
@@ -295,6 +299,12 @@ export class CairnConfig {
   @Min(10)
   @Max(60_000)
   webhookPollMs = 500;
+
+  /** CAIRN_WEBHOOK_SIGNALS_MS: how often tiers, points, expiries and lapses are re-read for tier.changed, points.earned, points.expiring and customer.lapsed (only while an endpoint asks for one): the most such a delivery lags. */
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  webhookSignalsMs = 60_000;
 
   /** The read-model URL actually used. */
   get readModelUrl(): string {
@@ -345,8 +355,10 @@ const ENV: Record<keyof Omit<CairnConfig, 'readModelUrl' | 'eventStoreDir'>, str
   webhookRetryForMs: 'CAIRN_WEBHOOK_RETRY_FOR_MS',
   webhookTimeoutMs: 'CAIRN_WEBHOOK_TIMEOUT_MS',
   webhookPollMs: 'CAIRN_WEBHOOK_POLL_MS',
+  webhookSignalsMs: 'CAIRN_WEBHOOK_SIGNALS_MS',
+  segmentCustomEvents: 'CAIRN_SEGMENT_CUSTOM_EVENTS',
 };
-const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'projectorHeapMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
+const NUMERIC = new Set(['webhookRetryBaseMs', 'webhookRetryForMs', 'webhookTimeoutMs', 'webhookPollMs', 'webhookSignalsMs', 'segmentIntervalMs', 'segmentPollMs', 'rfmWindowDays', 'identitySharedDeviceLimit', 'lifecycleNewDays', 'lifecycleActiveDays', 'lifecycleLapsedDays', 'port', 'esdbPort', 'projectorBatchSize', 'projectorBatchMs', 'projectorMemoryMb', 'projectorHeapMb', 'importGroupEvents', 'projectorHealthPort', 'readWaitMs', 'headWaitMs', 'shutdownTimeoutMs', 'startupTimeoutMs', 'diskMinFreeMb']);
 
 /** Settings whose values an error message never repeats. */
 const SECRETS = new Set(['adminKey', 'kek']);

@@ -16,7 +16,7 @@ export type Event<Type extends string, Data extends Record<string, unknown>> = R
 export const CHANNELS = ['web', 'app', 'store', 'email', 'social', 'marketplace'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-export const EVENT_KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify', 'consent'] as const;
+export const EVENT_KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify', 'consent', 'custom'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /**
@@ -155,6 +155,15 @@ export interface ConsentFields {
   readonly policyVersion?: string;
 }
 
+/** Bounds of a custom event's name. */
+export const CUSTOM_NAME_MAX_LENGTH = 200;
+export interface CustomFields {
+  /** The shop's own name for what happened, e.g. `Newsletter Signed Up` (1–200 characters). */
+  readonly name: string;
+  /** Flat properties, bounded as `context`: at most 32 keys of ≤ 64 characters; strings (≤ 1000 characters), numbers or booleans. */
+  readonly properties?: { readonly [key: string]: string | number | boolean | undefined };
+}
+
 /** What a shop sends, per kind (the `type` field selects the shape). */
 export type ViewInput = CommonFields & ViewFields & { readonly type: 'view' };
 export type PurchaseInput = CommonFields & PurchaseFields & { readonly type: 'purchase' };
@@ -169,7 +178,13 @@ export type IdentifyInput = CommonFields &
 /** A person grants or withdraws consent for one purpose, as of `occurredAt` (business time). */
 export type ConsentInput = CommonFields & ConsentFields & { readonly type: 'consent' };
 
-export type EventInput = ViewInput | PurchaseInput | ReturnInput | ReviewInput | ReferralInput | IdentifyInput | ConsentInput;
+/**
+ * Anything else the shop tracks (a Segment `track` outside the e-commerce mapping): kept in the
+ * log and shown in the timeline; no projection computes anything from it.
+ */
+export type CustomInput = CommonFields & CustomFields & { readonly type: 'custom' };
+
+export type EventInput = ViewInput | PurchaseInput | ReturnInput | ReviewInput | ReferralInput | IdentifyInput | ConsentInput | CustomInput;
 
 /** Stored data: the input with its id resolved and without the `type` discriminator. */
 type Stored<I extends { type: string }> = Omit<I, 'type' | 'id'>;
@@ -181,8 +196,9 @@ export type ReviewedV1 = Event<'cairn.review.v1', Stored<ReviewInput>>;
 export type ReferredV1 = Event<'cairn.referral.v1', Stored<ReferralInput>>;
 export type IdentifiedV1 = Event<'cairn.identify.v1', Stored<IdentifyInput>>;
 export type ConsentV1 = Event<'cairn.consent.v1', Stored<ConsentInput>>;
+export type CustomV1 = Event<'cairn.custom.v1', Stored<CustomInput>>;
 
-export type CairnEvent = ViewedV1 | PurchasedV1 | ReturnedV1 | ReviewedV1 | ReferredV1 | IdentifiedV1 | ConsentV1;
+export type CairnEvent = ViewedV1 | PurchasedV1 | ReturnedV1 | ReviewedV1 | ReferredV1 | IdentifiedV1 | ConsentV1 | CustomV1;
 export type CairnEventType = CairnEvent['type'];
 
 export const EVENT_TYPE_BY_KIND: Readonly<Record<EventKind, CairnEventType>> = {
@@ -193,6 +209,7 @@ export const EVENT_TYPE_BY_KIND: Readonly<Record<EventKind, CairnEventType>> = {
   referral: 'cairn.referral.v1',
   identify: 'cairn.identify.v1',
   consent: 'cairn.consent.v1',
+  custom: 'cairn.custom.v1',
 };
 
 export const CAIRN_EVENT_TYPES: readonly CairnEventType[] = Object.values(EVENT_TYPE_BY_KIND);

@@ -481,6 +481,8 @@ function foldCore(c: Core, event: FoldableEvent, rules: ProfileRules): Core {
       break;
     }
     case 'cairn.identify.v1':
+    // Seen (first/last seen, channels) and in the timeline; no figure of the profile counts it.
+    case 'cairn.custom.v1':
       break;
     case 'cairn.consent.v1':
       addConsentChange(s.consent, consent!.purpose, consent!.change);
@@ -604,6 +606,7 @@ function activityEntry(event: FoldableEvent, at: string, currency: string): Acti
     case 'cairn.purchase.v1':
     case 'cairn.identify.v1':
     case 'cairn.consent.v1':
+    case 'cairn.custom.v1':
       return null;
     default: {
       const unreachable: never = event.type;

@@ -571,11 +571,30 @@ export const MIGRATIONS: readonly Migration[] = [
       db.schema.createTable('audit_checkpoint').ifNotExists().addColumn('name', 'text', (c) => c.primaryKey()).addColumn('revision', 'bigint', (c) => c.notNull()),
     ],
   },
+  {
+    version: 840,
+    name: 'webhook_signals',
+    // Webhook kinds with no event of their own (tier.changed, points.earned, points.expiring,
+    // customer.lapsed): what was last notified per person, so a change is enqueued once; an
+    // endpoint's tier filter and its points.expiring horizon in days.
+    up: (db) => [
+      db.schema.alterTable('webhooks').addColumn('tier_filter', 'text'),
+      db.schema.alterTable('webhooks').addColumn('expiring_days', 'integer'),
+      db.schema
+        .createTable('webhook_signal_state')
+        .ifNotExists()
+        .addColumn('customer_id', 'text', (c) => c.primaryKey())
+        .addColumn('tier', 'text')
+        .addColumn('stage', 'text')
+        .addColumn('earned_through', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull()),
+    ],
+  },
   // Version ranges per area, so parallel work never collides: 100–199 identity, segments and RFM;
   // 200–299 loyalty; 300–399 analytics; 400–499 operations; 500–509 the projection engine;
   // 510–519 API keys; 520–529 read paths (customer lookup); 600–649 webhooks and automations;
   // 700–719 the CLI; 720–739 answer freshness; 800–809 privacy keys and erasures; 810–819
-  // consent; 820–829 the audit log; 830–839 the console.
+  // consent; 820–829 the audit log; 830–839 the console; 840–849 webhook signals.
 ];
 
 /** A raw statement as a migration step. */

@@ -4,7 +4,7 @@ import { UUID_RE } from './uuid';
 
 /** Kept in step with the catalogue by the compiler: adding a channel or kind there fails here. */
 export const CHANNELS = ['web', 'app', 'store', 'email', 'social', 'marketplace'] as const satisfies readonly Channel[];
-export const KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify', 'consent'] as const satisfies readonly EventKind[];
+export const KINDS = ['view', 'purchase', 'return', 'review', 'referral', 'identify', 'consent', 'custom'] as const satisfies readonly EventKind[];
 type Exhaustive<T extends never> = T;
 export type _ChannelsCovered = Exhaustive<Exclude<Channel, (typeof CHANNELS)[number]>>;
 export type _KindsCovered = Exhaustive<Exclude<EventKind, (typeof KINDS)[number]>>;
@@ -186,6 +186,22 @@ export function validateEvent(given: EventInput, nowMs: number = Date.now()): vo
       consentText('source', e.source);
       consentText('policyVersion', e.policyVersion);
       break;
+    case 'custom': {
+      if (typeof e.name !== 'string' || e.name.trim().length === 0 || e.name.length > 200) fail('name', 'must be 1–200 characters, not only spaces');
+      const props = anyE.properties as unknown;
+      if (props !== undefined) {
+        if (typeof props !== 'object' || props === null || Array.isArray(props)) fail('properties', 'must be an object');
+        const entries = Object.entries(props as Record<string, unknown>);
+        if (entries.length > 32) fail('properties', 'may have at most 32 keys');
+        for (const [k, v] of entries) {
+          if (k.length > 64) fail(`properties.${k.slice(0, 64)}`, 'key longer than 64 characters');
+          if (v != null && !['string', 'number', 'boolean'].includes(typeof v)) fail(`properties.${k}`, 'must be a string, number, boolean or null');
+          if (typeof v === 'string' && v.length > 1000) fail(`properties.${k}`, 'must be at most 1000 characters');
+          if (typeof v === 'number' && !Number.isFinite(v)) fail(`properties.${k}`, 'must be a finite number');
+        }
+      }
+      break;
+    }
     default: {
       const unreachable: never = e;
       void unreachable;

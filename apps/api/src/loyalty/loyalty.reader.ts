@@ -139,6 +139,30 @@ export class LoyaltyReader {
   }
 
   /**
+   * The person's ledgers at several instants from one read of their facts, with when each loyalty
+   * fact was received (the webhook signals: tier.changed, points.earned, points.expiring); null
+   * without a program or without any loyalty activity. Identity merges are applied, not explained.
+   */
+  async ledgersAt(customerId: string, asOfs: readonly string[]): Promise<{ personId: string; at: Map<string, Ledger>; receivedAt: Map<string, string> } | null> {
+    const { personId, ids } = await this.person(customerId);
+    const db = this.runtime.readStore.db;
+    const [{ versions }, streams, facts] = await Promise.all([
+      this.programs(),
+      Promise.all(ids.map((id) => this.redemptions(id))),
+      Promise.all(ids.map((id) => loadLedgerFacts(db, id))).then((lists) => lists.flat()),
+    ]);
+    const idSet = new Set(ids);
+    const redemptions = streams.flatMap((r) => r.items);
+    if (versions.length === 0 || (redemptions.length === 0 && !facts.some((f) => idSet.has(f.customerId)))) return null;
+    const all = asPerson(personId, idSet, [...facts, ...redemptions]);
+    return {
+      personId,
+      at: new Map(asOfs.map((asOf) => [asOf, computeLedger(personId, all, versions, asOf)])),
+      receivedAt: new Map(facts.filter((f) => idSet.has(f.customerId)).map((f) => [f.id, f.receivedAt])),
+    };
+  }
+
+  /**
    * The person's ledger as of `asOf`; 404 without a program or without any loyalty activity.
    * `revision` and `stream` are those of the person's own loyalty stream, where a redemption or an
    * adjustment is appended (optimistic concurrency on it).

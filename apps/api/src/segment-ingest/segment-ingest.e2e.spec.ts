@@ -58,7 +58,7 @@ describe('the Segment-compatible door', () => {
     analytics.track({ userId: user, event: 'Order Completed', timestamp: t(2), properties: { order_id: `o1-${user}`, currency: 'USD', total: 54.89, shipping: 4.9, products: [{ product_id: 'sku-1', price: 49.99, quantity: 1 }] } });
     analytics.track({ userId: user, event: 'Order Completed', timestamp: t(3), properties: { order_id: `o2-${user}`, currency: 'USD', revenue: 30, discount: 5, coupon: 'WELCOME', products: [{ product_id: 'sku-2', price: 10, quantity: 3 }] } });
     analytics.track({ userId: user, event: 'Order Refunded', timestamp: t(4), properties: { order_id: `o2-${user}`, currency: 'USD', total: 10, products: [{ product_id: 'sku-2', quantity: 1 }] } });
-    analytics.track({ userId: user, event: 'Newsletter Opened', timestamp: t(5) });
+    analytics.track({ userId: user, event: 'Newsletter Opened', timestamp: t(5), properties: { list: 'weekly', issue: 42 } });
     await analytics.closeAndFlush();
     expect(statuses).toEqual([200]);
     expect(bodies).toHaveLength(1);
@@ -66,12 +66,15 @@ describe('the Segment-compatible door', () => {
     const profile = await profileAfter(user);
     expect(profile).toMatchObject({ customerId: user, views: 1, orders: 2, currency: 'USD', grossMinor: 5489 + 2500, refundedMinor: 1000, netMinor: 5489 + 2500 - 1000 });
     expect(profile.identity.anonymousIds).toEqual([anon]);
+    // The track event outside the e-commerce mapping is kept as a custom event, in the timeline.
+    const timeline = (await (await fetch(`${cairn.url}/v1/customers/${user}/events`, { headers: { authorization: `Bearer ${cairn.adminKey}` } })).json()) as { items: { type: string; data: Record<string, unknown> }[] };
+    expect(timeline.items.filter((e) => e.type === 'cairn.custom.v1').map((e) => [e.data.name, e.data.properties])).toEqual([['Newsletter Opened', { list: 'weekly', issue: 42 }]]);
 
     // The SDK's own request body, sent again (a retry after a lost answer): every message a duplicate, the profile unchanged.
     const again = await post('/v1/segment/batch', bodies[0]!);
     expect(again.status).toBe(200);
     expect(again.body.success).toBe(true);
-    expect(again.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'unmapped']);
+    expect(again.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
     expect(await profileAfter(user)).toMatchObject({ views: 1, orders: 2, grossMinor: 7989, refundedMinor: 1000 });
   });
 

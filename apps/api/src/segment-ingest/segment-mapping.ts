@@ -10,7 +10,8 @@
  *   value as written (1.005 → 101 cents).
  * - `messageId` → the event id: a UUID v5 of the messageId, so a re-sent message (an SDK's retry,
  *   a re-sent batch) is answered `duplicate`. Without a messageId there is nothing to dedupe by.
- * - Every other track call, and page/screen/group/alias, has no kind in the catalogue: `unmapped`.
+ * - Every other track call is a `custom` event (its name and flat properties), or `unmapped` when
+ *   CAIRN_SEGMENT_CUSTOM_EVENTS=reject; page/screen/group/alias have no kind: `unmapped`.
  *
  * Two kinds of failure: `malformed` (not a Segment message: a missing type, userId and
  * anonymousId both missing, a price that is not a number) answers the request 400 naming the
@@ -35,6 +36,8 @@ export interface MappingContext {
   readonly receivedAt: Date;
   /** Currency when an e-commerce event names none (Segment's spec says USD; Cairn uses its base currency). */
   readonly defaultCurrency: string;
+  /** Track events outside the mapping: kept as custom events, or answered unmapped. */
+  readonly customEvents?: 'keep' | 'reject';
 }
 
 /** Cairn's namespace for event ids made from Segment messageIds (UUID v5). */
@@ -147,6 +150,11 @@ function traitsOf(traits: Obj): Obj {
   return out;
 }
 
+/** Properties as a custom event keeps them: scalars, nested objects one level flattened (`a.b`), lists dropped. */
+function flatProperties(p: Obj): Obj {
+  return traitsOf(p);
+}
+
 /** A message's fields as Cairn's common fields; the id comes from messageId. */
 function common(msg: Obj, ctx: MappingContext): Obj {
   const timestamp = str(msg.timestamp) ?? str(msg.originalTimestamp);
@@ -173,6 +181,10 @@ export function mapSegmentMessage(msg: Obj, ctx: MappingContext, endpointType?: 
   if (type !== 'track') return { outcome: 'unmapped', reason: `Cairn's catalogue has no kind for a ${type} call` };
   const name = msg.event as string;
   const kind = MAPPED_TRACK_EVENTS[name as keyof typeof MAPPED_TRACK_EVENTS];
+  if (kind === undefined && ctx.customEvents !== 'reject') {
+    const props = isObj(msg.properties) ? flatProperties(msg.properties) : undefined;
+    return mapped({ type: 'custom', ...common(msg, ctx), name, ...(props && Object.keys(props).length > 0 ? { properties: props } : {}) });
+  }
   if (kind === undefined) return { outcome: 'unmapped', reason: `the track event "${name.slice(0, 100)}" is not one of ${Object.keys(MAPPED_TRACK_EVENTS).join(', ')}` };
   const p = isObj(msg.properties) ? msg.properties : {};
   const currency = str(p.currency)?.toUpperCase() ?? ctx.defaultCurrency;

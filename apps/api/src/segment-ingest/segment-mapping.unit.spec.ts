@@ -53,7 +53,7 @@ describe('Segment mapping', () => {
     });
   });
 
-  it('maps views, refunds, reviews and identify; other calls are unmapped', () => {
+  it('maps views, refunds, reviews and identify; other track events are custom; page calls are unmapped', () => {
     const view = mapSegmentMessage({ type: 'track', event: 'Product Viewed', anonymousId: 'a-1', context: { channel: 'app' }, properties: { product_id: 'p1', price: 5, currency: 'JPY' } }, ctx);
     expect(view).toMatchObject({ outcome: 'mapped', event: { type: 'view', anonymousId: 'a-1', channel: 'app', productId: 'p1', priceMinor: 5, currency: 'JPY', occurredAt: ctx.receivedAt.toISOString() } });
     const refund = mapSegmentMessage({ type: 'track', event: 'Order Refunded', userId: 'c-1', properties: { order_id: 'o-1', products: [{ product_id: 'p1', price: 19, quantity: 1 }] } }, ctx);
@@ -63,7 +63,12 @@ describe('Segment mapping', () => {
     const identify = mapSegmentMessage({ userId: 'c-1', anonymousId: 'a-1', traits: { email: 'a@example.com', address: { city: 'Berlin' }, tags: ['x'] } }, ctx, 'identify');
     expect(identify).toMatchObject({ outcome: 'mapped', event: { type: 'identify', traits: { email: 'a@example.com', 'address.city': 'Berlin' } } });
     expect(mapSegmentMessage({ userId: 'c-1' }, ctx, 'identify')).toMatchObject({ outcome: 'rejected', errors: [{ field: 'anonymousId' }] });
-    expect(mapSegmentMessage({ type: 'track', event: 'Signed Up', userId: 'c-1' }, ctx)).toMatchObject({ outcome: 'unmapped' });
+    // Other track events: a custom event (name, flat properties) by default, unmapped when the setting says reject.
+    expect(mapSegmentMessage({ type: 'track', event: 'Signed Up', userId: 'c-1', properties: { plan: 'pro', seats: 3, utm: { source: 'ads' }, tags: ['a'] } }, ctx)).toMatchObject({
+      outcome: 'mapped',
+      event: { type: 'custom', customerId: 'c-1', name: 'Signed Up', properties: { plan: 'pro', seats: 3, 'utm.source': 'ads' } },
+    });
+    expect(mapSegmentMessage({ type: 'track', event: 'Signed Up', userId: 'c-1' }, { ...ctx, customEvents: 'reject' })).toMatchObject({ outcome: 'unmapped' });
     expect(mapSegmentMessage({ type: 'page', userId: 'c-1' }, ctx)).toMatchObject({ outcome: 'unmapped' });
     expect(mapSegmentMessage({ type: 'track', event: 'Order Completed', userId: 'c-1', properties: { order_id: 'o', products: [{ product_id: 'p' }] } }, ctx)).toEqual({
       outcome: 'rejected',

@@ -68,13 +68,15 @@ describe.each(STORES)('signed webhooks (%s read store)', (_name, openStore) => {
     await store?.cleanup();
   });
 
-  it('refuses link-local, metadata and malformed URLs and kinds without a source, naming the field', async () => {
+  it('refuses link-local, metadata and malformed URLs and unknown kinds, naming the field', async () => {
     for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/hook', 'http://metadata.google.internal/x', 'http://[::ffff:169.254.169.254]/', 'ftp://example.com/x', 'not a url']) {
       const res = await call('POST', '/v1/webhooks', { url, kinds: ['segment.entered'] });
       expect([url, res.status, res.body!.error.fields[0].field]).toEqual([url, 400, 'url']);
     }
-    const tier = await call('POST', '/v1/webhooks', { url: `${receiver.url}/x`, kinds: ['segment.entered', 'tier.changed'] });
-    expect(tier.body!.error.fields[0]).toEqual({ field: 'kinds[1]', message: expect.stringContaining('no source in Cairn yet') });
+    const kind = await call('POST', '/v1/webhooks', { url: `${receiver.url}/x`, kinds: ['segment.entered', 'tier.upgraded'] });
+    expect(kind.body!.error.fields[0]).toEqual({ field: 'kinds[1]', message: expect.stringContaining('must be one of') });
+    const days = await call('POST', '/v1/webhooks', { url: `${receiver.url}/x`, kinds: ['points.earned'], expiringDays: 7 });
+    expect(days.body!.error.fields[0]).toEqual({ field: 'expiringDays', message: expect.stringContaining('points.expiring only') });
     expect((await call('POST', '/v1/webhooks', { url: `${receiver.url}/x`, kinds: ['segment.entered'], segmentId: 'nope' })).body!.error.fields[0].field).toBe('segmentId');
   });
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { WebhookDeliveries, WebhookOutbox } from '@cairn/projections';
+import { WebhookDeliveries, WebhookOutbox, WebhookSignals } from '@cairn/projections';
+import { LoyaltyReader } from '../loyalty/loyalty.reader';
 import { RUNTIME, type CairnRuntime } from '../runtime';
 
 /**
@@ -11,6 +12,8 @@ import { RUNTIME, type CairnRuntime } from '../runtime';
 export class WebhooksService implements OnApplicationBootstrap, OnModuleDestroy {
   readonly deliveries: WebhookDeliveries;
   readonly outbox: WebhookOutbox;
+  /** tier.changed, points.earned, points.expiring, customer.lapsed: derived as time passes (webhook-signals.ts). */
+  readonly signals: WebhookSignals;
 
   constructor(@Inject(RUNTIME) runtime: CairnRuntime) {
     const { config, logger } = runtime;
@@ -24,15 +27,25 @@ export class WebhooksService implements OnApplicationBootstrap, OnModuleDestroy 
       log,
     });
     this.outbox = new WebhookOutbox(runtime.readStore, runtime.events, { onEnqueued: () => this.deliveries.nudge(), log });
+    const loyalty = new LoyaltyReader(runtime);
+    this.signals = new WebhookSignals(runtime.readStore, {
+      ledgers: (customerId, asOfs) => loyalty.ledgersAt(customerId, asOfs),
+      lifecycle: { newDays: config.lifecycleNewDays, activeDays: config.lifecycleActiveDays, lapsedDays: config.lifecycleLapsedDays },
+      intervalMs: config.webhookSignalsMs,
+      onEnqueued: () => this.deliveries.nudge(),
+      log,
+    });
   }
 
   onApplicationBootstrap(): void {
     this.outbox.start();
+    this.signals.start();
     this.deliveries.start();
   }
 
   async onModuleDestroy(): Promise<void> {
     await this.outbox.stop();
+    await this.signals.stop();
     await this.deliveries.stop();
   }
 }

@@ -112,6 +112,8 @@ export function toLoyaltyFact(e: { readonly id: string; readonly type: CairnEven
     case 'cairn.identify.v1':
     // Consent earns nothing; loyalty is a ledger of what the person did, not what they allow.
     case 'cairn.consent.v1':
+    // A custom event is the shop's own record; the program has no rule for it.
+    case 'cairn.custom.v1':
       return null;
     default: {
       const unreachable: never = e.type;

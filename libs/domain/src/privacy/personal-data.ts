@@ -30,6 +30,8 @@ export const PERSONAL_FIELDS: Readonly<Record<CairnEventType, readonly string[]>
   'cairn.identify.v1': ['traits.*'],
   // Which purposes a person granted is a record the shop must keep (proof of consent), not free text.
   'cairn.consent.v1': [],
+  // The shop's own properties: free-form, so treated as personal (erasure clears them; the name stays).
+  'cairn.custom.v1': ['properties.*'],
 };
 /** Context keys that are personal on every event type. */
 export const PERSONAL_CONTEXT_KEYS: readonly string[] = ['userAgent', 'ip', 'ipAddress'];

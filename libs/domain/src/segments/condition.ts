@@ -136,7 +136,7 @@ export function parseCondition(json: unknown, path = 'condition'): Condition {
       const c = v.count;
       if (!isObj(c)) return fail(`${p}.count`, 'must be { type, withinDays, category? }');
       onlyKeys(c, `${p}.count`, ['type', 'withinDays', 'category']);
-      if (!(EVENT_KINDS as readonly string[]).includes(c.type as string) || c.type === 'identify' || c.type === 'consent') {
+      if (!(EVENT_KINDS as readonly string[]).includes(c.type as string) || c.type === 'identify' || c.type === 'consent' || c.type === 'custom') {
         fail(`${p}.count.type`, `must be one of view, purchase, return, review, referral${c.type === 'consent' ? ' (for consent use a { "consent": purpose } leaf)' : ''}`);
       }
       withinDays(c.withinDays, `${p}.count`);

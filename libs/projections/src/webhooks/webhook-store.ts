@@ -6,9 +6,13 @@ import { randomBytes, randomUUID } from 'crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { ReadModelSchema, ReadStore } from '@cairn/read-models';
 
-/** Kinds that have a source today (see docs/webhooks.md for the others). */
-export const WEBHOOK_KINDS = ['segment.entered', 'segment.exited', 'voucher.issued', 'privacy.erased'] as const;
+/** Every kind an endpoint can ask for (docs/webhooks.md). */
+export const WEBHOOK_KINDS = ['segment.entered', 'segment.exited', 'voucher.issued', 'privacy.erased', 'tier.changed', 'points.earned', 'points.expiring', 'customer.lapsed'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];
+/** Kinds with no event of their own: `WebhookSignals` derives them from the ledger and the profile as time passes. */
+export const SIGNAL_KINDS: readonly WebhookKind[] = ['tier.changed', 'points.earned', 'points.expiring', 'customer.lapsed'];
+/** points.expiring's horizon when an endpoint names none. */
+export const DEFAULT_EXPIRING_DAYS = 7;
 
 export type WebhooksTable = {
   id: string;
@@ -23,6 +27,10 @@ export type WebhooksTable = {
   lease_until: string | null;
   /** The consent purpose a delivery's person must have granted at the change's instant; null: none (migration 810). */
   requires_consent: string | null;
+  /** tier.changed only when the person moves from or to this tier; null: every tier (migration 840). */
+  tier_filter: string | null;
+  /** points.expiring this many days ahead; null: DEFAULT_EXPIRING_DAYS (migration 840). */
+  expiring_days: number | null;
 };
 export type WebhookDeliveriesTable = {
   id: string;
@@ -54,7 +62,18 @@ export type WebhookCursorTable = {
   position: string | null;
   updated_at: string;
 };
+export type WebhookSignalStateTable = {
+  customer_id: string;
+  /** The tier last notified (or seen first); null: none yet. */
+  tier: string | null;
+  /** The lifecycle stage last seen. */
+  stage: string | null;
+  /** Loyalty facts received up to this instant have had their points.earned enqueued. */
+  earned_through: string | null;
+  updated_at: string;
+};
 export type WebhookTables = {
+  webhook_signal_state: WebhookSignalStateTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
@@ -79,6 +98,10 @@ export interface Webhook {
    * it granted at the change's instant is withheld (recorded, never sent). Null: every change is sent.
    */
   readonly requiresConsent: string | null;
+  /** tier.changed only when the person moves from or to this tier; null: every tier. */
+  readonly tier: string | null;
+  /** points.expiring: how many days ahead of an expiry it is announced (null unless the endpoint asks for points.expiring). */
+  readonly expiringDays: number | null;
   readonly createdAt: string;
 }
 
@@ -94,6 +117,8 @@ export function toWebhook(r: WebhooksTable): Webhook {
     status: r.status as Webhook['status'],
     disabledReason: r.disabled_reason,
     requiresConsent: r.requires_consent ?? null,
+    tier: r.tier_filter ?? null,
+    expiringDays: (JSON.parse(r.kinds) as string[]).includes('points.expiring') ? Number(r.expiring_days ?? DEFAULT_EXPIRING_DAYS) : null,
     createdAt: r.created_at,
   };
 }
@@ -116,7 +141,7 @@ async function withCounts(db: Kysely<ReadModelSchema>, hooks: Webhook[]): Promis
 /** Log positions as 20-digit text: ordered alike on SQLite and PostgreSQL. */
 export const padPosition = (p: bigint): string => p.toString().padStart(20, '0');
 
-export async function createWebhook(store: ReadStore, def: { url: string; kinds: WebhookKind[]; segmentId?: string; requiresConsent?: string }, now: Date): Promise<{ webhook: Webhook; secret: string }> {
+export async function createWebhook(store: ReadStore, def: { url: string; kinds: WebhookKind[]; segmentId?: string; requiresConsent?: string; tier?: string; expiringDays?: number }, now: Date): Promise<{ webhook: Webhook; secret: string }> {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const row: WebhooksTable = {
     id: `wh_${randomUUID().replace(/-/g, '')}`,
@@ -130,6 +155,8 @@ export async function createWebhook(store: ReadStore, def: { url: string; kinds:
     lease_owner: null,
     lease_until: null,
     requires_consent: def.requiresConsent ?? null,
+    tier_filter: def.tier ?? null,
+    expiring_days: def.kinds.includes('points.expiring') ? (def.expiringDays ?? DEFAULT_EXPIRING_DAYS) : null,
   };
   await webhookDb(store.db).insertInto('webhooks').values(row).execute();
   return { webhook: toWebhook(row), secret };

@@ -38,6 +38,7 @@ import {
   CONSENT_PURPOSES,
   CONSENT_STATUSES,
   CONSENT_TEXT_MAX_LENGTH,
+  CUSTOM_NAME_MAX_LENGTH,
   EVENT_KINDS,
   ID_PATTERN,
   ID_RULE,
@@ -49,6 +50,7 @@ import {
   type Channel,
   type ConsentInput,
   type ConsentStatus,
+  type CustomInput,
   type EventContext,
   type EventInput,
   type EventKind,
@@ -222,6 +224,20 @@ export class ConsentDto extends CommonDto implements ConsentInput {
   policyVersion?: string;
 }
 
+export class CustomDto extends CommonDto implements CustomInput {
+  declare type: 'custom';
+  @ApiProperty({ example: 'Newsletter Signed Up', maxLength: CUSTOM_NAME_MAX_LENGTH, description: "The shop's own name for what happened (a Segment track event outside the e-commerce mapping)" })
+  @IsString()
+  @Length(1, CUSTOM_NAME_MAX_LENGTH)
+  @Matches(/\S/, { message: 'name must not be only spaces' })
+  name!: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { list: 'weekly' }, description: 'Flat: at most 32 keys, values strings (≤ 1000 characters), numbers or booleans' })
+  @IsOptional()
+  @IsObject()
+  properties?: CustomInput['properties'];
+}
+
 /**
  * Makes a DTO instance carrying exactly the object's own fields (as own data properties: a JSON
  * `__proto__` key stays an ordinary, non-whitelisted field and never reaches the prototype).
@@ -252,6 +268,7 @@ const DTO_BY_KIND: Record<EventKind, new () => CommonDto> = {
   referral: ReferralDto,
   identify: IdentifyDto,
   consent: ConsentDto,
+  custom: CustomDto,
 };
 
 /** Flattens class-validator's nested errors into `items[0].quantity`-style paths. */
@@ -419,6 +436,7 @@ function postCheck(kind: EventKind, raw: Record<string, unknown>, obj: Record<st
   }
   checkSmallObject('context', obj.context, errors);
   if (kind === 'identify') checkSmallObject('traits', obj.traits, errors);
+  if (kind === 'custom') checkSmallObject('properties', obj.properties, errors);
   if (kind === 'purchase' && Array.isArray(obj.items)) checkPurchaseArithmetic(obj.items, input as PurchaseInput, errors);
 }
 

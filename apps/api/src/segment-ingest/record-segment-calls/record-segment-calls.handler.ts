@@ -30,7 +30,7 @@ export class RecordSegmentCallsHandler implements ICommandHandler<RecordSegmentC
       this.metrics.segmentMessages.inc({ outcome: 'malformed' }, messages.length);
       throw new CairnError(ERROR_CODES.VALIDATION, 'not a Segment Tracking API payload: nothing of it was recorded', { fields: malformed });
     }
-    const ctx = { receivedAt: command.receivedAt, defaultCurrency: this.runtime.config.currency };
+    const ctx = { receivedAt: command.receivedAt, defaultCurrency: this.runtime.config.currency, customEvents: this.runtime.config.segmentCustomEvents };
     const outcomes: SegmentMessageOutcome[] = [];
     const events: Record<string, unknown>[] = [];
     const indexOfEvent: number[] = [];
