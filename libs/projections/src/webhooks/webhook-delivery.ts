@@ -209,27 +209,7 @@ export class WebhookDeliveries {
         .executeTakeFirst();
       if (Number(leased.numUpdatedRows) === 0) return;
       // Each customer's oldest pending delivery, when due: a later one waits for the one before it.
-      const due = await db
-        .selectFrom('webhook_deliveries as d')
-        .selectAll('d')
-        .where('d.webhook_id', '=', hook.id)
-        .where('d.status', '=', 'pending')
-        .where('d.next_attempt_at', '<=', now.toISOString())
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('webhook_deliveries as e')
-                .select(sql<number>`1`.as('one'))
-                .whereRef('e.webhook_id', '=', 'd.webhook_id')
-                .whereRef('e.customer_id', '=', 'd.customer_id')
-                .where('e.status', '=', 'pending')
-                .whereRef('e.position', '<', 'd.position'),
-            ),
-          ),
-        )
-        .orderBy('d.position')
-        .limit(concurrency * ROUND_OF)
-        .execute();
+      const due = await this.dueHeads(hook.id, now, concurrency * ROUND_OF);
       if (due.length === 0) return;
       // Every row is its customer's head, so any of them may go at once: `concurrency` in flight,
       // and the round's outcomes written together (one query and one transaction per round).
@@ -249,6 +229,50 @@ export class WebhookDeliveries {
   }
 
   /** One attempt; null when Cairn is stopping (not an attempt of the endpoint's: it is made again). */
+  /**
+   * The first `limit` (by log position) of the endpoint's per-customer queue heads that are due.
+   * PostgreSQL: DISTINCT ON over the queue index, which is already in (customer, position) order,
+   * so one index pass, whatever the table's statistics. The anti-join written for both stores went
+   * quadratic there on a freshly filled queue (no statistics yet: 2,000 pending rows took 2.9 s a
+   * round, 4,000,000 rows filtered), which held webhook delivery to 0.02 of the receiver's rate.
+   */
+  private async dueHeads(webhookId: string, now: Date, limit: number): Promise<WebhookDeliveriesTable[]> {
+    const db = webhookDb(this.store.db);
+    if (this.store.kind === 'postgres') {
+      const heads = await sql<WebhookDeliveriesTable>`
+        select * from (
+          select distinct on (customer_id) * from webhook_deliveries
+          where webhook_id = ${webhookId} and status = 'pending'
+          order by customer_id, position
+        ) heads
+        where next_attempt_at <= ${now.toISOString()}
+        order by position
+        limit ${limit}`.execute(db);
+      return heads.rows;
+    }
+    return db
+      .selectFrom('webhook_deliveries as d')
+      .selectAll('d')
+      .where('d.webhook_id', '=', webhookId)
+      .where('d.status', '=', 'pending')
+      .where('d.next_attempt_at', '<=', now.toISOString())
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('webhook_deliveries as e')
+              .select(sql<number>`1`.as('one'))
+              .whereRef('e.webhook_id', '=', 'd.webhook_id')
+              .whereRef('e.customer_id', '=', 'd.customer_id')
+              .where('e.status', '=', 'pending')
+              .whereRef('e.position', '<', 'd.position'),
+          ),
+        ),
+      )
+      .orderBy('d.position')
+      .limit(limit)
+      .execute();
+  }
+
   private async attempt(hook: WebhooksTable, d: WebhookDeliveriesTable): Promise<AttemptResult | null> {
     const started = this.now();
     const signature = new StandardWebhook(hook.secret).sign(d.id, started, d.payload);
