@@ -149,4 +149,47 @@ describe('loyalty what-if replays', () => {
     const unknown = await call('POST', '/v1/admin/replays', { projections: ['profiles'], rules: { segments: [{ id: 'no-such-segment', name: 'x', condition: { field: 'orders', op: '>=', value: 1 } }] } });
     expect([unknown.status, unknown.body.error.fields]).toEqual([400, [{ field: 'rules.segments[0].id', message: expect.stringContaining("no live segment 'no-such-segment'") }]]);
   });
+
+  it('groups merged customers as one person, with the identity as of the replay\'s instant (last: it merges two members)', async () => {
+    // wi-03 (700 points) and wi-04 (850) are Bronze apart under both programs; as one person (1,550)
+    // they are Silver live and Gold under the what-if.
+    const [survivor, merged] = [ids[3]!, ids[4]!];
+    const merge = await call('POST', '/v1/identity/merges', { survivorId: survivor, mergedId: merged, reason: 'same person' });
+    expect(merge.status).toBe(201);
+    const after = new Date(Date.now() + 1000).toISOString();
+    // Waits for the live ledger to follow the merge (the profiles projection folds it).
+    const deadline = Date.now() + 60_000;
+    let person = (await call('GET', `/v1/loyalty/${merged}?asOf=${after}`)).body;
+    while (person.customerId !== survivor) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the merge in the ledger: ${JSON.stringify(person)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      person = (await call('GET', `/v1/loyalty/${merged}?asOf=${after}`)).body;
+    }
+    expect([person.tier.name, person.tier.qualifying]).toEqual(['Silver', 1550]);
+    const persons = new Map<string, { tier: string; qualifying: number; available: number }>();
+    for (const c of ids) {
+      const s = (await call('GET', `/v1/loyalty/${c}?asOf=${after}`)).body;
+      persons.set(s.customerId, { tier: s.tier.name, qualifying: s.tier.qualifying, available: s.balance.available });
+    }
+    expect(persons.size).toBe(19);
+
+    const { summary, files } = await replay({ loyalty: { program: program(1500) } }, after);
+    const area = summary.whatIf.areas.loyalty;
+    expect(area.members).toBe(19);
+    const promoted = JSON.parse(files['what-if/loyalty/promoted.json']) as { customerId: string; customerIds?: string[]; from: string; to: string; available: { before: number; after: number } }[];
+    const expected = [...persons.keys()].filter((c) => tierFor(persons.get(c)!.qualifying, 1500) !== persons.get(c)!.tier).sort();
+    expect(promoted.map((p) => p.customerId)).toEqual(expected);
+    // The pair appears once, under the person's id, naming both ids; the merged id is not listed alone.
+    expect(promoted.filter((p) => p.customerId === survivor || p.customerId === merged)).toEqual([
+      { customerId: survivor, customerIds: [survivor, merged], from: 'Silver', to: 'Gold', pending: { before: 0, after: 0 }, available: { before: person.balance.available, after: 1550 }, expired: { before: 0, after: 0 } },
+    ]);
+    // The liability is the persons' ledgers: before, the sum of each person's live balance; its change, the sum over the changes.
+    expect(area.liability.available.before).toBe([...persons.values()].reduce((s, p) => s + p.available, 0));
+    const changes = JSON.parse(files['what-if/loyalty/changes.json']) as { available: { before: number; after: number } }[];
+    expect(area.liability.available.change).toBe(changes.reduce((s, c) => s + c.available.after - c.available.before, 0));
+
+    // As of an instant before the merge was requested, they are two people again: the first answer, unchanged.
+    const earlier = (await replay({ loyalty: { program: program(1500) } }, asOf)).summary.whatIf.areas.loyalty;
+    expect([earlier.members, earlier.promoted.count, earlier.liability]).toEqual([20, 3, { pending: { before: 0, after: 0, change: 0 }, available: { before: 31000, after: 31400, change: 400 } }]);
+  }, 180_000);
 });

@@ -23,6 +23,7 @@ import {
   LOYALTY_PROGRAM_STREAM,
   PROGRAM_DEFINED_TYPE,
   REDEEMED_TYPE,
+  asPerson,
   computeLedger,
   parseProgramChange,
   type AdjustedV1,
@@ -42,9 +43,12 @@ export interface LoyaltyWhatIfRules {
   readonly effectiveFrom: string | undefined;
 }
 
-/** One member whose answer differs. */
+/** One member (a person) whose answer differs. */
 export interface LoyaltyChange {
+  /** The person's id, as `GET /v1/loyalty/:id` answers it (`customerId` of the ledger). */
   readonly customerId: string;
+  /** With more than one: every customer id of the person (merged ids), sorted. */
+  readonly customerIds?: readonly string[];
   /** Tier names (null: no tier). */
   readonly from: string | null;
   readonly to: string | null;
@@ -163,6 +167,19 @@ function refusedIn(ledger: Ledger, points: ReadonlyMap<string, number>): Refused
 /** A tier's level (its place in its program's levels, lowest 0); -1 without a tier. */
 const levelOf = (l: Ledger | null) => (l?.tier ? l.tier.level : -1);
 
+/**
+ * Members as persons (docs/identity.md): each customer id with facts, grouped under its person as
+ * of the replay's instants (`persons`: customer id → person's id), ordered by person id.
+ */
+export function membersAsPersons(ids: readonly string[], persons: ReadonlyMap<string, string>): { personId: string; ids: string[] }[] {
+  const byPerson = new Map<string, string[]>();
+  for (const id of ids) {
+    const personId = persons.get(id) ?? id;
+    (byPerson.get(personId) ?? byPerson.set(personId, []).get(personId)!).push(id);
+  }
+  return [...byPerson.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([personId, list]) => ({ personId, ids: list.sort() }));
+}
+
 /** Members of the loyalty read model (customers with facts). */
 async function members(db: Kysely<ReadModelSchema>): Promise<string[]> {
   const rows = await db.selectFrom('loyalty_facts').select('customer_id').distinct().orderBy('customer_id').execute();
@@ -182,19 +199,25 @@ export const loyaltyWhatIf: WhatIfArea<LoyaltyWhatIfRules> = {
     const demoted: LoyaltyChange[] = [];
     const refused: RefusedRedemption[] = [];
     const totals = { members: 0, pending: { before: 0, after: 0 }, available: { before: 0, after: 0 }, expired: { before: 0, after: 0 } };
-    const ids = await members(db);
+    const persons = membersAsPersons(await members(db), context.persons ?? new Map());
     const redemptions = await redemptionsByMember(client, context.knownAt);
     // A member with a referral, a referral code used, or named as a friend needs other members'
-    // facts too (loadLedgerFacts); everyone else only their own, read a thousand members a query.
+    // facts too (loadLedgerFacts); everyone else only their own, read a thousand persons a query.
     const involved = await referralInvolved(db);
-    for (let i = 0; i < ids.length; i += STEP) {
-      const step = ids.slice(i, i + STEP);
-      const own = await loadOwnFacts(db, step.filter((id) => !involved.has(id)));
-      const loaded = await Promise.all(step.map(async (id) => ({ id, facts: involved.has(id) ? await loadLedgerFacts(db, id) : (own.get(id) ?? []), own: redemptions.get(id) ?? [] })));
-      for (const { id, facts, own } of loaded) {
-        const all = [...facts, ...own];
-        const before = live.length === 0 ? null : computeLedger(id, all, live, context.at);
-        const after = computeLedger(id, all, alt, context.at);
+    for (let i = 0; i < persons.length; i += STEP) {
+      const step = persons.slice(i, i + STEP);
+      const own = await loadOwnFacts(db, step.flatMap((p) => p.ids.filter((id) => !involved.has(id))));
+      const loaded = await Promise.all(
+        step.map(async (p) => {
+          const facts = (await Promise.all(p.ids.map(async (id) => (involved.has(id) ? loadLedgerFacts(db, id) : (own.get(id) ?? []))))).flat();
+          return { ...p, facts, own: p.ids.flatMap((id) => redemptions.get(id) ?? []) };
+        }),
+      );
+      for (const { personId, ids, facts, own } of loaded) {
+        // The person's facts as the live ledger reads them (LoyaltyReader.ledger): every id's, as one person's.
+        const all = asPerson(personId, new Set(ids), [...facts, ...own]);
+        const before = live.length === 0 ? null : computeLedger(personId, all, live, context.at);
+        const after = computeLedger(personId, all, alt, context.at);
         totals.members += 1;
         const b = { pending: before?.balance.pending ?? 0, available: before?.balance.available ?? 0, expired: before?.expired ?? 0, tier: before?.tier?.name ?? null };
         totals.pending.before += b.pending;
@@ -209,7 +232,15 @@ export const loyaltyWhatIf: WhatIfArea<LoyaltyWhatIfRules> = {
         refused.push(...refusedNow);
         const to = after.tier?.name ?? null;
         if (b.tier !== to || b.pending !== after.balance.pending || b.available !== after.balance.available || b.expired !== after.expired) {
-          const change = { customerId: id, from: b.tier, to, pending: { before: b.pending, after: after.balance.pending }, available: { before: b.available, after: after.balance.available }, expired: { before: b.expired, after: after.expired } };
+          const change: LoyaltyChange = {
+            customerId: personId,
+            ...(ids.length > 1 ? { customerIds: ids } : {}),
+            from: b.tier,
+            to,
+            pending: { before: b.pending, after: after.balance.pending },
+            available: { before: b.available, after: after.balance.available },
+            expired: { before: b.expired, after: after.expired },
+          };
           changes.push(change);
           if (levelOf(after) > levelOf(before)) promoted.push(change);
           else if (levelOf(after) < levelOf(before)) demoted.push(change);

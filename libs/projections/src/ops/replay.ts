@@ -26,7 +26,7 @@ import { errorMessage } from './parked';
 import { diffRows, dumpTable, stableJson, tableShape, toCsv, type TableDiff } from './tables';
 import { Folder } from '../engine/folder';
 import { secondaryIndexes } from './rebuild';
-import type { WhatIfArea, WhatIfContext } from './what-if';
+import { IdentityAsOf, type WhatIfArea, type WhatIfContext } from './what-if';
 
 /** What a replay hook is told: the instants and the rules each scratch store was built under. */
 export interface ReplayHookContext {
@@ -197,6 +197,12 @@ export function splitRules<R>(liveRules: R, rules: Record<string, unknown>, area
   return { folds, byArea };
 }
 
+/** The identity guard-rail of the live rules (`sharedDeviceLimit`, as the profile projection reads it). */
+function sharedDeviceLimitOf(rules: unknown): number | undefined {
+  const limit = isObject(rules) ? (rules as { sharedDeviceLimit?: unknown }).sharedDeviceLimit : undefined;
+  return typeof limit === 'number' ? limit : undefined;
+}
+
 export async function runReplay<R>(
   events: CairnEventStore,
   projectionsFor: (rules: R) => readonly Projection[],
@@ -225,6 +231,8 @@ export async function runReplay<R>(
     const counts = { read: 0, included: 0, afterAsOf: 0, unknownAtKnownAt: 0 };
     /** The latest business time included: what "now" is for the areas of a replay without asOf (no wall clock in the output). */
     let latest = 0;
+    // The areas read persons as of the replay's instants: the identity of the events kept.
+    const identity = split !== null && split.byArea.length > 0 ? new IdentityAsOf(sharedDeviceLimitOf(liveRules)) : null;
     for await (const batch of readHistory(events, null, BATCH)) {
       const kept: LogEvent[] = [];
       for (const e of batch) {
@@ -241,6 +249,7 @@ export async function runReplay<R>(
           continue;
         }
         kept.push(e);
+        identity?.add(e);
         const t = Date.parse(occurredAt);
         if (t > latest) latest = t;
       }
@@ -299,6 +308,7 @@ export async function runReplay<R>(
         events,
         live: options.live ?? null,
         rules: liveRules,
+        persons: identity?.persons() ?? new Map(),
       };
       for (const { area, rules } of split.byArea) {
         onProgress({ phase: 'writing', done: counts.read, total: counts.read, rate: 0, etaSeconds: 0 });

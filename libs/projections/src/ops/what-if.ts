@@ -13,8 +13,10 @@
  * PUT /v1/loyalty/program, segment definitions of POST /v1/segments), under `rules.<area>`.
  */
 import type { Kysely } from 'kysely';
+import { DEFAULT_SHARED_DEVICE_LIMIT, IDENTITY_MERGED, IDENTITY_UNMERGED, parseSource, resolveIdentities, type ActiveMerge } from '@cairn/domain';
 import type { CairnEventStore } from '@cairn/event-store';
 import type { ReadModelSchema } from '@cairn/read-models';
+import { isIngestEvent, type LogEvent } from '../projection';
 
 /** What an area is told about the replay it is part of. */
 export interface WhatIfContext {
@@ -30,6 +32,56 @@ export interface WhatIfContext {
   readonly live: Kysely<ReadModelSchema> | null;
   /** The live rules of the folds. */
   readonly rules: unknown;
+  /**
+   * Identity as of the replay's instants (the identity log as the replay kept it: links seen in
+   * the events included, merges requested by then and not unmerged by then): each customer id whose
+   * person is another customer id, to that id. Absent: every customer id is its own person.
+   */
+  readonly persons?: ReadonlyMap<string, string>;
+}
+
+/**
+ * The identity a replay's events say, folded as the profile projection folds it (the same links,
+ * merges and shared-device guard-rail, resolved by the same `resolveIdentities`), so an area reads
+ * persons as of the replay's instants whether or not the replay includes the profiles projection.
+ */
+export class IdentityAsOf {
+  private readonly links = new Map<string, { anonymousId: string; customerId: string }>();
+  private readonly merges = new Map<string, ActiveMerge>();
+
+  constructor(private readonly sharedDeviceLimit: number = DEFAULT_SHARED_DEVICE_LIMIT) {}
+
+  /** One event the replay keeps (in log order). */
+  add(event: LogEvent): void {
+    if (isIngestEvent(event)) {
+      const { customerId, anonymousId } = event.data as { customerId?: unknown; anonymousId?: unknown };
+      if (typeof customerId === 'string' && customerId !== '' && typeof anonymousId === 'string' && anonymousId !== '') {
+        const key = `${anonymousId}\u0000${customerId}`;
+        if (!this.links.has(key)) this.links.set(key, { anonymousId, customerId });
+      }
+      return;
+    }
+    if (event.type === IDENTITY_MERGED) {
+      const d = event.data as { mergeId: string; survivorId: string; mergedId: string };
+      if (!this.merges.has(d.mergeId)) this.merges.set(d.mergeId, { mergeId: d.mergeId, survivorId: d.survivorId, mergedId: d.mergedId });
+    } else if (event.type === IDENTITY_UNMERGED) {
+      this.merges.delete((event.data as { mergeId: string }).mergeId);
+    }
+  }
+
+  /** Each customer id whose person is another customer id, to that id. */
+  persons(): Map<string, string> {
+    const out = new Map<string, string>();
+    if (this.merges.size === 0 && this.links.size === 0) return out;
+    const resolution = resolveIdentities([], [...this.links.values()], [...this.merges.values()], this.sharedDeviceLimit);
+    for (const [source, person] of resolution.personBySource) {
+      if (source === person) continue;
+      const s = parseSource(source);
+      const p = parseSource(person);
+      if (s.kind === 'customer' && p.kind === 'customer') out.set(s.id, p.id);
+    }
+    return out;
+  }
 }
 
 export interface WhatIfOutcome {
